@@ -1,0 +1,106 @@
+"""What the case workflow asks the outside world to record: the input of the
+`record_case_effects` activity.
+
+The workflow decides; this batch carries the decisions to the read model, the outbox,
+tasks and audits in one idempotent activity call. Every entry has a natural key, so a
+retried activity or a replayed workflow writes nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass
+class TimelineEntry:
+    event_key: str
+    occurred_at: datetime
+    kind: str
+    rule: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NotificationEntry:
+    """An outbox row: `notification_key` is unique per case, subject and kind."""
+
+    notification_key: str
+    kind: str
+    rule: str
+    recipient: str
+    subject: str
+    created_at: datetime
+
+
+@dataclass
+class TaskEntry:
+    task_id: str
+    kind: str
+    rule: str
+    title: str
+    assignee_role: str
+    status: str
+    created_at: datetime
+    due_at: datetime | None = None
+    completed_at: datetime | None = None
+    completed_by: str = ""
+
+
+@dataclass
+class AuditEntry:
+    audit_id: str
+    rule: str
+    trigger: str
+    status: str
+    opened_at: datetime
+    findings_ids: list[str] = field(default_factory=list)
+    closed_at: datetime | None = None
+
+
+@dataclass
+class PeriodEntry:
+    index: int
+    due_date: date
+    follow_up_at: datetime
+    overdue_at: datetime
+    escalation_at: datetime
+    report_id: str | None
+    report_received_at: datetime | None
+    assessment: str | None
+    outcome: str
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CaseEntry:
+    case_id: str
+    agency_id: str
+    jurisdiction: str
+    status: str
+    workflow_id: str
+    terms_fingerprint: str
+    contract_start: date
+    contract_end: date
+    order_expiry: date
+    next_deadline: datetime | None
+    next_deadline_kind: str | None
+    overdue: bool
+    consecutive_failures: int
+    audit_open: bool
+    updated_at: datetime
+    closed_at: datetime | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CaseEffects:
+    case: CaseEntry
+    periods: list[PeriodEntry] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    notifications: list[NotificationEntry] = field(default_factory=list)
+    tasks: list[TaskEntry] = field(default_factory=list)
+    audits: list[AuditEntry] = field(default_factory=list)
+    # Periods dropped when case management returned to CP before they fell due (E1).
+    removed_periods: list[int] = field(default_factory=list)

@@ -1,0 +1,616 @@
+"""The case contract workflow: one per contracted case, id `case-contract-<case_id>`.
+
+It owns the case's deadlines for years (DESIGN "Shape"): it computes each period's
+instants through an activity, sleeps until each, and records what it decided through
+one idempotent activity. Rules live in plain modules (`engine`, `engine_messages`,
+`engine_closure`, `policy`); this class wires them to Temporal: timers, handlers,
+search attributes and continue-as-new.
+
+Message names (signal and update share a name; see README "Talking to a case"):
+updates `endorse`, `submit_report`, `assess_report`, `raise_event`,
+`record_audit_findings`, `close_audit`, `complete_task`, `request_review`,
+`record_review_outcome`, `record_contact`, `close_case`; the same names (but
+`close_case`) as signals (no answer; a refused signal is logged and recorded on the
+timeline); signal `calendar_changed`; query `status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.effects import AuditEntry, CaseEffects, CaseEntry, PeriodEntry, TaskEntry
+    from models.errors import PolicyViolation
+    from models.messages import (
+        AssessmentRecorded,
+        AssessReport,
+        AuditChanged,
+        CalendarChanged,
+        CaseClosed,
+        CloseAudit,
+        CloseCase,
+        CompleteTask,
+        ContactRecorded,
+        EndorseContract,
+        EndorsementRecorded,
+        EventRecorded,
+        RaiseEvent,
+        RecordAuditFindings,
+        RecordContact,
+        ReportAccepted,
+        RequestReview,
+        ReviewOutcome,
+        ReviewOutcomeRecorded,
+        ReviewRequested,
+        SubmitReport,
+        TaskCompleted,
+    )
+    from models.schedule import ScheduleRequest, ScheduleResult
+    from models.terms import ContractTerms
+    from workflows import engine_closure as closure
+    from workflows import engine_messages as messages
+    from workflows import engine_reviews as reviews
+    from workflows import policy
+    from workflows.engine import CaseEngine
+    from workflows.errors import CaseError
+    from workflows.fingerprint import terms_fingerprint
+    from workflows.outbox import Pending
+    from workflows.state import (
+        ACTIVE,
+        AWAITING_ENDORSEMENT,
+        CLOSED,
+        CaseState,
+        CaseStatus,
+        PeriodState,
+    )
+
+CASE_ID = SearchAttributeKey.for_keyword("CaseId")
+AGENCY_ID = SearchAttributeKey.for_keyword("AgencyId")
+CONTRACT_STATUS = SearchAttributeKey.for_keyword("ContractStatus")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+CONSECUTIVE_FAILURES = SearchAttributeKey.for_int("ConsecutiveFailures")
+EXCEPTION_AUDIT_OPEN = SearchAttributeKey.for_bool("ExceptionAuditOpen")
+
+ACTIVITY_TIMEOUT = timedelta(minutes=2)
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
+    minutes=5))
+Result = TypeVar("Result")
+
+
+def workflow_id_for(case_id: str) -> str:
+    return f"case-contract-{case_id}"
+
+
+@dataclass
+class CaseContractInput:
+    terms: ContractTerms
+    state: CaseState | None = None
+    # Test hook: continue-as-new once history reaches this many events (None: only at
+    # period boundaries or when Temporal suggests it).
+    continue_as_new_after_events: int | None = None
+    search_attributes: bool = True
+
+
+@workflow.defn(name="CaseContract")
+class CaseContractWorkflow:
+    @workflow.init
+    def __init__(self, input: CaseContractInput) -> None:
+        self._input = input
+        self.state = input.state or CaseState(terms=input.terms)
+        if not self.state.terms_fingerprint:
+            self.state.terms_fingerprint = terms_fingerprint(input.terms)
+        self.engine = CaseEngine(self.state)
+        self._wake = False
+        self._calendar_changes: list[CalendarChanged] = []
+        self._published: tuple[Any, ...] | None = None
+
+    # ------------------------------------------------------------------ main loop
+    @workflow.run
+    async def run(self, input: CaseContractInput) -> CaseStatus:
+        if not self.state.periods:
+            await self._schedule_first_run()
+        while True:
+            if self._calendar_changes:
+                await self._recompute_deadlines()
+            if self.state.reschedule_due_dates is not None:
+                await self._reschedule()
+            self._open_plan_review()
+            boundary = reviews.advance_case(self.engine, workflow.now())
+            await self._flush()
+            if self.state.status == CLOSED:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._flush()
+                return self.status()
+            if self._should_continue_as_new(boundary):
+                # Let running handlers finish and record what they decided, so no update
+                # or signal is lost across the new run.
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._flush()
+                self.state.runs += 1
+                workflow.continue_as_new(CaseContractInput(
+                    terms=self.state.terms, state=self.state,
+                    continue_as_new_after_events=input.continue_as_new_after_events,
+                    search_attributes=input.search_attributes,
+                ))
+            await self._sleep_until_next()
+
+    async def _sleep_until_next(self) -> None:
+        """Sleep until the next instant, or until a message needs recording: a report or
+        a recomputed calendar moves the deadline, so we re-anchor each time."""
+        self._wake = False
+        wakeup = reviews.next_wakeup(self.engine)
+        if wakeup is None:
+            await workflow.wait_condition(lambda: self._wake)
+            return
+        remaining = wakeup.at - workflow.now()
+        if remaining <= timedelta(0):
+            return
+        try:
+            await workflow.wait_condition(
+                lambda: self._wake, timeout=remaining, timeout_summary=wakeup.summary(self.state)
+            )
+        except TimeoutError:
+            pass
+
+    def _should_continue_as_new(self, boundary: bool) -> bool:
+        info = workflow.info()
+        if boundary or info.is_continue_as_new_suggested():
+            return True
+        limit = self._input.continue_as_new_after_events
+        return limit is not None and info.get_current_history_length() >= limit
+
+    async def _schedule_first_run(self) -> None:
+        terms = self.state.terms
+        try:
+            due_dates = policy.validate_terms(terms)
+        except PolicyViolation as exc:
+            raise ApplicationError(str(exc), exc.to_dict(), type="PolicyViolation",
+                                   non_retryable=True) from exc
+        result = await self._schedule(due_dates)
+        scheduled = result.periods
+        self.state.plan_review_due_at = result.plan_review_due_at
+        self.state.plan_review_reminder_at = result.plan_review_reminder_at
+        self.state.periods = [
+            PeriodState(index=i, due_date=s.due_date, follow_up_at=s.follow_up_at,
+                        overdue_at=s.overdue_at, escalation_at=s.escalation_at,
+                        ends_at=s.ends_at, basis=s.basis)
+            for i, s in enumerate(scheduled)
+        ]
+        self.engine.pending.period_indexes.update(range(len(scheduled)))
+        self.engine.pending.event(terms.case_id, "registered", workflow.now(),
+                                  "contract_registered", "C5", periods=len(scheduled))
+        await self._flush()
+        if self.state.status == AWAITING_ENDORSEMENT:
+            await workflow.wait_condition(lambda: self.state.status != AWAITING_ENDORSEMENT)
+
+    def _open_plan_review(self) -> None:
+        """V2: once the contract is active, the scheduled case plan review is open."""
+        state = self.state
+        if (state.status == ACTIVE and state.plan_review_due_at is not None
+                and state.plan_review_reminder_at is not None):
+            reviews.schedule_plan_review(self.engine, state.plan_review_due_at,
+                                         state.plan_review_reminder_at, workflow.now())
+
+    async def _reschedule(self) -> None:
+        """V5: a review changed the schedule or end date. Periods already due keep their
+        dates and what was sent; later ones are planned afresh (renewal adds periods)."""
+        due_dates = self.state.reschedule_due_dates or []
+        self.state.reschedule_due_dates = None
+        result = await self._schedule(due_dates)
+        now = workflow.now()
+        kept = [p for p in self.state.periods if p.overdue_at <= now]
+        dropped = {p.index for p in self.state.periods} - {p.index for p in kept}
+        fresh = [
+            PeriodState(index=i, due_date=s.due_date, follow_up_at=s.follow_up_at,
+                        overdue_at=s.overdue_at, escalation_at=s.escalation_at,
+                        ends_at=s.ends_at, basis=s.basis)
+            for i, s in enumerate(result.periods) if i >= len(kept)
+        ]
+        for period, scheduled in zip(kept, result.periods, strict=False):
+            period.ends_at = scheduled.ends_at
+            self.engine.pending.period_indexes.add(period.index)
+        self.state.periods = kept + fresh
+        self.engine.pending.removed_periods.update(dropped - {p.index for p in fresh})
+        self.engine.pending.period_indexes.update(p.index for p in fresh)
+        self.engine.pending.event(self.state.terms.case_id,
+                                  f"rescheduled:{now.isoformat()}", now,
+                                  "schedule_changed", "V5",
+                                  due_dates=[d.isoformat() for d in due_dates])
+
+    async def _schedule(self, due_dates: list[Any]) -> ScheduleResult:
+        terms = self.state.terms
+        request = ScheduleRequest(
+            case_id=terms.case_id, jurisdiction=terms.jurisdiction, time_zone=terms.time_zone,
+            due_dates=due_dates, ends_on=min(terms.contract_end, terms.order_expiry),
+            extra_closures=list(terms.extra_closures),
+            removed_holidays=list(terms.removed_holidays), order_expiry=terms.order_expiry,
+        )
+        result: ScheduleResult = await workflow.execute_activity(
+            "schedule_periods", request, result_type=ScheduleResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            summary=f"Compute R1-R3 deadlines for {len(due_dates)} due date(s) "
+                    f"({terms.jurisdiction})",
+        )
+        return result
+
+    async def _recompute_deadlines(self) -> None:
+        """A closure day was declared after the case started: recompute the instants that
+        have not passed and not been acted on; what was already sent stays sent."""
+        changes, self._calendar_changes = self._calendar_changes, []
+        terms = self.state.terms
+        for change in changes:
+            terms.extra_closures = sorted(set(terms.extra_closures) | set(change.extra_closures))
+            terms.removed_holidays = sorted(
+                set(terms.removed_holidays) | set(change.removed_holidays))
+        scheduled = (await self._schedule([p.due_date for p in self.state.periods])).periods
+        now = workflow.now()
+        changed: list[int] = []
+        for period, fresh in zip(self.state.periods, scheduled, strict=True):
+            before = (period.follow_up_at, period.overdue_at, period.escalation_at)
+            if period.follow_up_sent_at is None and period.follow_up_at > now:
+                period.follow_up_at = fresh.follow_up_at
+                period.basis["follow_up"] = fresh.basis["follow_up"]
+            if period.overdue_marked_at is None and period.overdue_at > now:
+                period.overdue_at = fresh.overdue_at
+                period.basis["overdue"] = fresh.basis["overdue"]
+            if period.escalated_at is None and period.escalation_at > now:
+                period.escalation_at = fresh.escalation_at
+                period.basis["escalation"] = fresh.basis["escalation"]
+            if before != (period.follow_up_at, period.overdue_at, period.escalation_at):
+                changed.append(period.index)
+                self.engine.pending.period_indexes.add(period.index)
+        for change in changes:
+            self.engine.pending.event(terms.case_id, f"calendar:{change.event_id}", now,
+                                      "deadlines_recomputed", "R1", event_id=change.event_id,
+                                      changed_periods=changed)
+
+    # ------------------------------------------------------------------ recording
+    async def _flush(self) -> None:
+        """Record pending effects in one activity, then publish search attributes. The
+        batch is swapped out before awaiting, so handlers running meanwhile add to a
+        fresh one and nothing is lost or recorded twice."""
+        batch = self.engine.pending
+        if batch:
+            self.engine.pending = Pending()
+            effects = self._effects(batch)
+            await workflow.execute_activity(
+                "record_case_effects", effects, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY, summary=_describe(effects),
+            )
+        self._publish_search_attributes()
+
+    def _effects(self, batch: Pending) -> CaseEffects:
+        state = self.state
+        now = workflow.now()
+        periods = [self._period_entry(state.periods[i]) for i in sorted(batch.period_indexes)]
+        tasks = [TaskEntry(task_id=t.task_id, kind=t.kind, rule=t.rule, title=t.title,
+                           assignee_role=t.assignee_role, status=t.status,
+                           created_at=t.created_at, due_at=t.due_at,
+                           completed_at=t.completed_at, completed_by=t.completed_by)
+                 for t in state.tasks if t.task_id in batch.task_ids]
+        audits = [AuditEntry(audit_id=a.audit_id, rule=a.rule, trigger=a.trigger,
+                             status=a.status, opened_at=a.opened_at,
+                             findings_ids=list(a.findings_ids), closed_at=a.closed_at)
+                  for a in state.audits if a.audit_id in batch.audit_ids]
+        return CaseEffects(case=self._case_entry(now), periods=periods, timeline=batch.timeline,
+                           notifications=batch.notifications, tasks=tasks, audits=audits,
+                           removed_periods=sorted(batch.removed_periods))
+
+    def _case_entry(self, now: datetime) -> CaseEntry:
+        terms = self.state.terms
+        deadline = self.engine.next_deadline()
+        return CaseEntry(
+            case_id=terms.case_id, agency_id=terms.agency_id, jurisdiction=terms.jurisdiction,
+            status=self.state.status, workflow_id=workflow.info().workflow_id,
+            terms_fingerprint=self.state.terms_fingerprint,
+            contract_start=terms.contract_start, contract_end=terms.contract_end,
+            order_expiry=terms.order_expiry,
+            next_deadline=deadline.at if deadline else None,
+            next_deadline_kind=deadline.kind if deadline else None,
+            overdue=self.engine.is_overdue(now),
+            consecutive_failures=self.state.consecutive_failures,
+            audit_open=bool(self.state.open_audits()), updated_at=now,
+            closed_at=self.state.closed_at,
+            summary=self._summary(),
+        )
+
+    def _summary(self) -> dict[str, Any]:
+        """Reviews, plan versions and contacts for the read model (small, so whole)."""
+        state = self.state
+        return {
+            "runs": state.runs,
+            "end_reason": state.end_reason,
+            "ended_at": _iso(state.ended_at),
+            "endorsed_at": _iso(state.endorsed_at),
+            "reviews": [{
+                "review_id": r.review_id, "kind": r.kind, "rule": r.rule, "status": r.status,
+                "concern": r.concern, "requested_at": _iso(r.requested_at),
+                "due_at": _iso(r.due_at), "reminded_at": _iso(r.reminded_at),
+                "escalated_at": _iso(r.escalated_at), "held_at": _iso(r.held_at),
+                "changed": r.changed,
+            } for r in state.reviews],
+            "plan_versions": [{"version": v.version, "status": v.status,
+                               "recorded_at": _iso(v.recorded_at)}
+                              for v in state.plan_versions],
+            "contacts": {
+                "count": state.contacts.count,
+                "last_contact_on": _iso_day(state.contacts.last_contact_on),
+                "last_practitioner_meeting_on": _iso_day(
+                    state.contacts.last_practitioner_meeting_on),
+            },
+        }
+
+    @staticmethod
+    def _period_entry(period: PeriodState) -> PeriodEntry:
+        last = period.reports[-1] if period.reports else None
+        assessment = period.assessments[-1].assessment if period.assessments else None
+        return PeriodEntry(
+            index=period.index, due_date=period.due_date, follow_up_at=period.follow_up_at,
+            overdue_at=period.overdue_at, escalation_at=period.escalation_at,
+            report_id=last.report_id if last else None,
+            report_received_at=period.first_report_at, assessment=assessment,
+            outcome=period.outcome,
+            state={
+                "report_state": period.report_state,
+                "basis": period.basis,
+                "follow_up_sent_at": _iso(period.follow_up_sent_at),
+                "overdue_marked_at": _iso(period.overdue_marked_at),
+                "escalated_at": _iso(period.escalated_at),
+                "ends_at": _iso(period.ends_at),
+                "reports": [{"report_id": r.report_id, "received_at": _iso(r.received_at)}
+                            for r in period.reports],
+            },
+        )
+
+    def _publish_search_attributes(self) -> None:
+        """Keep the operations view current (DESIGN decision 5); only on change, so the
+        history does not grow with no-op upserts."""
+        if not self._input.search_attributes:
+            return
+        deadline = self.engine.next_deadline()
+        values = (self.state.status, deadline.at if deadline else None,
+                  self.state.consecutive_failures, bool(self.state.open_audits()))
+        if values == self._published:
+            return
+        self._published = values
+        updates: list[SearchAttributeUpdate[Any]] = [
+            CASE_ID.value_set(self.state.terms.case_id),
+            AGENCY_ID.value_set(self.state.terms.agency_id),
+            CONTRACT_STATUS.value_set(values[0]),
+            NEXT_DEADLINE.value_set(values[1]) if values[1] else NEXT_DEADLINE.value_unset(),
+            CONSECUTIVE_FAILURES.value_set(values[2]),
+            EXCEPTION_AUDIT_OPEN.value_set(values[3]),
+        ]
+        workflow.upsert_search_attributes(updates)
+
+    # ------------------------------------------------------------------ query
+    @workflow.query(name="status")
+    def status(self) -> CaseStatus:
+        deadline = self.engine.next_deadline()
+        return CaseStatus(
+            case_id=self.state.terms.case_id, agency_id=self.state.terms.agency_id,
+            status=self.state.status, state=self.state,
+            next_deadline=deadline.at if deadline else None,
+            next_deadline_kind=deadline.kind if deadline else None,
+            overdue=self.engine.is_overdue(workflow.now()),
+        )
+
+    # ------------------------------------------------------------------ messages
+    def _handle(self, apply: Callable[[CaseEngine, Any, datetime], Result], message: Any
+                ) -> Result:
+        result = apply(self.engine, message, workflow.now())
+        self._wake = True
+        return result
+
+    def _signal(self, name: str, validate: Callable[[], None],
+                apply: Callable[[CaseEngine, Any, datetime], Any], message: Any) -> None:
+        """Signals get the same checks as updates; a refused one is recorded, not raised
+        (raising would fail the workflow task and stall the case)."""
+        try:
+            validate()
+        except CaseError as exc:
+            workflow.logger.warning("signal %s refused: %s", name, exc.message)
+            self.engine.pending.event(
+                self.state.terms.case_id, f"signal_refused:{name}:{workflow.uuid4()}",
+                workflow.now(), "signal_refused", exc.rule or None, signal=name,
+                reason=exc.message, field=exc.field)
+            self._wake = True
+            return
+        self._handle(apply, message)
+
+    @staticmethod
+    def _check(validate: Callable[[], None]) -> None:
+        try:
+            validate()
+        except CaseError as exc:
+            raise ApplicationError(exc.message, exc.details(), type=exc.kind,
+                                   non_retryable=True) from exc
+
+    # endorse (C4)
+    @workflow.update(name="endorse")
+    def endorse(self, message: EndorseContract) -> EndorsementRecorded:
+        return self._handle(messages.apply_endorsement, message)
+
+    @endorse.validator
+    def _validate_endorse(self, message: EndorseContract) -> None:
+        self._check(lambda: messages.validate_endorsement(self.state, message))
+
+    @workflow.signal(name="endorse")
+    def endorse_signal(self, message: EndorseContract) -> None:
+        self._signal("endorse", lambda: messages.validate_endorsement(self.state, message),
+                     messages.apply_endorsement, message)
+
+    # submit_report (R4)
+    @workflow.update(name="submit_report")
+    def submit_report(self, message: SubmitReport) -> ReportAccepted:
+        return self._handle(messages.apply_report, message)
+
+    @submit_report.validator
+    def _validate_report(self, message: SubmitReport) -> None:
+        self._check(lambda: messages.validate_report(self.state, message, workflow.now()))
+
+    @workflow.signal(name="submit_report")
+    def submit_report_signal(self, message: SubmitReport) -> None:
+        self._signal("submit_report",
+                     lambda: messages.validate_report(self.state, message, workflow.now()),
+                     messages.apply_report, message)
+
+    # assess_report (R4)
+    @workflow.update(name="assess_report")
+    def assess_report(self, message: AssessReport) -> AssessmentRecorded:
+        return self._handle(messages.apply_assessment, message)
+
+    @assess_report.validator
+    def _validate_assessment(self, message: AssessReport) -> None:
+        self._check(lambda: messages.validate_assessment(self.state, message))
+
+    @workflow.signal(name="assess_report")
+    def assess_report_signal(self, message: AssessReport) -> None:
+        self._signal("assess_report", lambda: messages.validate_assessment(self.state, message),
+                     messages.apply_assessment, message)
+
+    # raise_event (R7)
+    @workflow.update(name="raise_event")
+    def raise_event(self, message: RaiseEvent) -> EventRecorded:
+        return self._handle(messages.apply_event, message)
+
+    @raise_event.validator
+    def _validate_event(self, message: RaiseEvent) -> None:
+        self._check(lambda: messages.validate_event(self.state, message))
+
+    @workflow.signal(name="raise_event")
+    def raise_event_signal(self, message: RaiseEvent) -> None:
+        self._signal("raise_event", lambda: messages.validate_event(self.state, message),
+                     messages.apply_event, message)
+
+    # record_audit_findings, close_audit (R8)
+    @workflow.update(name="record_audit_findings")
+    def record_audit_findings(self, message: RecordAuditFindings) -> AuditChanged:
+        return self._handle(messages.apply_findings, message)
+
+    @record_audit_findings.validator
+    def _validate_findings(self, message: RecordAuditFindings) -> None:
+        self._check(lambda: messages.validate_findings(self.state, message))
+
+    @workflow.signal(name="record_audit_findings")
+    def record_audit_findings_signal(self, message: RecordAuditFindings) -> None:
+        self._signal("record_audit_findings",
+                     lambda: messages.validate_findings(self.state, message),
+                     messages.apply_findings, message)
+
+    @workflow.update(name="close_audit")
+    def close_audit(self, message: CloseAudit) -> AuditChanged:
+        return self._handle(messages.apply_close_audit, message)
+
+    @close_audit.validator
+    def _validate_close_audit(self, message: CloseAudit) -> None:
+        self._check(lambda: messages.validate_close_audit(self.state, message))
+
+    @workflow.signal(name="close_audit")
+    def close_audit_signal(self, message: CloseAudit) -> None:
+        self._signal("close_audit", lambda: messages.validate_close_audit(self.state, message),
+                     messages.apply_close_audit, message)
+
+    # complete_task
+    @workflow.update(name="complete_task")
+    def complete_task(self, message: CompleteTask) -> TaskCompleted:
+        return self._handle(messages.apply_complete_task, message)
+
+    @complete_task.validator
+    def _validate_complete_task(self, message: CompleteTask) -> None:
+        self._check(lambda: messages.validate_complete_task(self.state, message))
+
+    @workflow.signal(name="complete_task")
+    def complete_task_signal(self, message: CompleteTask) -> None:
+        self._signal("complete_task",
+                     lambda: messages.validate_complete_task(self.state, message),
+                     messages.apply_complete_task, message)
+
+    # close_case (E2)
+    @workflow.update(name="close_case")
+    def close_case(self, message: CloseCase) -> CaseClosed:
+        return self._handle(closure.apply_close, message)
+
+    @close_case.validator
+    def _validate_close(self, message: CloseCase) -> None:
+        self._check(lambda: closure.validate_close(self.state, message))
+
+    # request_review (V3, V4), record_review_outcome (V1, V5, V6), record_contact (K1)
+    @workflow.update(name="request_review")
+    def request_review(self, message: RequestReview) -> ReviewRequested:
+        return self._handle(reviews.apply_request_review, message)
+
+    @request_review.validator
+    def _validate_request_review(self, message: RequestReview) -> None:
+        self._check(lambda: reviews.validate_request_review(self.state, message))
+
+    @workflow.signal(name="request_review")
+    def request_review_signal(self, message: RequestReview) -> None:
+        self._signal("request_review",
+                     lambda: reviews.validate_request_review(self.state, message),
+                     reviews.apply_request_review, message)
+
+    @workflow.update(name="record_review_outcome")
+    def record_review_outcome(self, message: ReviewOutcome) -> ReviewOutcomeRecorded:
+        return self._handle(reviews.apply_review_outcome, message)
+
+    @record_review_outcome.validator
+    def _validate_review_outcome(self, message: ReviewOutcome) -> None:
+        self._check(lambda: reviews.validate_review_outcome(self.state, message,
+                                                            workflow.now()))
+
+    @workflow.signal(name="record_review_outcome")
+    def record_review_outcome_signal(self, message: ReviewOutcome) -> None:
+        self._signal("record_review_outcome",
+                     lambda: reviews.validate_review_outcome(self.state, message,
+                                                             workflow.now()),
+                     reviews.apply_review_outcome, message)
+
+    @workflow.update(name="record_contact")
+    def record_contact(self, message: RecordContact) -> ContactRecorded:
+        return self._handle(reviews.apply_contact, message)
+
+    @record_contact.validator
+    def _validate_contact(self, message: RecordContact) -> None:
+        self._check(lambda: reviews.validate_contact(self.state, message, workflow.now()))
+
+    @workflow.signal(name="record_contact")
+    def record_contact_signal(self, message: RecordContact) -> None:
+        self._signal("record_contact",
+                     lambda: reviews.validate_contact(self.state, message, workflow.now()),
+                     reviews.apply_contact, message)
+
+    # calendar_changed (R1-R3 recomputation)
+    @workflow.signal(name="calendar_changed")
+    def calendar_changed(self, message: CalendarChanged) -> None:
+        key = f"calendar:{message.event_id}"
+        if key in self.state.answered:
+            return
+        self.state.answered[key] = {"event_id": message.event_id}
+        self._calendar_changes.append(message)
+        self._wake = True
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _iso_day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _describe(effects: CaseEffects) -> str:
+    """One line for the Temporal UI, so the history reads like the case's story."""
+    kinds = [e.kind.replace("_", " ") for e in effects.timeline[:4]]
+    if len(effects.timeline) > 4:
+        kinds.append(f"+{len(effects.timeline) - 4} more")
+    return f"Record: {'; '.join(kinds)}" if kinds else f"Record status {effects.case.status}"
+
+

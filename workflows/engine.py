@@ -1,0 +1,267 @@
+"""The reporting cycle as plain code: what a case does when time passes (R1-R3, R5, R6).
+
+`CaseEngine` owns a `CaseState` and records what it decided in `Pending`. It has no
+Temporal imports and reads no clock: the workflow passes `workflow.now()` in. That keeps
+the rules testable without a server and replay-safe inside one.
+Messages from outside (reports, assessments, events, audits) are in `engine_messages`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from workflows import policy
+from workflows.outbox import Pending
+from workflows.state import ACTIVE, CLOSING, AuditState, CaseState, PeriodState, TaskState
+
+
+@dataclass(frozen=True)
+class Wakeup:
+    at: datetime
+    kind: str
+    period_index: int | None
+
+    def summary(self, state: CaseState) -> str:
+        """Readable timer summary for the Temporal UI history."""
+        if self.period_index is None:
+            return f"{self.kind} of contract {state.terms.case_id}"
+        period = state.periods[self.period_index]
+        rule = {"follow_up": "R1", "overdue": "R2", "escalation": "R3", "period_end": "R5"}
+        return f"{rule.get(self.kind, '')} {self.kind} for report due {period.due_date}".strip()
+
+
+class CaseEngine:
+    """Applies the passage of time to a case. One instance per workflow run."""
+
+    def __init__(self, state: CaseState, pending: Pending | None = None) -> None:
+        self.state = state
+        self.pending = pending if pending is not None else Pending()
+
+    @property
+    def case_id(self) -> str:
+        return self.state.terms.case_id
+
+    # ----------------------------------------------------------------- deadlines
+    def contract_end_at(self) -> datetime | None:
+        """E1: the last period ends when the contract does (end date or order expiry)."""
+        return self.state.periods[-1].ends_at if self.state.periods else None
+
+    def wakeups(self) -> list[Wakeup]:
+        """Every future instant at which the case may have to act, earliest first."""
+        if self.state.status != ACTIVE:
+            return []
+        found: list[Wakeup] = []
+        for period in self.state.periods:
+            if period.reports:
+                continue
+            if period.follow_up_sent_at is None and period.overdue_marked_at is None:
+                found.append(Wakeup(period.follow_up_at, "follow_up", period.index))
+            if period.overdue_marked_at is None:
+                found.append(Wakeup(period.overdue_at, "overdue", period.index))
+            if period.escalated_at is None and period.escalation_at < period.ends_at:
+                found.append(Wakeup(period.escalation_at, "escalation", period.index))
+            if period.outcome == policy.Outcome.PENDING:
+                found.append(Wakeup(period.ends_at, "period_end", period.index))
+        end = self.contract_end_at()
+        if end is not None:
+            found.append(Wakeup(end, "contract_end", None))
+        return sorted(found, key=lambda w: (w.at, w.kind))
+
+    def next_wakeup(self) -> Wakeup | None:
+        wakeups = self.wakeups()
+        return wakeups[0] if wakeups else None
+
+    def next_deadline(self) -> Wakeup | None:
+        """The next deadline shown to people: follow-up, overdue, escalation or end."""
+        for wakeup in self.wakeups():
+            if wakeup.kind != "period_end":
+                return wakeup
+        return None
+
+    def is_overdue(self, now: datetime) -> bool:
+        """A report is outstanding past its due date and can still arrive (R2)."""
+        return any(
+            p.overdue_marked_at is not None and not p.reports and now < p.ends_at
+            for p in self.state.periods
+        )
+
+    # ------------------------------------------------------------ time passing
+    def advance(self, now: datetime) -> bool:
+        """Act on every instant that has passed. Returns True when a due date passed in
+        this call (a period boundary: a good moment to continue-as-new)."""
+        if self.state.status != ACTIVE:
+            return False
+        boundary = False
+        for period in self.state.periods:
+            self._follow_up(period, now)
+            boundary |= self._overdue(period, now)
+            self._escalate(period, now)
+        self.decide_outcomes(now)
+        end = self.contract_end_at()
+        if end is not None and now >= end:
+            self.end_contract(end, "contract_end")
+        return boundary
+
+    def _follow_up(self, period: PeriodState, now: datetime) -> None:
+        """R1: remind the agency that the report is due, unless it has arrived. Sent at
+        the follow-up instant; a contract endorsed later than that sends it at once
+        (still before the due date)."""
+        if period.reports or period.follow_up_sent_at is not None:
+            return
+        if not (period.follow_up_at <= now < period.overdue_at):
+            return
+        period.follow_up_sent_at = now
+        key = f"period-{period.index}:follow_up"
+        subject = f"Progress report due on {period.due_date.isoformat()}"
+        self.pending.notify(self.case_id, key, now, "follow_up", "R1", "agency", subject)
+        self.pending.event(self.case_id, key, now, "follow_up_sent", "R1",
+                           period_index=period.index, due_date=period.due_date.isoformat())
+        self.pending.period_indexes.add(period.index)
+
+    def _overdue(self, period: PeriodState, now: datetime) -> bool:
+        """R2: no report by the end of D -> ask the agency and give the practitioner a
+        task to follow up CSO line management."""
+        if period.overdue_marked_at is not None or now < period.overdue_at:
+            return False
+        if period.reports and period.reports[0].received_at < period.overdue_at:
+            return False
+        if period.reports:
+            # It arrived late but before we got here (e.g. a long worker outage):
+            # the period is late (R5) and there is nothing to chase.
+            return True
+        period.overdue_marked_at = period.overdue_at
+        key = f"period-{period.index}:overdue"
+        due = period.due_date.isoformat()
+        self.pending.notify(self.case_id, key, now, "overdue_request", "R2", "agency",
+                            f"Progress report due {due} is overdue: please submit it")
+        self.open_task(
+            f"{self.case_id}:period-{period.index}:overdue_follow_up", "overdue_follow_up", "R2",
+            f"Report due {due} not received: follow up CSO line management", "practitioner",
+            now, period_index=period.index,
+        )
+        self.pending.event(self.case_id, key, now, "marked_overdue", "R2",
+                           period_index=period.index, due_date=due)
+        self.pending.period_indexes.add(period.index)
+        return True
+
+    def _escalate(self, period: PeriodState, now: datetime) -> None:
+        """R3: still no report four weeks after D -> written request to the agency's
+        program manager."""
+        if period.escalated_at is not None or now < period.escalation_at or period.reports:
+            return
+        if period.escalation_at >= period.ends_at:
+            return  # the period ends first (short interval or contract end): R5 decides it
+        period.escalated_at = now
+        key = f"period-{period.index}:escalation"
+        due = period.due_date.isoformat()
+        self.pending.notify(self.case_id, key, now, "escalation", "R3", "program_manager",
+                            f"Progress report due {due} still not received after four weeks")
+        self.pending.event(self.case_id, key, now, "escalated", "R3",
+                           period_index=period.index, due_date=due)
+        self.pending.period_indexes.add(period.index)
+
+    def decide_outcomes(self, now: datetime) -> None:
+        """R5 for every period, then R6 over the decided ones in period order."""
+        for period in self.state.periods:
+            outcome = policy.period_outcome(
+                overdue_at=period.overdue_at,
+                first_report_at=period.first_report_at,
+                final_assessment=(
+                    policy.Assessment(period.final_assessment) if period.final_assessment
+                    else None
+                ),
+                period_ended=now >= period.ends_at,
+            )
+            if outcome.value != period.outcome:
+                period.outcome = outcome.value
+                self.pending.period_indexes.add(period.index)
+                if outcome != policy.Outcome.PENDING:
+                    self.pending.event(
+                        self.case_id, f"period-{period.index}:outcome", now, "period_outcome",
+                        "R5", period_index=period.index, outcome=outcome.value,
+                    )
+        self._count_streak(now)
+
+    def _count_streak(self, now: datetime) -> None:
+        """R6: feed decided outcomes in period order; an undecided period holds the
+        count until it is decided, so "consecutive" means consecutive periods."""
+        for period in self.state.periods:
+            if period.streak_counted:
+                continue
+            if period.outcome == policy.Outcome.PENDING:
+                break
+            period.streak_counted = True
+            streak, triggered = policy.advance_streak(
+                policy.StreakState(self.state.consecutive_failures, self.state.streak_triggered),
+                policy.Outcome(period.outcome),
+            )
+            self.state.consecutive_failures = streak.consecutive_failures
+            self.state.streak_triggered = streak.triggered
+            self.pending.case_changed = True
+            if triggered:
+                self._recommend_audit(period, now)
+
+    def _recommend_audit(self, period: PeriodState, now: datetime) -> None:
+        """R6: liaise with the LEO and recommend an exception audit, once per streak. A
+        streak that completes while an earlier R6 audit is still open is recorded on it
+        rather than opening a second one."""
+        key = f"period-{period.index}:exception_audit"
+        existing = next((a for a in self.state.open_audits() if a.rule == "R6"), None)
+        if existing is not None:
+            self.pending.event(self.case_id, key, now, "streak_recorded_on_open_audit", "R6",
+                               audit_id=existing.audit_id, period_index=period.index)
+            return
+        audit = self.open_audit("R6", "three_consecutive_failures", now)
+        self.pending.notify(self.case_id, key, now, "exception_audit_liaison", "R6", "leo",
+                            "Three consecutive reporting failures: exception audit recommended")
+        self.open_task(
+            f"{self.case_id}:{audit.audit_id}:liaise_leo", "liaise_leo", "R6",
+            "Liaise with the LEO: exception audit recommended after three consecutive "
+            "reporting failures", "practitioner", now,
+        )
+
+    def end_contract(self, at: datetime, reason: str) -> None:
+        """E1: no new periods start; the case moves to closing."""
+        self.state.status = CLOSING
+        self.state.ended_at = at
+        self.state.end_reason = reason
+        self.pending.event(self.case_id, "contract_ended", at, "contract_ended", "E1",
+                           reason=reason)
+
+    # ---------------------------------------------------------- tasks, audits
+    def open_task(
+        self, task_id: str, kind: str, rule: str, title: str, assignee_role: str,
+        now: datetime, *, due_at: datetime | None = None, period_index: int | None = None,
+    ) -> TaskState:
+        for task in self.state.tasks:
+            if task.task_id == task_id:
+                return task
+        task = TaskState(task_id=task_id, kind=kind, rule=rule, title=title,
+                         assignee_role=assignee_role, created_at=now, due_at=due_at,
+                         period_index=period_index)
+        self.state.tasks.append(task)
+        self.pending.task_ids.add(task_id)
+        self.pending.event(self.case_id, f"task:{task_id}:opened", now, "task_opened", rule,
+                           task_id=task_id, task_kind=kind)
+        return task
+
+    def finish_task(self, task: TaskState, now: datetime, by: str, status: str = "completed"
+                    ) -> None:
+        if task.status != "open":
+            return
+        task.status = status
+        task.completed_at = now
+        task.completed_by = by
+        self.pending.task_ids.add(task.task_id)
+        self.pending.event(self.case_id, f"task:{task.task_id}:{status}", now,
+                           f"task_{status}", task.rule, task_id=task.task_id, by=by)
+
+    def open_audit(self, rule: str, trigger: str, now: datetime) -> AuditState:
+        audit = AuditState(audit_id=f"audit-{len(self.state.audits) + 1}", rule=rule,
+                           trigger=trigger, opened_at=now)
+        self.state.audits.append(audit)
+        self.pending.audit_ids.add(audit.audit_id)
+        self.pending.event(self.case_id, f"{audit.audit_id}:opened", now, "audit_opened", rule,
+                           audit_id=audit.audit_id, trigger=trigger)
+        return audit

@@ -1,0 +1,408 @@
+"""Messages from outside the case: endorsement, reports, assessments, R7 events, audit
+findings and closure, task completion.
+
+Each message has a `validate_*` (raises `CaseError`; used by update validators so a
+bad request never enters history, and by signal handlers to drop a bad signal) and an
+`apply_*` that changes state and returns the answer. Answers are remembered under the
+message's id, so a repeat returns the first answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, TypeVar
+
+from models.errors import PolicyViolation
+from models.messages import (
+    AssessmentRecorded,
+    AssessReport,
+    AuditChanged,
+    CloseAudit,
+    CompleteTask,
+    EndorseContract,
+    EndorsementRecorded,
+    EventRecorded,
+    RaiseEvent,
+    RecordAuditFindings,
+    ReportAccepted,
+    SubmitReport,
+    TaskCompleted,
+)
+from workflows import policy
+from workflows.engine import CaseEngine
+from workflows.errors import CaseError, conflict, invalid, not_found
+from workflows.state import (
+    ACTIVE,
+    AWAITING_ENDORSEMENT,
+    CLOSED,
+    AssessmentEntry,
+    AuditState,
+    CaseState,
+    PeriodState,
+    ReportReceipt,
+)
+
+T = TypeVar("T")
+
+
+def remembered(state: CaseState, key: str, result_type: type[T]) -> T | None:
+    """The first answer given to message `key`, marked as a duplicate."""
+    answer = state.answered.get(key)
+    if answer is None:
+        return None
+    return result_type(**{**answer, "duplicate": True})
+
+
+def remember(state: CaseState, key: str, result: Any) -> None:
+    state.answered[key] = asdict(result)
+
+
+# ------------------------------------------------------------------ endorsement
+def endorsement_key(_: EndorseContract) -> str:
+    return "endorse"
+
+
+def validate_endorsement(state: CaseState, message: EndorseContract) -> None:
+    """C4: only a contract awaiting endorsement can be endorsed, by a team manager, with
+    the signatures the policy requires; a repeat of the same endorsement is answered."""
+    if state.status != AWAITING_ENDORSEMENT:
+        if state.endorsement == message.endorsement:
+            return
+        raise conflict(f"The contract is already {state.status}.", field="status", rule="C4")
+    try:
+        policy.validate_endorsement(state.terms, message.endorsement)
+    except PolicyViolation as exc:
+        raise invalid(exc.message, field=f"endorsement.{exc.field}", rule=exc.rule) from exc
+    first_due = state.periods[0].due_date if state.periods else None
+    if first_due is not None and message.endorsement.endorsed_on >= first_due:
+        raise invalid(
+            f"Endorsed on {message.endorsement.endorsed_on}, on or after the first report due "
+            f"date {first_due}: the reporting schedule must be renegotiated first.",
+            field="endorsement.endorsed_on", rule="C5",
+        )
+
+
+def apply_endorsement(engine: CaseEngine, message: EndorseContract, now: datetime
+                      ) -> EndorsementRecorded:
+    state = engine.state
+    previous = remembered(state, endorsement_key(message), EndorsementRecorded)
+    if previous is not None:
+        return previous
+    state.status = ACTIVE
+    state.endorsement = message.endorsement
+    state.endorsed_at = now
+    case_id = state.terms.case_id
+    pending = engine.pending
+    pending.event(case_id, "endorsed", now, "contract_endorsed", "C4",
+                  team_manager_id=message.endorsement.team_manager_id)
+    # C6: copies of the contract, and the agency told when each report is due.
+    recipients = ["agency", "parent"]
+    if policy.child_must_sign(state.terms.child_birth_date, message.endorsement.endorsed_on):
+        recipients.append("child")
+    for recipient in recipients:
+        pending.notify(case_id, f"contract_copy:{recipient}", now, "contract_copy", "C6",
+                       recipient, "Copy of the endorsed case contract")
+    due_dates = ", ".join(p.due_date.isoformat() for p in state.periods)
+    pending.notify(case_id, "reporting_schedule", now, "reporting_schedule", "C6", "agency",
+                   f"Progress reports are due on {due_dates}")
+    result = EndorsementRecorded(status=state.status,
+                                 endorsed_on=message.endorsement.endorsed_on)
+    remember(state, endorsement_key(message), result)
+    return result
+
+
+# ---------------------------------------------------------------------- reports
+def report_key(message: SubmitReport) -> str:
+    return f"report:{message.report_id}"
+
+
+def _open_for_report(period: PeriodState, now: datetime) -> bool:
+    return (not period.reports or period.awaiting_resubmission) and now < period.ends_at
+
+
+def validate_report(state: CaseState, message: SubmitReport, now: datetime) -> None:
+    """R4: a report counts for a known period that is awaiting one; none after closure."""
+    if not message.report_id.strip():
+        raise invalid("report_id must not be empty.", field="report_id")
+    if report_key(message) in state.answered:
+        return
+    if state.status == AWAITING_ENDORSEMENT:
+        raise conflict("The contract is not endorsed yet (C4): no report is due.",
+                       field="status", rule="C4")
+    if state.status != ACTIVE:
+        raise conflict(f"The contract has ended ({state.status}): reports are closed.",
+                       field="status", rule="E1")
+    if message.period_index is not None:
+        period = state.period(message.period_index)
+        if period is None:
+            raise invalid(f"No reporting period {message.period_index}.", field="period_index",
+                          rule="R4")
+        if not _open_for_report(period, now):
+            raise conflict(
+                f"Period {period.index} (due {period.due_date}) is not awaiting a report.",
+                field="period_index", rule="R4",
+            )
+    elif _target_period(state, now) is None:
+        raise conflict("No reporting period is awaiting a report.", field="report_id", rule="R4")
+
+
+def _target_period(state: CaseState, now: datetime) -> PeriodState | None:
+    return next((p for p in state.periods if _open_for_report(p, now)), None)
+
+
+def apply_report(engine: CaseEngine, message: SubmitReport, now: datetime) -> ReportAccepted:
+    state = engine.state
+    previous = remembered(state, report_key(message), ReportAccepted)
+    if previous is not None:
+        return previous
+    if message.period_index is not None:
+        period = state.periods[message.period_index]
+    else:
+        target = _target_period(state, now)
+        assert target is not None  # validate_report guarantees it
+        period = target
+    resubmission = bool(period.reports)
+    period.reports.append(ReportReceipt(message.report_id, now, message.submitted_by))
+    period.awaiting_resubmission = False
+    first = period.reports[0].received_at
+    on_time = first < period.overdue_at
+    case_id = state.terms.case_id
+    engine.pending.period_indexes.add(period.index)
+    engine.pending.event(case_id, f"report:{message.report_id}:received", now,
+                         "report_received", "R4", report_id=message.report_id,
+                         period_index=period.index, on_time=now < period.overdue_at,
+                         resubmission=resubmission)
+    for task in state.open_tasks():
+        if task.period_index == period.index and task.kind == "overdue_follow_up":
+            engine.finish_task(task, now, "workflow: report received")
+    engine.open_task(
+        f"{case_id}:report-{message.report_id}:assess", "assess_report", "R4",
+        f"Assess the progress report for the period due {period.due_date}", "practitioner",
+        now, period_index=period.index,
+    )
+    engine.decide_outcomes(now)
+    result = ReportAccepted(report_id=message.report_id, period_index=period.index,
+                            due_date=period.due_date, received_at=now, on_time=on_time)
+    remember(state, report_key(message), result)
+    return result
+
+
+# ------------------------------------------------------------------ assessments
+def assessment_key(message: AssessReport) -> str:
+    return f"assess:{message.report_id}:{message.assessment}"
+
+
+def _report_period(state: CaseState, report_id: str) -> PeriodState | None:
+    for period in state.periods:
+        if any(r.report_id == report_id for r in period.reports):
+            return period
+    return None
+
+
+def validate_assessment(state: CaseState, message: AssessReport) -> None:
+    """R4: the practitioner assesses the latest report of a period, once finally."""
+    if message.assessment not in {a.value for a in policy.Assessment}:
+        allowed = ", ".join(a.value for a in policy.Assessment)
+        raise invalid(f"Unknown assessment {message.assessment!r}; one of {allowed}.",
+                      field="assessment", rule="R4")
+    if assessment_key(message) in state.answered:
+        return
+    if state.status == CLOSED:
+        raise conflict("The case is closed.", field="status", rule="E2")
+    period = _report_period(state, message.report_id)
+    if period is None:
+        raise not_found(f"No report {message.report_id!r} on this case.", field="report_id")
+    if period.reports[-1].report_id != message.report_id:
+        raise conflict("A newer report was submitted for this period; assess that one.",
+                       field="report_id", rule="R4")
+    if period.final_assessment is not None:
+        raise conflict(f"The report was already assessed as {period.final_assessment}.",
+                       field="assessment", rule="R4")
+    if period.awaiting_resubmission:
+        raise conflict("A resubmission was requested; assess the new report.",
+                       field="report_id", rule="R4")
+
+
+def apply_assessment(engine: CaseEngine, message: AssessReport, now: datetime
+                     ) -> AssessmentRecorded:
+    state = engine.state
+    previous = remembered(state, assessment_key(message), AssessmentRecorded)
+    if previous is not None:
+        return previous
+    period = _report_period(state, message.report_id)
+    assert period is not None  # validated
+    period.assessments.append(
+        AssessmentEntry(message.report_id, message.assessment, now, message.assessed_by)
+    )
+    case_id = state.terms.case_id
+    kind = policy.Assessment(message.assessment)
+    engine.pending.period_indexes.add(period.index)
+    engine.pending.event(case_id, f"report:{message.report_id}:{kind.value}", now,
+                         "report_assessed", "R4", report_id=message.report_id,
+                         period_index=period.index, assessment=kind.value)
+    if kind == policy.Assessment.REQUEST_RESUBMISSION:
+        period.awaiting_resubmission = True
+        engine.pending.notify(case_id, f"report:{message.report_id}:resubmission", now,
+                              "resubmission_request", "R4", "agency",
+                              f"Please resubmit the progress report due {period.due_date}")
+    elif kind not in policy.FINAL_ASSESSMENTS:
+        engine.pending.notify(case_id, f"report:{message.report_id}:{kind.value}", now,
+                              kind.value, "R4", "agency",
+                              f"Follow-up on the progress report due {period.due_date}: "
+                              f"{kind.value.replace('_', ' ')}")
+    if kind in policy.FINAL_ASSESSMENTS or kind == policy.Assessment.REQUEST_RESUBMISSION:
+        for task in state.open_tasks():
+            if task.task_id == f"{case_id}:report-{message.report_id}:assess":
+                engine.finish_task(task, now, message.assessed_by or "practitioner")
+    engine.decide_outcomes(now)
+    result = AssessmentRecorded(report_id=message.report_id, period_index=period.index,
+                                assessment=kind.value, outcome=period.outcome)
+    remember(state, assessment_key(message), result)
+    return result
+
+
+# ---------------------------------------------------------------- R7 and audits
+def event_key(message: RaiseEvent) -> str:
+    return f"event:{message.event_id}"
+
+
+def validate_event(state: CaseState, message: RaiseEvent) -> None:
+    if not message.event_id.strip():
+        raise invalid("event_id must not be empty.", field="event_id")
+    if event_key(message) in state.answered:
+        return
+    if message.kind not in policy.R7_TRIGGERS:
+        allowed = ", ".join(sorted(policy.R7_TRIGGERS))
+        raise invalid(f"Unknown event kind {message.kind!r}; one of {allowed}.", field="kind",
+                      rule="R7")
+    if state.status == CLOSED:
+        raise conflict("The case is closed.", field="status", rule="E2")
+
+
+def apply_event(engine: CaseEngine, message: RaiseEvent, now: datetime) -> EventRecorded:
+    """R7: an exception-audit trigger is recorded on the case and opens an audit; a
+    trigger of a kind that already has an open audit is added to that audit."""
+    state = engine.state
+    previous = remembered(state, event_key(message), EventRecorded)
+    if previous is not None:
+        return previous
+    case_id = state.terms.case_id
+    audit = next((a for a in state.open_audits() if a.trigger == message.kind), None)
+    engine.pending.event(case_id, f"event:{message.event_id}", now, "audit_trigger_raised",
+                         "R7", event_id=message.event_id, trigger=message.kind,
+                         occurred_on=message.occurred_on.isoformat()
+                         if message.occurred_on else None)
+    if audit is None:
+        audit = engine.open_audit("R7", message.kind, now)
+        engine.pending.notify(case_id, f"{audit.audit_id}:liaison", now,
+                              "exception_audit_liaison", "R7", "leo",
+                              f"Exception audit trigger: {message.kind.replace('_', ' ')}")
+    result = EventRecorded(event_id=message.event_id, kind=message.kind,
+                           audit_id=audit.audit_id)
+    remember(state, event_key(message), result)
+    return result
+
+
+def _audit(state: CaseState, audit_id: str) -> AuditState:
+    for audit in state.audits:
+        if audit.audit_id == audit_id:
+            return audit
+    raise not_found(f"No audit {audit_id!r} on this case.", field="audit_id")
+
+
+def findings_key(message: RecordAuditFindings) -> str:
+    return f"findings:{message.audit_id}:{message.findings_id}"
+
+
+def validate_findings(state: CaseState, message: RecordAuditFindings) -> None:
+    """R8: findings go on an existing audit that is still open."""
+    audit = _audit(state, message.audit_id)
+    if findings_key(message) in state.answered:
+        return
+    if audit.status == "closed":
+        raise conflict(f"Audit {audit.audit_id} is closed.", field="audit_id", rule="R8")
+
+
+def apply_findings(engine: CaseEngine, message: RecordAuditFindings, now: datetime
+                   ) -> AuditChanged:
+    state = engine.state
+    previous = remembered(state, findings_key(message), AuditChanged)
+    if previous is not None:
+        return previous
+    audit = _audit(state, message.audit_id)
+    audit.findings_ids.append(message.findings_id)
+    audit.status = "findings_recorded"
+    engine.pending.audit_ids.add(audit.audit_id)
+    engine.pending.event(state.terms.case_id, f"{audit.audit_id}:findings:{message.findings_id}",
+                         now, "audit_findings_recorded", "R8", audit_id=audit.audit_id,
+                         findings_id=message.findings_id)
+    result = AuditChanged(audit_id=audit.audit_id, status=audit.status)
+    remember(state, findings_key(message), result)
+    return result
+
+
+def close_audit_key(message: CloseAudit) -> str:
+    return f"close_audit:{message.audit_id}"
+
+
+def validate_close_audit(state: CaseState, message: CloseAudit) -> None:
+    """R8: an audit closes once, after its findings and recommendations are recorded."""
+    audit = _audit(state, message.audit_id)
+    if close_audit_key(message) in state.answered:
+        return
+    if audit.status == "closed":
+        raise conflict(f"Audit {audit.audit_id} is already closed.", field="audit_id", rule="R8")
+    if not audit.findings_ids:
+        raise conflict("Record findings and recommendations before closing the audit.",
+                       field="audit_id", rule="R8")
+
+
+def apply_close_audit(engine: CaseEngine, message: CloseAudit, now: datetime) -> AuditChanged:
+    state = engine.state
+    previous = remembered(state, close_audit_key(message), AuditChanged)
+    if previous is not None:
+        return previous
+    audit = _audit(state, message.audit_id)
+    audit.status = "closed"
+    audit.closed_at = now
+    engine.pending.audit_ids.add(audit.audit_id)
+    engine.pending.event(state.terms.case_id, f"{audit.audit_id}:closed", now, "audit_closed",
+                         "R8", audit_id=audit.audit_id, closed_by=message.closed_by)
+    for task in state.open_tasks():
+        if task.task_id.startswith(f"{state.terms.case_id}:{audit.audit_id}:"):
+            engine.finish_task(task, now, message.closed_by or "audit closed")
+    result = AuditChanged(audit_id=audit.audit_id, status=audit.status)
+    remember(state, close_audit_key(message), result)
+    return result
+
+
+# ------------------------------------------------------------------------ tasks
+def task_key(message: CompleteTask) -> str:
+    return f"task:{message.task_id}"
+
+
+def validate_complete_task(state: CaseState, message: CompleteTask) -> None:
+    if task_key(message) in state.answered:
+        return
+    task = next((t for t in state.tasks if t.task_id == message.task_id), None)
+    if task is None:
+        raise not_found(f"No task {message.task_id!r} on this case.", field="task_id")
+    if task.status != "open":
+        raise conflict(f"Task {message.task_id} is already {task.status}.", field="task_id")
+
+
+def apply_complete_task(engine: CaseEngine, message: CompleteTask, now: datetime
+                        ) -> TaskCompleted:
+    state = engine.state
+    previous = remembered(state, task_key(message), TaskCompleted)
+    if previous is not None:
+        return previous
+    task = next(t for t in state.tasks if t.task_id == message.task_id)
+    engine.finish_task(task, now, message.completed_by or "practitioner")
+    result = TaskCompleted(task_id=task.task_id, status=task.status)
+    remember(state, task_key(message), result)
+    return result
+
+
+__all__ = ["CaseError"]

@@ -1,0 +1,438 @@
+"""Reviews (V1-V6) and contact with the child (K1): the rest of a contract's life.
+
+Like `engine_messages`, each message has `validate_*` and `apply_*`; `advance_reviews`
+and `advance_contacts` act on instants that have passed and `review_wakeups` says when
+to wake next. Plain code: no Temporal imports, no clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta
+
+from models.errors import PolicyViolation
+from models.messages import (
+    ContactRecorded,
+    RecordContact,
+    RequestReview,
+    ReviewOutcome,
+    ReviewOutcomeRecorded,
+    ReviewRequested,
+)
+from models.terms import ContractTerms
+from workflows import policy
+from workflows.engine import CaseEngine, Wakeup
+from workflows.engine_messages import remember, remembered
+from workflows.errors import conflict, invalid, not_found
+from workflows.state import ACTIVE, CLOSED, CaseState, PlanVersion, ReviewState
+
+CONTRACT_REVIEW_DAYS = 14  # V4: a contract review within two weeks of the concern
+UNSCHEDULED_REVIEW_DAYS = 14  # V3: our deadline for a requested case plan review
+PRACTITIONER_MEETING_DAYS = 365  # K1: the practitioner meets the child once a year
+REQUESTER_ROLES = frozenset({"agency", "practitioner", "child_protection", "child_or_family"})
+CONTACT_KINDS = frozenset({"direct", "home_visit", "practitioner_visit", "phone", "video"})
+
+
+# ------------------------------------------------------------- the V2 review
+def schedule_plan_review(engine: CaseEngine, due_at: datetime, reminder_at: datetime,
+                         now: datetime) -> None:
+    """V2: the scheduled case plan review, opened with its task when the contract starts."""
+    state = engine.state
+    if any(r.rule == "V2" for r in state.reviews):
+        return
+    review = ReviewState(review_id="plan-review-scheduled", kind="case_plan", rule="V2",
+                         requested_at=now, due_at=due_at, reminder_at=reminder_at,
+                         requested_by_role="schedule")
+    state.reviews.append(review)
+    _review_opened(engine, review, now)
+
+
+def _review_opened(engine: CaseEngine, review: ReviewState, now: datetime) -> None:
+    case_id = engine.case_id
+    what = "contract review" if review.kind == "contract" else "case plan review"
+    engine.open_task(f"{case_id}:review-{review.review_id}", f"{review.kind}_review",
+                     review.rule, f"Hold the {what} ({review.rule}) by "
+                     f"{review.due_at.date().isoformat()}", "practitioner", now,
+                     due_at=review.due_at)
+    engine.pending.event(case_id, f"review-{review.review_id}:opened", now, "review_opened",
+                         review.rule, review_id=review.review_id, review_kind=review.kind,
+                         concern=review.concern, due_at=review.due_at.isoformat())
+
+
+# ---------------------------------------------------------------- time passing
+def review_wakeups(state: CaseState) -> list[Wakeup]:
+    if state.status != ACTIVE:
+        return []
+    found: list[Wakeup] = []
+    for review in state.open_reviews():
+        if review.reminder_at and review.reminded_at is None:
+            found.append(Wakeup(review.reminder_at, "review_reminder", None))
+        if review.escalated_at is None:
+            found.append(Wakeup(review.due_at, "review_due", None))
+    contact_check, meeting_check = _contact_checks(state)
+    if contact_check is not None:
+        found.append(Wakeup(contact_check, "contact_gap", None))
+    if meeting_check is not None:
+        found.append(Wakeup(meeting_check, "practitioner_meeting", None))
+    return found
+
+
+def advance_reviews(engine: CaseEngine, now: datetime) -> None:
+    """V2-V4: remind ahead of the deadline; escalate to the team manager when a review
+    is not held by then."""
+    case_id = engine.case_id
+    if engine.state.status != ACTIVE:
+        return
+    for review in engine.state.open_reviews():
+        if review.reminder_at and review.reminded_at is None and now >= review.reminder_at:
+            review.reminded_at = now
+            engine.pending.notify(case_id, f"review-{review.review_id}:reminder", now,
+                                  "review_reminder", review.rule, "practitioner",
+                                  f"Case plan review due by {review.due_at.date().isoformat()}")
+        if review.escalated_at is None and now >= review.due_at:
+            review.escalated_at = now
+            engine.pending.notify(case_id, f"review-{review.review_id}:escalation", now,
+                                  "review_escalation", review.rule, "team_manager",
+                                  f"{review.kind.replace('_', ' ')} review {review.review_id} "
+                                  f"was not held by its deadline")
+            engine.open_task(f"{case_id}:review-{review.review_id}:overdue", "review_overdue",
+                             review.rule, f"Review {review.review_id} is overdue: arrange it",
+                             "team_manager", now)
+            engine.pending.event(case_id, f"review-{review.review_id}:overdue", now,
+                                 "review_overdue", review.rule, review_id=review.review_id)
+
+
+def _day_end(day: date) -> datetime:
+    """K1 checks are day-granular; they run at 00:00 UTC after the day (mid-morning in
+    Australia), which is early enough and needs no time zone inside the workflow."""
+    return datetime.combine(day + timedelta(days=1), time(0), UTC)
+
+
+def _contact_anchor(state: CaseState) -> date:
+    """Gaps count from the later of the contract start and its endorsement."""
+    start = state.terms.contract_start
+    if state.endorsement is not None:
+        start = max(start, state.endorsement.endorsed_on)
+    return start
+
+
+def _last_contact(state: CaseState) -> date:
+    return state.contacts.last_contact_on or _contact_anchor(state)
+
+
+def _last_meeting(state: CaseState) -> date:
+    return state.contacts.last_practitioner_meeting_on or _contact_anchor(state)
+
+
+def _contact_checks(state: CaseState) -> tuple[datetime | None, datetime | None]:
+    """When the current contact gap and practitioner-meeting gap become too long; None
+    once that gap has been raised."""
+    contacts = state.contacts
+    last, meeting = _last_contact(state), _last_meeting(state)
+    gap_check = None
+    if contacts.gap_raised_after != last:
+        gap_check = _day_end(last + timedelta(days=state.terms.contact_frequency_days))
+    meeting_check = None
+    if contacts.meeting_task_after != meeting:
+        meeting_check = _day_end(meeting + timedelta(days=PRACTITIONER_MEETING_DAYS))
+    return gap_check, meeting_check
+
+
+def advance_contacts(engine: CaseEngine, now: datetime) -> None:
+    """K1: a gap longer than the case plan's contact frequency is evidence of lack of
+    client contact (R7), raised once per gap; a year without the practitioner meeting
+    the child opens a task."""
+    from models.messages import RaiseEvent
+    from workflows.engine_messages import apply_event
+
+    state = engine.state
+    if state.status != ACTIVE:
+        return
+    gap_check, meeting_check = _contact_checks(state)
+    contacts = state.contacts
+    if gap_check is not None and now >= gap_check:
+        last = _last_contact(state)
+        contacts.gap_raised_after = last
+        apply_event(engine, RaiseEvent(event_id=f"k1-gap-after-{last.isoformat()}",
+                                       kind="lack_of_client_contact", raised_by="K1 monitor"),
+                    now)
+    if meeting_check is not None and now >= meeting_check:
+        meeting = _last_meeting(state)
+        contacts.meeting_task_after = meeting
+        engine.open_task(f"{engine.case_id}:k1-meeting-after-{meeting.isoformat()}",
+                         "practitioner_meeting", "K1",
+                         "No practitioner meeting with the child in 12 months: arrange one",
+                         "practitioner", now)
+
+
+def advance_case(engine: CaseEngine, now: datetime) -> bool:
+    """Everything time does to a case, reviews and contacts before the reporting cycle
+    (which may end the contract). Returns True at a period boundary."""
+    advance_reviews(engine, now)
+    advance_contacts(engine, now)
+    return engine.advance(now)
+
+
+def next_wakeup(engine: CaseEngine) -> Wakeup | None:
+    wakeups = engine.wakeups() + review_wakeups(engine.state)
+    return min(wakeups, key=lambda w: w.at) if wakeups else None
+
+
+# ------------------------------------------------------------ request review
+def review_key(message: RequestReview) -> str:
+    return f"review:{message.review_id}"
+
+
+def validate_request_review(state: CaseState, message: RequestReview) -> None:
+    if not message.review_id.strip():
+        raise invalid("review_id must not be empty.", field="review_id")
+    if review_key(message) in state.answered:
+        return
+    if message.kind not in ("case_plan", "contract"):
+        raise invalid("kind must be case_plan or contract.", field="kind", rule="V3")
+    if message.kind == "contract" and message.concern not in policy.V4_CONCERNS:
+        allowed = ", ".join(sorted(policy.V4_CONCERNS))
+        raise invalid(f"A contract review needs a concern, one of {allowed}.",
+                      field="concern", rule="V4")
+    if message.requested_by_role not in REQUESTER_ROLES:
+        raise invalid(f"requested_by_role must be one of {', '.join(sorted(REQUESTER_ROLES))}.",
+                      field="requested_by_role", rule="V3")
+    if state.status != ACTIVE:
+        raise conflict(f"The contract is {state.status.replace('_', ' ')}.", field="status",
+                       rule="V1")
+    if any(r.review_id == message.review_id for r in state.reviews):
+        raise conflict(f"Review {message.review_id} exists already.", field="review_id")
+
+
+def apply_request_review(engine: CaseEngine, message: RequestReview, now: datetime
+                         ) -> ReviewRequested:
+    """V3: an unscheduled case plan review; V4: a contract review within two weeks of
+    the concern. Either opens a review with its deadline, a task and, if it lapses, an
+    escalation."""
+    state = engine.state
+    previous = remembered(state, review_key(message), ReviewRequested)
+    if previous is not None:
+        return previous
+    rule = "V4" if message.kind == "contract" else "V3"
+    days = CONTRACT_REVIEW_DAYS if rule == "V4" else UNSCHEDULED_REVIEW_DAYS
+    review = ReviewState(review_id=message.review_id, kind=message.kind, rule=rule,
+                         requested_at=now, due_at=now + timedelta(days=days),
+                         concern=message.concern, requested_by_role=message.requested_by_role)
+    state.reviews.append(review)
+    _review_opened(engine, review, now)
+    result = ReviewRequested(review_id=review.review_id, kind=review.kind, rule=rule,
+                             due_at=review.due_at)
+    remember(state, review_key(message), result)
+    return result
+
+
+# ------------------------------------------------------------- review outcome
+def outcome_key(message: ReviewOutcome) -> str:
+    return f"review_outcome:{message.review_id}"
+
+
+def _review(state: CaseState, review_id: str) -> ReviewState:
+    for review in state.reviews:
+        if review.review_id == review_id:
+            return review
+    raise not_found(f"No review {review_id!r} on this case.", field="review_id")
+
+
+def proposed_due_dates(state: CaseState, message: ReviewOutcome, now: datetime
+                       ) -> list[date] | None:
+    """V5: periods already due keep their dates; the future ones are replaced by the new
+    schedule, or extended at the schedule's interval when only the end date moves."""
+    kept = [p.due_date for p in state.periods if p.overdue_at <= now]
+    if message.new_due_dates is not None:
+        return kept + sorted(message.new_due_dates)
+    if message.new_contract_end is None:
+        return None
+    interval = state.terms.schedule.interval_months or 3
+    dates = [p.due_date for p in state.periods]
+    end = min(message.new_contract_end, state.terms.order_expiry)
+    if end < dates[-1]:
+        dates = [d for d in dates if d <= end or d in kept]
+    while True:
+        following = policy.add_months(dates[-1], interval)
+        if following > end:
+            break
+        dates.append(following)
+    return dates
+
+
+def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datetime) -> None:
+    if outcome_key(message) in state.answered:
+        return
+    review = _review(state, message.review_id)
+    if review.status != "open":
+        raise conflict(f"Review {review.review_id} already has an outcome.", field="review_id")
+    if state.status == CLOSED:
+        raise conflict("The case is closed.", field="status", rule="E2")
+    kept = [p for p in state.periods if p.overdue_at <= now]
+    if message.new_due_dates is not None:
+        for position, due in enumerate(message.new_due_dates):
+            if kept and due <= kept[-1].due_date:
+                raise invalid(f"{due} is not after the last period already due "
+                              f"({kept[-1].due_date}).", field=f"new_due_dates[{position}]",
+                              rule="V5")
+    if message.endorse_plan_version is not None and message.draft_plan_version is None:
+        if not any(v.version == message.endorse_plan_version and v.status == "draft"
+                   for v in state.plan_versions):
+            raise invalid(f"No draft case plan {message.endorse_plan_version!r} to endorse.",
+                          field="endorse_plan_version", rule="V6")
+    candidate = _amended_terms(state, message, now)
+    try:
+        policy.validate_terms(candidate)
+    except PolicyViolation as exc:
+        raise invalid(exc.message, field=exc.field, rule=exc.rule) from exc
+
+
+def _amended_terms(state: CaseState, message: ReviewOutcome, now: datetime) -> ContractTerms:
+    terms = state.terms
+    due_dates = proposed_due_dates(state, message, now)
+    schedule = terms.schedule
+    if due_dates is not None:
+        schedule = dataclasses.replace(schedule, due_dates=due_dates, start_date=None,
+                                       interval_months=None)
+    return dataclasses.replace(
+        terms,
+        schedule=schedule,
+        contract_end=message.new_contract_end or terms.contract_end,
+        total_case_management=(message.total_case_management
+                               if message.total_case_management is not None
+                               else terms.total_case_management),
+        functions=(list(message.new_functions) if message.new_functions is not None
+                   else [] if message.total_case_management else list(terms.functions)),
+    )
+
+
+def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: datetime
+                         ) -> ReviewOutcomeRecorded:
+    """V1: every held review also reviews the contract; V5: the outcome may change the
+    schedule, end date or functions, or return case management to CP (E1); V6: endorse a
+    new case plan version (the previous one is superseded)."""
+    state = engine.state
+    previous = remembered(state, outcome_key(message), ReviewOutcomeRecorded)
+    if previous is not None:
+        return previous
+    review = _review(state, message.review_id)
+    case_id = engine.case_id
+    changed: list[str] = []
+    amended = _amended_terms(state, message, now)
+    due_dates = proposed_due_dates(state, message, now)
+    if due_dates is not None and due_dates != [p.due_date for p in state.periods]:
+        state.reschedule_due_dates = due_dates
+        changed.append("schedule")
+    if amended.contract_end != state.terms.contract_end:
+        changed.append("contract_end")
+    if (amended.functions, amended.total_case_management) != (
+            state.terms.functions, state.terms.total_case_management):
+        changed.append("functions")
+    state.terms = amended
+    _plan_versions(state, message, now, changed)
+    review.status = "held"
+    review.held_at = now
+    review.changed = changed
+    engine.pending.event(case_id, f"review-{review.review_id}:held", now, "review_held",
+                         review.rule, review_id=review.review_id, changed=changed,
+                         contract_reviewed=True, decided_by=message.decided_by)
+    # V1/V4: a held review reviews the contract, which answers every open concern.
+    for other in state.open_reviews():
+        if other.kind == "contract":
+            other.status = "held"
+            other.held_at = now
+            engine.pending.event(case_id, f"review-{other.review_id}:held", now,
+                                 "review_held", other.rule, review_id=other.review_id,
+                                 answered_by=review.review_id)
+    for task in state.open_tasks():
+        if task.task_id.startswith(f"{case_id}:review-") and not any(
+                task.task_id.startswith(f"{case_id}:review-{r.review_id}")
+                for r in state.open_reviews()):
+            engine.finish_task(task, now, message.decided_by or "review held")
+    if message.return_to_cp:
+        changed.append("returned_to_cp")
+        end_contract_early(engine, now, "returned_to_cp")
+    result = ReviewOutcomeRecorded(review_id=review.review_id, status=review.status,
+                                   contract_status=state.status, changed=changed)
+    remember(state, outcome_key(message), result)
+    return result
+
+
+def _plan_versions(state: CaseState, message: ReviewOutcome, now: datetime,
+                   changed: list[str]) -> None:
+    if message.draft_plan_version is not None and not any(
+            v.version == message.draft_plan_version for v in state.plan_versions):
+        state.plan_versions.append(PlanVersion(message.draft_plan_version, "draft", now))
+        changed.append("plan_draft")
+    if message.endorse_plan_version is not None:
+        for version in state.plan_versions:
+            if version.status == "endorsed":
+                version.status = "superseded"
+        for version in state.plan_versions:
+            if version.version == message.endorse_plan_version:
+                version.status = "endorsed"
+                version.recorded_at = now
+        changed.append("plan_endorsed")
+
+
+def end_contract_early(engine: CaseEngine, now: datetime, reason: str) -> None:
+    """E1: case management returns to CP: periods not yet due are dropped, the current
+    one ends now, and the case moves to closing."""
+    state = engine.state
+    kept = [p for p in state.periods if p.overdue_at <= now]
+    dropped = [p.index for p in state.periods if p.overdue_at > now]
+    if kept:
+        kept[-1].ends_at = min(kept[-1].ends_at, now)
+    state.periods = kept
+    engine.pending.removed_periods.update(dropped)
+    engine.pending.period_indexes.difference_update(dropped)
+    engine.decide_outcomes(now)
+    engine.end_contract(now, reason)
+
+
+# ------------------------------------------------------------------- contacts
+def contact_key(message: RecordContact) -> str:
+    return f"contact:{message.contact_id}"
+
+
+def validate_contact(state: CaseState, message: RecordContact, now: datetime) -> None:
+    if not message.contact_id.strip():
+        raise invalid("contact_id must not be empty.", field="contact_id")
+    if contact_key(message) in state.answered:
+        return
+    if message.kind not in CONTACT_KINDS:
+        raise invalid(f"kind must be one of {', '.join(sorted(CONTACT_KINDS))}.",
+                      field="kind", rule="K1")
+    if message.by_role not in ("agency", "practitioner"):
+        raise invalid("by_role must be agency or practitioner.", field="by_role", rule="K1")
+    if message.occurred_on > now.date() + timedelta(days=1):
+        raise invalid("A contact cannot be recorded in the future.", field="occurred_on",
+                      rule="K1")
+    if message.occurred_on < state.terms.contract_start:
+        raise invalid("The contact is before the contract started.", field="occurred_on",
+                      rule="K1")
+    if state.status == CLOSED:
+        raise conflict("The case is closed.", field="status", rule="E2")
+
+
+def apply_contact(engine: CaseEngine, message: RecordContact, now: datetime
+                  ) -> ContactRecorded:
+    state = engine.state
+    previous = remembered(state, contact_key(message), ContactRecorded)
+    if previous is not None:
+        return previous
+    contacts = state.contacts
+    contacts.count += 1
+    if contacts.last_contact_on is None or message.occurred_on > contacts.last_contact_on:
+        contacts.last_contact_on = message.occurred_on
+    if message.by_role == "practitioner" and (
+            contacts.last_practitioner_meeting_on is None
+            or message.occurred_on > contacts.last_practitioner_meeting_on):
+        contacts.last_practitioner_meeting_on = message.occurred_on
+    engine.pending.event(engine.case_id, f"contact:{message.contact_id}", now,
+                         "contact_recorded", "K1", contact_id=message.contact_id,
+                         occurred_on=message.occurred_on.isoformat(), contact_kind=message.kind,
+                         by_role=message.by_role)
+    result = ContactRecorded(contact_id=message.contact_id, occurred_on=message.occurred_on)
+    remember(state, contact_key(message), result)
+    return result

@@ -1,0 +1,364 @@
+"""Pure contract rules: validating terms and endorsements (C1-C5), the outcome of a
+reporting period (R5) and the exception-audit streak (R6).
+
+Imported inside the Temporal workflow sandbox: standard library and `models.*` only,
+no clock reads, no calendars, no I/O. Every input ("today" included) is an argument.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from models.errors import PolicyViolation
+from models.terms import (
+    CONTRACTABLE_FUNCTIONS,
+    NON_CONTRACTABLE_FUNCTIONS,
+    ContractTerms,
+    Endorsement,
+    Phase,
+    ReportingSchedule,
+    SignatoryRole,
+)
+
+# Ids are codes, never names or free text (DESIGN decision 6); 64 fits the read model.
+_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+MAX_REPORT_INTERVAL_MONTHS = 3  # C5: quarterly is the minimum frequency
+CHILD_SIGNATURE_AGE_YEARS = 10  # C4: "over the age of 10 years" (procedure 1028)
+STREAK_THRESHOLD = 3  # R6
+
+# R7: exception-audit triggers other than report failures (advice 2056).
+R7_TRIGGERS: frozenset[str] = frozenset({
+    "lack_of_client_contact",
+    "case_plan_deviation",
+    "failure_to_report_significant_events",
+    "complaint_from_child_or_family",
+})
+# V4: concerns that require a contract review within two weeks (advice 2056).
+V4_CONCERNS: frozenset[str] = frozenset({
+    "child_or_family",
+    "agency",
+    "child_protection",
+    "escalated_risk",
+    "placement_ended_unexpectedly",
+    "conflict_of_interest",
+})
+
+
+# ------------------------------------------------------------------------ dates
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months, clamped to the end of a shorter month
+    (2025-11-30 + 3 -> 2026-02-28)."""
+    years, month_index = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, month_index + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _is_month_end(day: date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def _three_months_after(day: date) -> date:
+    """The last day that is no more than three calendar months after `day`. From a
+    month's last day it is the last day three months on (end-of-month rule), so a
+    schedule anchored on the 30th or 31st, clamped to 28 February, may return to the
+    30th or 31st without that counting as a gap longer than three months."""
+    later = add_months(day, MAX_REPORT_INTERVAL_MONTHS)
+    if _is_month_end(day):
+        later = later.replace(day=calendar.monthrange(later.year, later.month)[1])
+    return later
+
+
+def ends_on(terms: ContractTerms) -> date:
+    """E1: case management ends at the contract's end or the order's expiry, whichever
+    is first."""
+    return min(terms.contract_end, terms.order_expiry)
+
+
+# -------------------------------------------------------------------- C1 - C5
+def resolve_due_dates(schedule: ReportingSchedule, contract_start: date,
+                      contract_end: date) -> list[date]:
+    """C5: the schedule's due dates, sorted. Explicit dates are taken as given; otherwise
+    every `interval_months` from `start_date` (or `contract_start` when omitted), the
+    first one interval after it, up to and including `contract_end` (pass the end of
+    case management, E1). Raises PolicyViolation for a schedule of the wrong shape."""
+    has_interval = schedule.start_date is not None or schedule.interval_months is not None
+    if schedule.due_dates:
+        if has_interval:
+            raise PolicyViolation("C5", "schedule", "Give either explicit due dates or an "
+                                  "interval in months, not both.")
+        return sorted(schedule.due_dates)
+    if schedule.interval_months is None:
+        if schedule.start_date is not None:
+            raise PolicyViolation("C5", "schedule.interval_months",
+                                  "A schedule with a start date needs an interval in months.")
+        raise PolicyViolation("C5", "schedule", "The contract needs a reporting schedule: "
+                              "explicit due dates or an interval in months.")
+    interval = schedule.interval_months
+    if not 1 <= interval <= MAX_REPORT_INTERVAL_MONTHS:
+        raise PolicyViolation("C5", "schedule.interval_months",
+                              f"Reports are due every 1 to {MAX_REPORT_INTERVAL_MONTHS} months "
+                              f"(quarterly is the minimum), not every {interval}.")
+    anchor = schedule.start_date or contract_start
+    due_dates: list[date] = []
+    # Each date from the anchor, not from the previous date, so clamping never drifts.
+    while (due := add_months(anchor, interval * (len(due_dates) + 1))) <= contract_end:
+        due_dates.append(due)
+    return due_dates
+
+
+def validate_terms(terms: ContractTerms) -> list[date]:
+    """C1-C5 (and the E1 dates): raises the first PolicyViolation found, in rule order,
+    and returns the reporting due dates, sorted."""
+    _check_phase(terms)
+    _check_functions(terms)
+    _check_acsass(terms)
+    _check_shape(terms)
+    return _check_schedule(terms)
+
+
+def _check_phase(terms: ContractTerms) -> None:
+    """C1: only a case in the protection order phase can be contracted."""
+    if terms.phase != Phase.PROTECTION_ORDER:
+        raise PolicyViolation(
+            "C1", "phase", f"A case in the {terms.phase.value.replace('_', ' ')} phase cannot "
+            "be contracted: case contracting is only possible in the protection order phase.")
+
+
+def _check_functions(terms: ContractTerms) -> None:
+    """C2: total case management with no function list, or a non-empty list of distinct
+    contractable functions. A list next to total case management is refused rather than
+    ignored, so a function someone believed they had listed is never silently dropped."""
+    if terms.total_case_management:
+        if terms.functions:
+            raise PolicyViolation("C2", "functions", "A contract for total case management "
+                                  "lists no functions; send an empty list.")
+        return
+    if not terms.functions:
+        raise PolicyViolation("C2", "functions", "List the contracted functions, or contract "
+                              "total case management.")
+    seen: set[str] = set()
+    for index, code in enumerate(terms.functions):
+        where = f"functions[{index}]"
+        if code in NON_CONTRACTABLE_FUNCTIONS:
+            raise PolicyViolation("C2", where, f"{code!r} is a responsibility of child "
+                                  "protection and can never be contracted.")
+        if code not in CONTRACTABLE_FUNCTIONS:
+            allowed = ", ".join(sorted(CONTRACTABLE_FUNCTIONS))
+            raise PolicyViolation("C2", where, f"Unknown function {code!r}; contractable "
+                                  f"functions are: {allowed}.")
+        if code in seen:
+            raise PolicyViolation("C2", where, f"{code!r} is listed twice.")
+        seen.add(code)
+
+
+def _check_acsass(terms: ContractTerms) -> None:
+    """C3: for an Aboriginal child, ACSASS is consulted on or before the contract start."""
+    if not terms.aboriginal_child:
+        return
+    consulted = terms.acsass_consulted_on
+    if consulted is None:
+        raise PolicyViolation("C3", "acsass_consulted_on", "For an Aboriginal child, the "
+                              "consultation with ACSASS must be recorded before contracting.")
+    if consulted > terms.contract_start:
+        raise PolicyViolation("C3", "acsass_consulted_on", f"ACSASS was consulted on "
+                              f"{consulted}, after the contract start {terms.contract_start}.")
+
+
+def _require_id(value: str | None, where: str, rule: str = "input") -> None:
+    if not value or not value.strip():
+        raise PolicyViolation(rule, where, "Required.")
+    if not _ID_PATTERN.fullmatch(value):
+        raise PolicyViolation("input", where, "An id of at most 64 letters, digits and "
+                              "'.', '_', ':' or '-' (ids only: no names or free text).")
+
+
+def _check_shape(terms: ContractTerms) -> None:
+    """Plain input errors (rule "input"), then the contract's dates (E1)."""
+    _require_id(terms.case_id, "case_id")
+    _require_id(terms.agency_id, "agency_id")
+    for name in ("jurisdiction", "time_zone"):
+        if not getattr(terms, name).strip():
+            raise PolicyViolation("input", name, "Required.")
+    if terms.contact_frequency_days < 1:
+        raise PolicyViolation("input", "contact_frequency_days", "At least one day.")
+    if terms.contract_end <= terms.contract_start:
+        raise PolicyViolation("E1", "contract_end", f"The contract ends on "
+                              f"{terms.contract_end}, not after its start {terms.contract_start}.")
+    if terms.order_expiry <= terms.contract_start:
+        raise PolicyViolation("E1", "order_expiry", f"The protection order expires on "
+                              f"{terms.order_expiry}, not after the contract start "
+                              f"{terms.contract_start}.")
+
+
+def _check_schedule(terms: ContractTerms) -> list[date]:
+    """C5: at least one report; each due date after the contract start and its
+    predecessor, none after the end of case management (E1: no report is owed once the
+    agency no longer holds the case); and no gap longer than three calendar months from
+    the start to the first report, between reports, or from the last report to the end."""
+    schedule, start, end = terms.schedule, terms.contract_start, ends_on(terms)
+    explicit = bool(schedule.due_dates)
+    if not explicit and schedule.start_date is not None and schedule.start_date < start:
+        raise PolicyViolation("C5", "schedule.start_date", f"The schedule starts on "
+                              f"{schedule.start_date}, before the contract start {start}.")
+    resolved = resolve_due_dates(schedule, start, end)
+    if not resolved:
+        raise PolicyViolation("C5", "schedule", f"No report falls due before the end of case "
+                              f"management on {end}.")
+    due_dates = schedule.due_dates if explicit else resolved
+
+    def where(index: int) -> str:
+        if explicit:
+            return f"schedule.due_dates[{index}]"
+        return "schedule.start_date" if index == 0 else "schedule.interval_months"
+
+    previous = start
+    for index, due in enumerate(due_dates):
+        if index > 0 and due <= previous:
+            raise PolicyViolation("C5", where(index), f"{due} is not after the previous due "
+                                  f"date {previous}; list each date once, in order.")
+        if due <= start:
+            raise PolicyViolation("C5", where(index), f"{due} is not after the contract "
+                                  f"start {start}.")
+        if due > end:
+            raise PolicyViolation("C5", where(index), f"{due} is after the end of case "
+                                  f"management on {end} (contract end or order expiry).")
+        if due > _three_months_after(previous):
+            raise PolicyViolation("C5", where(index), f"{due} is more than three months "
+                                  f"after {previous}: quarterly reporting is the minimum.")
+        previous = due
+    if end > _three_months_after(previous):
+        raise PolicyViolation("C5", "schedule.due_dates", f"No report between {previous} and "
+                              f"the end of case management on {end}, more than three months: "
+                              "quarterly reporting is the minimum.")
+    return resolved
+
+
+def child_must_sign(child_birth_date: date | None, on: date,
+                    min_age_years: int = CHILD_SIGNATURE_AGE_YEARS) -> bool:
+    """C4/C6: the child signs (and gets a copy) from their `min_age_years`th birthday.
+    "Over the age of 10 years" (procedure 1028) is read as having turned 10: on their
+    10th birthday a child is 10 years of age and over. A 29 February birthday falls on
+    1 March in common years. Unknown birth date: not required by age (the practitioner
+    may still add the child as a signatory)."""
+    if child_birth_date is None:
+        return False
+    before_birthday = (on.month, on.day) < (child_birth_date.month, child_birth_date.day)
+    return on.year - child_birth_date.year - before_birthday >= min_age_years
+
+
+def validate_endorsement(terms: ContractTerms, endorsement: Endorsement) -> None:
+    """C4: the team manager endorses; the case planning decision maker, the agency
+    representative, the child (when child_must_sign on the endorsement day) and a parent
+    or guardian have signed on or before it. A parent may decline only with a recorded
+    best-interests decision. C3: never endorsed before the ACSASS consultation. The
+    endorsement may precede the contract start (a contract signed in advance is active
+    from its start) but not the end of case management."""
+    on = endorsement.endorsed_on
+    _require_id(endorsement.team_manager_id, "team_manager_id", rule="C4")
+    if terms.aboriginal_child and (terms.acsass_consulted_on is None
+                                   or on < terms.acsass_consulted_on):
+        raise PolicyViolation("C3", "endorsed_on", "An Aboriginal child's contract is endorsed "
+                              "only after the ACSASS consultation is recorded.")
+    if on >= ends_on(terms):
+        raise PolicyViolation("C4", "endorsed_on", f"Endorsed on {on}, when case management "
+                              f"has ended ({ends_on(terms)}).")
+    signed: set[SignatoryRole] = set()
+    declined_parent = False
+    for index, signatory in enumerate(endorsement.signatories):
+        where = f"signatories[{index}]"
+        _require_id(signatory.person_id, f"{where}.person_id")
+        if signatory.declined:
+            if signatory.role != SignatoryRole.PARENT_GUARDIAN:
+                raise PolicyViolation("C4", f"{where}.declined", "Only a parent or guardian "
+                                      "may decline to sign.")
+            declined_parent = True
+            continue
+        if signatory.signed_on is None:
+            raise PolicyViolation("C4", f"{where}.signed_on", "Not signed yet.")
+        if signatory.signed_on > on:
+            raise PolicyViolation("C4", f"{where}.signed_on", f"Signed on "
+                                  f"{signatory.signed_on}, after the endorsement on {on}.")
+        signed.add(signatory.role)
+    required = [SignatoryRole.CP_DECISION_MAKER, SignatoryRole.AGENCY_REPRESENTATIVE]
+    if child_must_sign(terms.child_birth_date, on):
+        required.append(SignatoryRole.CHILD)
+    missing = [role.value for role in required if role not in signed]
+    if not declined_parent and SignatoryRole.PARENT_GUARDIAN not in signed:
+        missing.append(SignatoryRole.PARENT_GUARDIAN.value)
+    if missing:
+        raise PolicyViolation("C4", "signatories", f"Missing signatures: {', '.join(missing)}.")
+    if declined_parent:
+        _require_id(endorsement.best_interests_decision_id, "best_interests_decision_id",
+                    rule="C4")
+
+
+# ------------------------------------------------------------------ R4 - R6
+class Assessment(StrEnum):
+    """R4: the practitioner's assessment of a report."""
+
+    ADEQUATE = "adequate"
+    SEEK_FURTHER_INFORMATION = "seek_further_information"
+    REQUEST_RESUBMISSION = "request_resubmission"
+    DISCUSS_PROGRESS = "discuss_progress"
+    HOLD_MEETING = "hold_meeting"
+    INADEQUATE_QUALITY = "inadequate_quality"
+
+
+# The others are follow-ups that leave the period awaiting a final assessment;
+# REQUEST_RESUBMISSION also keeps the period open for a new report (R4).
+FINAL_ASSESSMENTS: frozenset[Assessment] = frozenset({
+    Assessment.ADEQUATE, Assessment.INADEQUATE_QUALITY})
+
+
+class Outcome(StrEnum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    LATE = "late"
+    MISSING = "missing"
+    INADEQUATE = "inadequate"
+
+
+def period_outcome(*, overdue_at: datetime, first_report_at: datetime | None,
+                   final_assessment: Assessment | None, period_ended: bool) -> Outcome:
+    """R5: judged on the FIRST report's arrival (on time when before `overdue_at`, the
+    instant the due date ends). A late report is a failure whatever its quality, so LATE
+    is known on arrival; no report by the period's end is MISSING; an on-time report is
+    SUCCESS or INADEQUATE once finally assessed, PENDING until then."""
+    if first_report_at is None:
+        return Outcome.MISSING if period_ended else Outcome.PENDING
+    if first_report_at >= overdue_at:
+        return Outcome.LATE
+    if final_assessment == Assessment.ADEQUATE:
+        return Outcome.SUCCESS
+    if final_assessment == Assessment.INADEQUATE_QUALITY:
+        return Outcome.INADEQUATE
+    return Outcome.PENDING
+
+
+def is_failure(outcome: Outcome) -> bool:
+    """R5: late, missing or of inadequate quality."""
+    return outcome in (Outcome.LATE, Outcome.MISSING, Outcome.INADEQUATE)
+
+
+@dataclass
+class StreakState:
+    consecutive_failures: int = 0
+    triggered: bool = False
+
+
+def advance_streak(state: StreakState, outcome: Outcome) -> tuple[StreakState, bool]:
+    """R6: feed decided outcomes in period order. A failure extends the streak, a success
+    resets it; the exception-audit recommendation fires once per streak, when it reaches
+    STREAK_THRESHOLD. PENDING changes nothing. Returns a new state (the input is not
+    modified) and whether this outcome fires the recommendation."""
+    if outcome == Outcome.PENDING:
+        return replace(state), False
+    if not is_failure(outcome):
+        return StreakState(), False
+    count = state.consecutive_failures + 1
+    fires = count >= STREAK_THRESHOLD and not state.triggered
+    return StreakState(count, state.triggered or fires), fires

@@ -1,0 +1,199 @@
+"""The case workflow's whole state, in one serialisable dataclass.
+
+Continue-as-new passes `CaseState` on whole, so everything the workflow knows lives
+here (STYLE: one state dataclass). The status query returns it as it is, with the
+computed `next_deadline`, so the API and operations staff see exactly what the workflow
+acts on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from models.terms import ContractTerms, Endorsement
+
+# Contract status values (search attribute `ContractStatus`).
+AWAITING_ENDORSEMENT = "awaiting_endorsement"
+ACTIVE = "active"
+CLOSING = "closing"
+CLOSED = "closed"
+
+
+@dataclass
+class ReportReceipt:
+    report_id: str
+    received_at: datetime
+    submitted_by: str = ""
+
+
+@dataclass
+class AssessmentEntry:
+    report_id: str
+    assessment: str
+    assessed_at: datetime
+    assessed_by: str = ""
+
+
+@dataclass
+class PeriodState:
+    """One reporting period (R1-R5). The three instants come from the schedule activity
+    and carry their basis so a practitioner can see why each falls when it does."""
+
+    index: int
+    due_date: date
+    follow_up_at: datetime
+    overdue_at: datetime
+    escalation_at: datetime
+    # Instant the period ends for R5 "never arrived": the next due date, or the end of
+    # the contract for the last period.
+    ends_at: datetime
+    basis: dict[str, dict[str, object]] = field(default_factory=dict)
+    follow_up_sent_at: datetime | None = None
+    overdue_marked_at: datetime | None = None
+    escalated_at: datetime | None = None
+    reports: list[ReportReceipt] = field(default_factory=list)
+    assessments: list[AssessmentEntry] = field(default_factory=list)
+    awaiting_resubmission: bool = False
+    outcome: str = "pending"
+    streak_counted: bool = False
+
+    @property
+    def first_report_at(self) -> datetime | None:
+        return self.reports[0].received_at if self.reports else None
+
+    @property
+    def final_assessment(self) -> str | None:
+        finals = [a.assessment for a in self.assessments if a.assessment in FINAL]
+        return finals[-1] if finals else None
+
+    @property
+    def report_state(self) -> str:
+        """One word for the list view: awaited, received, resubmission_requested, assessed."""
+        if not self.reports:
+            return "awaited"
+        if self.final_assessment:
+            return "assessed"
+        if self.awaiting_resubmission:
+            return "resubmission_requested"
+        return "received"
+
+
+FINAL = frozenset({"adequate", "inadequate_quality"})
+
+
+@dataclass
+class TaskState:
+    task_id: str
+    kind: str
+    rule: str
+    title: str
+    assignee_role: str
+    created_at: datetime
+    due_at: datetime | None = None
+    period_index: int | None = None
+    status: str = "open"
+    completed_at: datetime | None = None
+    completed_by: str = ""
+
+
+@dataclass
+class AuditState:
+    audit_id: str
+    rule: str
+    trigger: str
+    opened_at: datetime
+    status: str = "open"
+    findings_ids: list[str] = field(default_factory=list)
+    closed_at: datetime | None = None
+
+
+@dataclass
+class ReviewState:
+    """A case plan review (V1-V3, scheduled or not) or a contract review (V4)."""
+
+    review_id: str
+    kind: str  # "case_plan" | "contract"
+    rule: str  # V2 scheduled, V3 unscheduled, V4 concern
+    requested_at: datetime
+    due_at: datetime
+    reminder_at: datetime | None = None
+    concern: str | None = None
+    requested_by_role: str = ""
+    status: str = "open"  # open | held
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    held_at: datetime | None = None
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlanVersion:
+    """V6: case plan versions; exactly one endorsed version is current."""
+
+    version: str
+    status: str  # draft | endorsed | superseded
+    recorded_at: datetime
+
+
+@dataclass
+class ContactLog:
+    """K1: the latest contacts and which gaps were already raised."""
+
+    last_contact_on: date | None = None
+    last_practitioner_meeting_on: date | None = None
+    gap_raised_after: date | None = None
+    meeting_task_after: date | None = None
+    count: int = 0
+
+
+@dataclass
+class CaseState:
+    terms: ContractTerms
+    terms_fingerprint: str = ""
+    status: str = AWAITING_ENDORSEMENT
+    endorsement: Endorsement | None = None
+    endorsed_at: datetime | None = None
+    periods: list[PeriodState] = field(default_factory=list)
+    consecutive_failures: int = 0
+    streak_triggered: bool = False
+    audits: list[AuditState] = field(default_factory=list)
+    tasks: list[TaskState] = field(default_factory=list)
+    # Idempotency memory: message id -> the answer first given (kind-prefixed keys).
+    answered: dict[str, dict[str, object]] = field(default_factory=dict)
+    plan_review_due_at: datetime | None = None
+    plan_review_reminder_at: datetime | None = None
+    reviews: list[ReviewState] = field(default_factory=list)
+    plan_versions: list[PlanVersion] = field(default_factory=list)
+    contacts: ContactLog = field(default_factory=ContactLog)
+    # V5 schedule changes waiting for the schedule activity (due dates to (re)plan).
+    reschedule_due_dates: list[date] | None = None
+    ended_at: datetime | None = None
+    end_reason: str = ""
+    closed_at: datetime | None = None
+    runs: int = 1
+
+    def period(self, index: int) -> PeriodState | None:
+        return self.periods[index] if 0 <= index < len(self.periods) else None
+
+    def open_audits(self) -> list[AuditState]:
+        return [a for a in self.audits if a.status != "closed"]
+
+    def open_tasks(self) -> list[TaskState]:
+        return [t for t in self.tasks if t.status == "open"]
+
+    def open_reviews(self) -> list[ReviewState]:
+        return [r for r in self.reviews if r.status == "open"]
+
+
+@dataclass
+class CaseStatus:
+    """The status query's answer: the state plus what is derived from it."""
+
+    case_id: str
+    agency_id: str
+    status: str
+    state: CaseState
+    next_deadline: datetime | None
+    next_deadline_kind: str | None
+    overdue: bool
