@@ -1,0 +1,118 @@
+"""The read-model activity: writes a case's decided effects in one transaction.
+
+Every row is written by natural key (upsert), so a retried activity or a replayed
+workflow leaves the tables exactly as one run would. Notices are written to the outbox
+in the same transaction, then delivered (activities/notifications.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.notifications import Deliverer, LogDeliverer, deliver_undelivered
+from activities.upsert import upsert
+from models.effects import CaseEffects
+from models.tables import (
+    AuditRow,
+    CaseRow,
+    NotificationRow,
+    PeriodRow,
+    TaskRow,
+    TimelineEventRow,
+)
+
+
+async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
+    case = effects.case
+    now = datetime.now(UTC)
+    case_row = {
+        "case_id": case.case_id,
+        "agency_id": case.agency_id,
+        "jurisdiction": case.jurisdiction,
+        "status": case.status,
+        "workflow_id": case.workflow_id,
+        "contract_start": case.contract_start,
+        "contract_end": case.contract_end,
+        "order_expiry": case.order_expiry,
+        "next_deadline": case.next_deadline,
+        "next_deadline_kind": case.next_deadline_kind,
+        "overdue": case.overdue,
+        "consecutive_failures": case.consecutive_failures,
+        "audit_open": case.audit_open,
+        "terms_fingerprint": case.terms_fingerprint,
+        "snapshot": case.summary,
+        "created_at": now,
+        "updated_at": case.updated_at,
+        "closed_at": case.closed_at,
+    }
+    await upsert(session, CaseRow, [case_row], ["case_id"],
+                 [c for c in case_row if c not in ("case_id", "created_at")])
+    if effects.removed_periods:
+        await session.execute(delete(PeriodRow).where(
+            PeriodRow.case_id == case.case_id,
+            PeriodRow.period_index.in_(effects.removed_periods)))
+    await upsert(session, PeriodRow, [
+        {
+            "case_id": case.case_id,
+            "period_index": p.index,
+            "due_date": p.due_date,
+            "follow_up_at": p.follow_up_at,
+            "overdue_at": p.overdue_at,
+            "escalation_at": p.escalation_at,
+            "report_id": p.report_id,
+            "report_received_at": p.report_received_at,
+            "assessment": p.assessment,
+            "outcome": p.outcome,
+            "state": p.state,
+            "updated_at": case.updated_at,
+        }
+        for p in effects.periods
+    ], ["case_id", "period_index"])
+    await upsert(session, TimelineEventRow, [
+        {"event_key": e.event_key, "case_id": case.case_id, "agency_id": case.agency_id,
+         "occurred_at": e.occurred_at, "kind": e.kind, "rule": e.rule, "detail": e.detail}
+        for e in effects.timeline
+    ], ["event_key"], update=[])
+    await upsert(session, NotificationRow, [
+        {"notification_key": n.notification_key, "case_id": case.case_id,
+         "agency_id": case.agency_id, "kind": n.kind, "rule": n.rule,
+         "recipient": n.recipient, "subject": n.subject, "created_at": n.created_at,
+         "delivered_at": None, "attempts": 0, "last_error": None}
+        for n in effects.notifications
+    ], ["notification_key"], update=[])
+    await upsert(session, TaskRow, [
+        {"task_id": t.task_id, "case_id": case.case_id, "agency_id": case.agency_id,
+         "kind": t.kind, "rule": t.rule, "title": t.title, "assignee_role": t.assignee_role,
+         "status": t.status, "due_at": t.due_at, "created_at": t.created_at,
+         "completed_at": t.completed_at, "completed_by": t.completed_by or None}
+        for t in effects.tasks
+    ], ["task_id"])
+    await upsert(session, AuditRow, [
+        {"audit_id": f"{case.case_id}:{a.audit_id}", "case_id": case.case_id,
+         "agency_id": case.agency_id, "rule": a.rule, "trigger": a.trigger,
+         "status": a.status, "opened_at": a.opened_at,
+         "findings": {"findings_ids": a.findings_ids}, "closed_at": a.closed_at}
+        for a in effects.audits
+    ], ["audit_id"])
+
+
+class ReadModelActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 deliverer: Deliverer | None = None) -> None:
+        self._sessions = sessions
+        self._deliverer = deliverer or LogDeliverer()
+
+    @activity.defn(name="record_case_effects")
+    async def record_case_effects(self, effects: CaseEffects) -> int:
+        """Write the batch, then deliver its notices; returns how many were delivered."""
+        async with self._sessions() as session:
+            await write_effects(session, effects)
+            await session.commit()
+        keys = [n.notification_key for n in effects.notifications]
+        async with self._sessions() as session:
+            return await deliver_undelivered(session, self._deliverer, keys)
+

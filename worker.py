@@ -1,0 +1,74 @@
+"""Builds and runs the casework worker: task queue, workflow, activities, converter."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.workflow import SandboxImportNotificationPolicy
+
+from activities.notifications import Deliverer
+from activities.read_model import ReadModelActivities
+from activities.schedule import ScheduleActivities
+from casework.config import Settings, get_settings
+from casework.db import make_engine, make_session_factory
+from casework.temporal_client import connect
+from workflows.case_contract import CaseContractWorkflow
+
+PASSED_THROUGH_MODULES = ("models", "workflows", "holidays")
+"""Our pure modules are deterministic and imported once, outside the sandbox."""
+
+
+def sandbox_runner(strict: bool = False) -> SandboxedWorkflowRunner:
+    """The workflow sandbox with our pure modules passed through. `strict` (tests) makes
+    an import we forgot to pass through fail loudly instead of reloading per run."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH_MODULES)
+    if strict:
+        restrictions = restrictions.with_import_notification_policy(
+            SandboxImportNotificationPolicy.RAISE_ON_UNINTENTIONAL_PASSTHROUGH
+        )
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    deliverer: Deliverer | None = None,
+    strict_sandbox: bool = False,
+) -> Worker:
+    schedule = ScheduleActivities(sessions)
+    read_model = ReadModelActivities(sessions, deliverer)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CaseContractWorkflow],
+        activities=[schedule.schedule_periods, read_model.record_case_effects],
+        workflow_runner=sandbox_runner(strict_sandbox),
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (or forever), then shut down gracefully."""
+    client = await connect(settings)
+    engine = make_engine(settings.effective_database_url)
+    worker = build_worker(client, settings.temporal_task_queue, make_session_factory(engine))
+    try:
+        async with worker:
+            await (stop.wait() if stop else asyncio.Future())
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run_worker(get_settings()))
+
+
+if __name__ == "__main__":
+    main()
