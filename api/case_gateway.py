@@ -1,0 +1,203 @@
+"""The one place the API talks to case workflows, and the one place Temporal's errors
+become problem documents.
+
+Routes say *what* to send (an update, a signal, a query); this module knows *how*:
+the workflow id, the task queue, time limits, and what each failure means to a client:
+- an update refused by its validator -> 404 / 409 / 422 with the rule and field the
+  workflow named (workflows/errors.py);
+- no workflow for the case -> 404, with the same body whatever the reason;
+- a workflow that has completed (a closed case) -> the first answer when the message
+  was already handled (so a retry after closure still gets its answer), else 409;
+- Temporal unreachable or not answering -> 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import SettingsDep, TemporalDep
+from api.errors import Conflict, NotFound, ProblemError, ServiceUnavailable, Unprocessable
+from casework.config import Settings
+from models.terms import ContractTerms
+from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
+from workflows.engine_messages import remembered
+from workflows.errors import CONFLICT, INVALID, NOT_FOUND
+from workflows.state import AWAITING_ENDORSEMENT, CaseStatus
+
+R = TypeVar("R")
+
+UPDATE_TIMEOUT_SECONDS = 20.0
+"""An update waits for a worker to run it; past this the API answers 503 rather than
+hold the client. A retry is safe: every message is idempotent on its id."""
+QUERY_TIMEOUT = timedelta(seconds=10)
+SIGNAL_TIMEOUT = timedelta(seconds=10)
+
+_CASE_ID = SearchAttributeKey.for_keyword("CaseId")
+_AGENCY_ID = SearchAttributeKey.for_keyword("AgencyId")
+_CONTRACT_STATUS = SearchAttributeKey.for_keyword("ContractStatus")
+
+
+def case_not_found(case_id: str) -> NotFound:
+    """One body for every reason a case is not there (unknown, or not visible)."""
+    return NotFound(f"No case {case_id!r}.")
+
+
+def unavailable(exc: BaseException) -> ServiceUnavailable:
+    """503; an RPC error's status and message help operations (e.g. a search attribute
+    not registered on the cluster)."""
+    reason = type(exc).__name__
+    if isinstance(exc, RPCError):
+        reason = f"{exc.status.name if exc.status else 'RPC error'}: {exc.message}"
+    return ServiceUnavailable(f"Temporal did not answer ({reason}).", component="temporal")
+
+
+def refusal(exc: WorkflowUpdateFailedError, field_prefix: str = "") -> ProblemError:
+    """Map a refused update to a problem: the validator's kind decides the status; its
+    rule, field and open items go into the body."""
+    cause = exc.cause
+    if not isinstance(cause, ApplicationError) or cause.type not in (NOT_FOUND, CONFLICT,
+                                                                       INVALID):
+        return ProblemError(500, "Update failed", str(cause or exc))
+    details: dict[str, Any] = {}
+    if cause.details and isinstance(cause.details[0], dict):
+        details = dict(cause.details[0])
+    message = str(details.get("message") or cause.message)
+    field = str(details.get("field") or "")
+    if field_prefix and field.startswith(field_prefix):
+        field = field[len(field_prefix):]
+    extra: dict[str, Any] = {"field": field}
+    if details.get("rule"):
+        extra["rule"] = details["rule"]
+    if details.get("open_items"):
+        extra["open_items"] = list(details["open_items"])
+    if cause.type == NOT_FOUND:
+        return NotFound(message, **extra)
+    if cause.type == CONFLICT:
+        return Conflict(message, **extra)
+    return Unprocessable(message, **extra)
+
+
+class CaseGateway:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+
+    def handle(self, case_id: str) -> WorkflowHandle[CaseContractWorkflow, CaseStatus]:
+        return self._client.get_workflow_handle_for(CaseContractWorkflow.run,
+                                                    workflow_id_for(case_id))
+
+    async def start(self, terms: ContractTerms) -> bool:
+        """Start the case's workflow; False when one with this id exists already.
+        REJECT_DUPLICATE: a closed case's id is never reused for a new contract."""
+        attributes = TypedSearchAttributes([
+            SearchAttributePair(_CASE_ID, terms.case_id),
+            SearchAttributePair(_AGENCY_ID, terms.agency_id),
+            SearchAttributePair(_CONTRACT_STATUS, AWAITING_ENDORSEMENT),
+        ])
+        try:
+            await self._client.start_workflow(
+                CaseContractWorkflow.run, CaseContractInput(terms=terms),
+                id=workflow_id_for(terms.case_id), task_queue=self._settings.temporal_task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+                static_summary=f"Case contract {terms.case_id} ({terms.agency_id})",
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        except RPCError as exc:
+            raise unavailable(exc) from exc
+        return True
+
+    async def is_running(self, case_id: str) -> bool | None:
+        """True while the workflow runs, False once it has completed, None if absent."""
+        try:
+            description = await self.handle(case_id).describe(rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise unavailable(exc) from exc
+        return description.status == WorkflowExecutionStatus.RUNNING
+
+    async def status(self, case_id: str) -> CaseStatus:
+        """The live status query (also answered by a completed workflow)."""
+        try:
+            return await self.handle(case_id).query(CaseContractWorkflow.status,
+                                                    rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise case_not_found(case_id) from exc
+            raise unavailable(exc) from exc
+        except WorkflowQueryFailedError as exc:
+            raise ProblemError(500, "Status query failed", str(exc)) from exc
+
+    async def final_status(self, case_id: str) -> CaseStatus | None:
+        """What a completed workflow returned (its last status), None if still running."""
+        if await self.is_running(case_id) is not False:
+            return None
+        try:
+            return await self.handle(case_id).result(rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as exc:
+            raise unavailable(exc) from exc
+
+    async def update(self, case_id: str, update: Any, message: Any, *,
+                     answer_key: str | None = None, answer_type: type[R] | None = None,
+                     field_prefix: str = "") -> R:
+        """Execute an update. When the case's workflow has completed, the first answer
+        to the same message (looked up under `answer_key`) is returned as a duplicate;
+        otherwise the case is closed -> 409."""
+        try:
+            result: R = await asyncio.wait_for(
+                self.handle(case_id).execute_update(update, message), UPDATE_TIMEOUT_SECONDS)
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise refusal(exc, field_prefix) from exc
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
+            raise unavailable(exc) from exc
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise unavailable(exc) from exc
+            final = await self.final_status(case_id)
+            if final is None:
+                raise case_not_found(case_id) from exc
+            if answer_key is not None and answer_type is not None:
+                previous = remembered(final.state, answer_key, answer_type)
+                if previous is not None:
+                    return previous
+            raise Conflict("The case is closed (E2).", field="status", rule="E2") from exc
+
+    async def signal(self, case_id: str, signal: Any, message: Any) -> bool:
+        """Send a signal; False when the case's workflow is absent or has completed."""
+        try:
+            await self.handle(case_id).signal(signal, message, rpc_timeout=SIGNAL_TIMEOUT)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise unavailable(exc) from exc
+        return True
+
+
+def get_gateway(client: TemporalDep, settings: SettingsDep) -> CaseGateway:
+    return CaseGateway(client, settings)
+
+
+GatewayDep = Annotated[CaseGateway, Depends(get_gateway)]

@@ -1,0 +1,109 @@
+"""Every error leaves the API as `application/problem+json` (RFC 9457), mapped here and
+only here, so that handlers raise domain errors and never format responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from models.errors import PolicyViolation
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemError(Exception):
+    """An error the API answers with a problem document."""
+
+    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(ProblemError):
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(404, "Not Found", detail, **extra)
+
+
+class Conflict(ProblemError):
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(409, "Conflict", detail, **extra)
+
+
+class Unprocessable(ProblemError):
+    """422: the request is well-formed but breaks a rule; `field` (and `rule` when a
+    DOMAIN rule applies) say where."""
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(422, "Invalid request", detail, **extra)
+
+
+class ServiceUnavailable(ProblemError):
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(503, "Service Unavailable", detail, **extra)
+
+
+def problem_response(
+    status: int, title: str, detail: str, instance: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return path
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+
+    @app.exception_handler(PolicyViolation)
+    async def _policy(request: Request, exc: PolicyViolation) -> JSONResponse:
+        return problem_response(
+            422, "Policy violation", str(exc), request.url.path,
+            rule=exc.rule, field=exc.field,
+            errors=[exc.to_dict()],
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field_path(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        return problem_response(
+            422, "Invalid request", f"{first['field']}: {first['message']}", request.url.path,
+            field=first["field"], errors=errors,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the client's fault: answer in the same format (the server error
+        # middleware still logs the traceback), without leaking internals.
+        return problem_response(500, "Internal Server Error",
+                                "An unexpected error occurred; it has been logged.",
+                                request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not Found", 405: "Method Not Allowed", 401: "Unauthorized",
+                 403: "Forbidden"}.get(exc.status_code, "Error")
+        return problem_response(exc.status_code, title, str(exc.detail), request.url.path)

@@ -1,0 +1,88 @@
+"""Registering a case contract (`POST /cases`): validate, start the workflow, and put the
+case in the read model at once so lists show it before the workflow's first record.
+
+Repeat-safe on the case id: the same terms again answer with the existing case (200);
+different terms under the same id are refused (409). The terms fingerprint
+(workflows/fingerprint.py) tells the two apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.upsert import upsert
+from api.case_gateway import CaseGateway
+from api.errors import Conflict, Unprocessable
+from models.tables import CaseRow
+from models.terms import ContractTerms
+from workflows import policy
+from workflows.case_contract import workflow_id_for
+from workflows.fingerprint import terms_fingerprint
+from workflows.state import AWAITING_ENDORSEMENT
+
+
+def check_calendar(terms: ContractTerms) -> None:
+    """Refuse a time zone or jurisdiction the schedule activity could not use: it would
+    retry for ever and the case would never get its deadlines (R1-R3)."""
+    try:
+        ZoneInfo(terms.time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Unprocessable(f"Unknown time zone {terms.time_zone!r}.", field="time_zone",
+                            rule="input") from exc
+    check_jurisdiction(terms.jurisdiction)
+
+
+def check_jurisdiction(jurisdiction: str) -> None:
+    """422 unless `holidays` has a calendar for the jurisdiction ("AU-VIC": country and
+    subdivision), as the schedule activity will need."""
+    country, _, subdivision = jurisdiction.partition("-")
+    try:
+        holidays.country_holidays(country, subdiv=subdivision or None)
+    except NotImplementedError as exc:
+        raise Unprocessable(f"No public-holiday calendar for {jurisdiction!r} "
+                            "(use e.g. AU-VIC).", field="jurisdiction", rule="input") from exc
+
+
+def _different_terms(case_id: str) -> Conflict:
+    return Conflict(f"Case {case_id!r} is registered with different terms; a changed "
+                    "contract goes through a review (V5).", field="case_id")
+
+
+async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractTerms) -> bool:
+    """True when the case was registered now, False when this repeats a registration.
+    Raises PolicyViolation (C1-C5, 422) or Conflict (409)."""
+    check_calendar(terms)
+    policy.validate_terms(terms)
+    fingerprint = terms_fingerprint(terms)
+    row = await session.get(CaseRow, terms.case_id)
+    if row is not None:
+        if row.terms_fingerprint != fingerprint:
+            raise _different_terms(terms.case_id)
+        return False
+    # The workflow first, then the row: a row must never exist without its workflow, or a
+    # retry would answer 200 for a case that was never started.
+    started = await gateway.start(terms)
+    if not started:
+        existing = await gateway.status(terms.case_id)
+        if existing.state.terms_fingerprint != fingerprint:
+            raise _different_terms(terms.case_id)
+    now = datetime.now(UTC)
+    # Insert only: the workflow's own record (activities/read_model.py) may already be
+    # there and knows more.
+    await upsert(session, CaseRow, [{
+        "case_id": terms.case_id, "agency_id": terms.agency_id,
+        "jurisdiction": terms.jurisdiction, "status": AWAITING_ENDORSEMENT,
+        "workflow_id": workflow_id_for(terms.case_id),
+        "contract_start": terms.contract_start, "contract_end": terms.contract_end,
+        "order_expiry": terms.order_expiry, "next_deadline": None,
+        "next_deadline_kind": None, "overdue": False, "consecutive_failures": 0,
+        "audit_open": False, "terms_fingerprint": fingerprint, "snapshot": {},
+        "created_at": now, "updated_at": now, "closed_at": None,
+    }], ["case_id"], update=[])
+    await session.commit()
+    return started
+

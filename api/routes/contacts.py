@@ -1,0 +1,37 @@
+"""Contact with the child (K1): long gaps are evidence of lack of client contact (R7)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.case_gateway import GatewayDep
+from api.case_views import case_row
+from api.deps import SessionDep
+from api.openapi import problems
+from api.schemas import ContactIn, ContactView
+from models.messages import ContactRecorded, RecordContact
+from workflows.case_contract import CaseContractWorkflow
+from workflows.engine_reviews import contact_key
+
+router = APIRouter(tags=["contacts"])
+
+
+@router.post(
+    "/cases/{case_id}/contacts", status_code=201, response_model=ContactView,
+    summary="Record a contact with the child (K1)",
+    responses={200: {"description": "The same `contact_id` again: the first answer."},
+               **problems(404, 409)},
+)
+async def record_contact(case_id: str, body: ContactIn, response: Response,
+                         session: SessionDep, gateway: GatewayDep) -> ContactView:
+    """A practitioner's contact also counts as the yearly meeting. Repeat-safe on
+    `contact_id`."""
+    await case_row(session, case_id)
+    message = RecordContact(contact_id=body.contact_id, occurred_on=body.occurred_on,
+                            kind=body.kind, by_role=body.by_role, by=body.by)
+    result = await gateway.update(case_id, CaseContractWorkflow.record_contact, message,
+                                  answer_key=contact_key(message),
+                                  answer_type=ContactRecorded)
+    if result.duplicate:
+        response.status_code = 200
+    return ContactView.model_validate(result)

@@ -1,0 +1,52 @@
+"""Events on a case: R7 exception-audit triggers and V4 contract concerns."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.case_gateway import GatewayDep
+from api.case_views import case_row
+from api.deps import SessionDep
+from api.openapi import problems
+from api.schemas import EventIn, EventView
+from models.messages import EventRecorded, RaiseEvent, RequestReview, ReviewRequested
+from workflows.case_contract import CaseContractWorkflow
+from workflows.engine_messages import event_key
+from workflows.engine_reviews import review_key
+
+router = APIRouter(tags=["events"])
+
+CONTRACT_CONCERN = "contract_concern"
+
+
+@router.post(
+    "/cases/{case_id}/events", status_code=201, response_model=EventView,
+    summary="Record an R7 trigger (opens an exception audit) or a V4 contract concern",
+    responses={200: {"description": "The same `event_id` again: the first answer."},
+               **problems(404, 409)},
+)
+async def raise_event(case_id: str, body: EventIn, response: Response, session: SessionDep,
+                      gateway: GatewayDep) -> EventView:
+    """R7: lack of client contact, deviation from the case plan, repeated failure to
+    report significant events, complaints: each opens an exception audit (or joins the
+    open one for the same trigger). `contract_concern` with a `concern` (V4) opens a
+    contract review due within two weeks. Repeat-safe on `event_id`."""
+    await case_row(session, case_id)
+    if body.kind == CONTRACT_CONCERN:
+        review = RequestReview(review_id=body.event_id, kind="contract",
+                               requested_by_role=body.raised_by_role, concern=body.concern,
+                               requested_by=body.raised_by)
+        requested = await gateway.update(case_id, CaseContractWorkflow.request_review, review,
+                                         answer_key=review_key(review),
+                                         answer_type=ReviewRequested)
+        view = EventView(event_id=body.event_id, kind=body.kind, review_id=requested.review_id,
+                         review_due_at=requested.due_at, duplicate=requested.duplicate)
+    else:
+        event = RaiseEvent(event_id=body.event_id, kind=body.kind, raised_by=body.raised_by,
+                           occurred_on=body.occurred_on)
+        recorded = await gateway.update(case_id, CaseContractWorkflow.raise_event, event,
+                                        answer_key=event_key(event), answer_type=EventRecorded)
+        view = EventView.model_validate(recorded)
+    if view.duplicate:
+        response.status_code = 200
+    return view

@@ -1,0 +1,65 @@
+"""Liveness and readiness for orchestrators and `casework dev`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+
+from api.deps import StateDep
+from casework.db import ping
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Temporal and the database are reachable",
+    responses={503: {"description": "A dependency is unreachable; `failed` names it."}},
+)
+async def readyz(state: StateDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+
+    async def check_database() -> None:
+        try:
+            await asyncio.wait_for(ping(state.engine), 5)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means "not ready"; say which
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+
+    async def check_temporal() -> None:
+        try:
+            client = await state.temporal.client()
+            await asyncio.wait_for(
+                client.workflow_service.describe_namespace(
+                    DescribeNamespaceRequest(namespace=state.settings.temporal_namespace)
+                ),
+                5,
+            )
+            checks["temporal"] = "ok"
+        except Exception as exc:
+            checks["temporal"] = f"unreachable: {type(exc).__name__}"
+
+    await asyncio.gather(check_database(), check_temporal())
+    failed = sorted(name for name, result in checks.items() if result != "ok")
+    if failed:
+        return JSONResponse(
+            {
+                "type": "about:blank",
+                "title": "Service Unavailable",
+                "status": 503,
+                "detail": f"Not ready: {', '.join(failed)} unreachable.",
+                "failed": failed,
+                "checks": checks,
+            },
+            status_code=503,
+            media_type="application/problem+json",
+        )
+    return JSONResponse({"status": "ready", "checks": checks})

@@ -1,0 +1,36 @@
+"""The outbox: every notice a case decided to send, to whom, and whether it went."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import SessionDep
+from api.listing import notification_list
+from api.openapi import problems
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
+from api.schemas import NotificationView, Page
+from models.tables import NotificationRow
+
+router = APIRouter(tags=["notifications"])
+
+
+@router.get("/notifications", response_model=Page[NotificationView],
+            summary="List the outbox, oldest first", responses=problems())
+async def list_notifications(
+    session: SessionDep,
+    case_id: str | None = None,
+    agency_id: str | None = None,
+    delivered: Annotated[bool | None, Query(description="Delivered (true) or not yet.")
+                         ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")
+                      ] = None,
+) -> Page[NotificationView]:
+    """R1 follow-ups, R2/R3 requests, C6 copies, R6/R7 liaison, V2-V4 reminders ..."""
+    rows, next_cursor = await keyset_page(
+        session, notification_list(case_id, agency_id, delivered), NotificationRow.created_at,
+        NotificationRow.notification_key, decode_cursor(cursor), limit)
+    return Page[NotificationView](items=[NotificationView.model_validate(r) for r in rows],
+                                  next_cursor=next_cursor)

@@ -1,0 +1,55 @@
+"""Progress reports (R4): submission by the agency, assessment by the practitioner."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.case_gateway import GatewayDep
+from api.case_views import case_row
+from api.deps import SessionDep
+from api.openapi import problems
+from api.schemas import AssessmentIn, AssessmentView, ReportAcceptedView, ReportIn
+from models.messages import AssessmentRecorded, AssessReport, ReportAccepted, SubmitReport
+from workflows.case_contract import CaseContractWorkflow
+from workflows.engine_messages import assessment_key, report_key
+
+router = APIRouter(tags=["reports"])
+
+
+@router.post(
+    "/cases/{case_id}/reports", status_code=201, response_model=ReportAcceptedView,
+    summary="A progress report arrived (R4)",
+    responses={200: {"description": "The same `report_id` again: the first answer."},
+               **problems(404, 409)},
+)
+async def submit_report(case_id: str, body: ReportIn, response: Response,
+                        session: SessionDep, gateway: GatewayDep) -> ReportAcceptedView:
+    """Counts for the period awaiting a report (or `period_index`); the workflow stamps
+    the arrival time, which decides on-time or late (R5). Repeat-safe on `report_id`."""
+    await case_row(session, case_id)
+    message = SubmitReport(report_id=body.report_id, period_index=body.period_index,
+                           submitted_by=body.submitted_by)
+    result = await gateway.update(case_id, CaseContractWorkflow.submit_report, message,
+                                  answer_key=report_key(message), answer_type=ReportAccepted)
+    if result.duplicate:
+        response.status_code = 200
+    return ReportAcceptedView.model_validate(result)
+
+
+@router.post(
+    "/cases/{case_id}/reports/{report_id}/assessment", response_model=AssessmentView,
+    summary="The practitioner's assessment of a report (R4, R5)",
+    responses=problems(404, 409),
+)
+async def assess_report(case_id: str, report_id: str, body: AssessmentIn,
+                        session: SessionDep, gateway: GatewayDep) -> AssessmentView:
+    """Adequate or inadequate quality decide the period's outcome (R5); the others are
+    follow-ups, and request_resubmission keeps the period open for a new report.
+    Repeat-safe on (report, assessment)."""
+    await case_row(session, case_id)
+    message = AssessReport(report_id=report_id, assessment=body.assessment,
+                           assessed_by=body.assessed_by)
+    result = await gateway.update(case_id, CaseContractWorkflow.assess_report, message,
+                                  answer_key=assessment_key(message),
+                                  answer_type=AssessmentRecorded)
+    return AssessmentView.model_validate(result)

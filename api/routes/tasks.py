@@ -1,0 +1,59 @@
+"""The practitioners' and team managers' task list, opened by the case workflows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.case_gateway import GatewayDep
+from api.deps import SessionDep
+from api.errors import NotFound
+from api.listing import task_list
+from api.openapi import problems
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
+from api.schemas import CompleteTaskIn, Page, TaskCompletedView, TaskView
+from models.messages import CompleteTask, TaskCompleted
+from models.tables import TaskRow
+from workflows.case_contract import CaseContractWorkflow
+from workflows.engine_messages import task_key
+
+router = APIRouter(tags=["tasks"])
+
+
+@router.get("/tasks", response_model=Page[TaskView], summary="List tasks",
+            responses=problems())
+async def list_tasks(
+    session: SessionDep,
+    case_id: str | None = None,
+    agency_id: str | None = None,
+    status: Annotated[Literal["open", "closed"] | None, Query(
+        description="open, or closed (completed or carried over)")] = None,
+    due_before: Annotated[datetime | None, Query(description="Due before this instant.")
+                          ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")
+                      ] = None,
+) -> Page[TaskView]:
+    """Soonest due first (tasks without a due date last), then by task id."""
+    rows, next_cursor = await keyset_page(
+        session, task_list(case_id, agency_id, status, due_before), TaskRow.due_at,
+        TaskRow.task_id, decode_cursor(cursor), limit, nullable=True)
+    return Page[TaskView](items=[TaskView.model_validate(r) for r in rows],
+                          next_cursor=next_cursor)
+
+
+@router.post("/tasks/{task_id}/complete", response_model=TaskCompletedView,
+             summary="Complete a task", responses=problems(404, 409))
+async def complete_task(task_id: str, session: SessionDep, gateway: GatewayDep,
+                        body: CompleteTaskIn | None = None) -> TaskCompletedView:
+    """The task's case is found in the read model; its workflow records the completion.
+    Repeat-safe: completing it again answers with the first result."""
+    task = await session.get(TaskRow, task_id)
+    if task is None:
+        raise NotFound(f"No task {task_id!r}.", field="task_id")
+    message = CompleteTask(task_id=task_id, completed_by=body.completed_by if body else "")
+    result = await gateway.update(task.case_id, CaseContractWorkflow.complete_task, message,
+                                  answer_key=task_key(message), answer_type=TaskCompleted)
+    return TaskCompletedView.model_validate(result)

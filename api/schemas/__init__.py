@@ -1,0 +1,57 @@
+"""Request and response models of the REST API (pydantic v2, with OpenAPI examples)."""
+
+from api.schemas.common import Id, Page, PersonRef, Text, UtcDateTime, to_utc
+from api.schemas.inputs import (
+    AssessmentIn,
+    CarryOverIn,
+    CaseRegistration,
+    CloseAuditIn,
+    ClosureDayIn,
+    ClosureIn,
+    CompleteTaskIn,
+    ContactIn,
+    EndorsementIn,
+    EventIn,
+    FindingsIn,
+    ReportIn,
+    ReviewIn,
+    ReviewOutcomeIn,
+    ScheduleIn,
+    SignatoryIn,
+)
+from api.schemas.views import (
+    AssessmentView,
+    AuditChangedView,
+    AuditView,
+    CaseSummary,
+    CaseView,
+    ClosureDayView,
+    ClosureView,
+    ContactsView,
+    ContactView,
+    EndorsementView,
+    EventView,
+    NoteView,
+    NotificationView,
+    PeriodView,
+    PlanVersionView,
+    ReportAcceptedView,
+    ReviewOutcomeView,
+    ReviewRequestedView,
+    ReviewView,
+    TaskCompletedView,
+    TaskView,
+    TimelineEntryView,
+)
+
+__all__ = [
+    "AssessmentIn", "AssessmentView", "AuditChangedView", "AuditView", "CarryOverIn",
+    "CaseRegistration", "CaseSummary", "CaseView", "CloseAuditIn", "ClosureDayIn",
+    "ClosureDayView", "ClosureIn", "ClosureView", "CompleteTaskIn", "ContactIn",
+    "ContactView", "ContactsView", "EndorsementIn", "EndorsementView", "EventIn",
+    "EventView", "FindingsIn", "Id", "NoteView", "NotificationView", "Page", "PeriodView",
+    "PersonRef", "PlanVersionView", "ReportAcceptedView", "ReportIn", "ReviewIn",
+    "ReviewOutcomeIn", "ReviewOutcomeView", "ReviewRequestedView", "ReviewView",
+    "ScheduleIn", "SignatoryIn", "TaskCompletedView", "TaskView", "Text",
+    "TimelineEntryView", "UtcDateTime", "to_utc",
+]

@@ -1,0 +1,285 @@
+"""Request bodies. Each mirrors the workflow message it becomes (models/messages.py,
+models/terms.py) but carries free text too: the routes store that text as a note and
+send the workflow only the note's id (DESIGN decision 6).
+
+Codes that the workflow checks (assessment, event kind, review kind ...) are plain
+strings here, listed as `enum` in the OpenAPI schema, so that a wrong value is refused
+by the rule that owns it and the 422 names that rule (`R4`, `R7`, `V3` ...)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from api.schemas.common import Id, PersonRef, Text
+from models.terms import (
+    ContractTerms,
+    Endorsement,
+    Phase,
+    ReportingSchedule,
+    Signatory,
+    SignatoryRole,
+)
+from workflows import policy
+from workflows.engine_reviews import CONTACT_KINDS, REQUESTER_ROLES
+
+
+def _codes(values: Any, rule: str, **field: Any) -> Any:
+    """A code field: its allowed values are documented, and checked by rule `rule`."""
+    allowed: list[JsonValue] = sorted(values)
+    if "default" in field and field["default"] is None:
+        allowed.append(None)
+    return Field(**field, description=f"A code checked by {rule}.",
+                 json_schema_extra={"enum": allowed, "x-rule": rule})
+
+
+class ScheduleIn(BaseModel):
+    """C5: explicit due dates, or an interval of 1-3 months from `start_date` (default:
+    the contract start)."""
+
+    due_dates: list[date] = Field(default_factory=list)
+    start_date: date | None = None
+    interval_months: int | None = None
+
+
+class CaseRegistration(BaseModel):
+    """A case contract to register (C1-C5). Ids, codes and dates only: names and notes
+    about the child or family never go here."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "case_id": "case-2026-0147", "agency_id": "agency-7", "phase": "protection_order",
+        "total_case_management": True, "functions": [], "aboriginal_child": False,
+        "child_birth_date": "2016-05-01",
+        "schedule": {"due_dates": ["2027-03-01", "2027-06-01", "2027-09-01",
+                                   "2027-12-01"]},
+        "contract_start": "2026-12-01", "contract_end": "2027-12-01",
+        "order_expiry": "2028-03-01",
+    }]})
+
+    case_id: str = Field(description="The case's id; the workflow is case-contract-<case_id>.")
+    agency_id: str
+    phase: Phase = Field(description="C1: only protection_order can be contracted.")
+    total_case_management: bool = Field(description="C2: total case management, or ...")
+    functions: list[str] = Field(
+        default_factory=list, description="C2: ... the specified functions (codes).",
+        json_schema_extra={"items": {"enum": list[JsonValue](
+            sorted(policy.CONTRACTABLE_FUNCTIONS))}})
+    aboriginal_child: bool = False
+    acsass_consulted_on: date | None = Field(default=None, description="C3")
+    child_birth_date: date | None = Field(default=None, description="C4: child signs from 10")
+    schedule: ScheduleIn
+    contract_start: date
+    contract_end: date
+    order_expiry: date
+    jurisdiction: str | None = Field(default=None, description="Default: the JURISDICTION setting.")
+    time_zone: str | None = Field(default=None, description="Default: the TIME_ZONE setting.")
+    extra_closures: list[date] = Field(default_factory=list)
+    removed_holidays: list[date] = Field(default_factory=list)
+    contact_frequency_days: int = Field(default=14, description="K1")
+
+    def to_terms(self, jurisdiction: str, time_zone: str) -> ContractTerms:
+        return ContractTerms(
+            case_id=self.case_id, agency_id=self.agency_id, phase=self.phase,
+            total_case_management=self.total_case_management, functions=list(self.functions),
+            aboriginal_child=self.aboriginal_child,
+            acsass_consulted_on=self.acsass_consulted_on,
+            child_birth_date=self.child_birth_date,
+            schedule=ReportingSchedule(due_dates=list(self.schedule.due_dates),
+                                       start_date=self.schedule.start_date,
+                                       interval_months=self.schedule.interval_months),
+            contract_start=self.contract_start, contract_end=self.contract_end,
+            order_expiry=self.order_expiry,
+            jurisdiction=self.jurisdiction or jurisdiction,
+            time_zone=self.time_zone or time_zone,
+            extra_closures=list(self.extra_closures),
+            removed_holidays=list(self.removed_holidays),
+            contact_frequency_days=self.contact_frequency_days,
+        )
+
+
+class SignatoryIn(BaseModel):
+    role: SignatoryRole
+    person_id: str
+    signed_on: date | None = None
+    declined: bool = Field(default=False, description="C4: a parent or guardian only.")
+
+
+class EndorsementIn(BaseModel):
+    """C4: the team manager's endorsement; the contract is active from it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "team_manager_id": "tm-12", "endorsed_on": "2026-12-01",
+        "signatories": [
+            {"role": "cp_decision_maker", "person_id": "cp-3", "signed_on": "2026-11-30"},
+            {"role": "agency_representative", "person_id": "ag-9",
+             "signed_on": "2026-11-30"},
+            {"role": "parent_guardian", "person_id": "pg-1", "declined": True}],
+        "best_interests_decision_id": "bid-77",
+    }]})
+
+    team_manager_id: str
+    endorsed_on: date
+    signatories: list[SignatoryIn]
+    best_interests_decision_id: str | None = None
+
+    def to_endorsement(self) -> Endorsement:
+        return Endorsement(
+            team_manager_id=self.team_manager_id, endorsed_on=self.endorsed_on,
+            signatories=[Signatory(role=s.role, person_id=s.person_id, signed_on=s.signed_on,
+                                   declined=s.declined) for s in self.signatories],
+            best_interests_decision_id=self.best_interests_decision_id,
+        )
+
+
+class ReportIn(BaseModel):
+    """R4: a progress report arrived. `report_id` makes the request repeat-safe."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"report_id": "rep-2027-q1", "submitted_by": "ag-9"}]})
+
+    report_id: Id
+    period_index: int | None = Field(default=None, ge=0,
+                                     description="Default: the period awaiting a report.")
+    submitted_by: PersonRef = ""
+
+
+class AssessmentIn(BaseModel):
+    """R4: the practitioner's assessment of a received report."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"assessment": "adequate", "assessed_by": "cp-3"}]})
+
+    assessment: str = _codes((a.value for a in policy.Assessment), "R4")
+    assessed_by: PersonRef = ""
+
+
+class EventIn(BaseModel):
+    """R7 exception-audit triggers, or (`kind` = contract_concern) a V4 concern that
+    needs a contract review within two weeks. `event_id` makes it repeat-safe."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"event_id": "evt-311", "kind": "complaint_from_child_or_family",
+         "raised_by": "cp-3", "occurred_on": "2027-01-20"},
+        {"event_id": "evt-312", "kind": "contract_concern", "concern": "escalated_risk",
+         "raised_by_role": "practitioner"}]})
+
+    event_id: Id
+    kind: str = _codes([*policy.R7_TRIGGERS, "contract_concern"], "R7")
+    concern: str | None = _codes(policy.V4_CONCERNS, "V4", default=None)
+    raised_by: PersonRef = ""
+    raised_by_role: str = _codes(REQUESTER_ROLES, "V3", default="practitioner")
+    occurred_on: date | None = None
+
+
+class FindingsIn(BaseModel):
+    """R8: an exception audit's findings and recommendations to the CSO. The text is
+    stored as notes; `findings_id` makes the request repeat-safe."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "findings_id": "fnd-1", "findings": "Two home visits missed in January.",
+        "recommendations": "Weekly visits until the next review.", "recorded_by": "leo-2"}]})
+
+    findings_id: Id
+    findings: Text
+    recommendations: Text
+    recorded_by: PersonRef = ""
+
+
+class CloseAuditIn(BaseModel):
+    closed_by: PersonRef = ""
+
+
+class CompleteTaskIn(BaseModel):
+    completed_by: PersonRef = ""
+
+
+class ReviewIn(BaseModel):
+    """V3 unscheduled case plan review, or V4 contract review after a concern. The reason
+    is stored as a note; `review_id` makes the request repeat-safe."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "review_id": "rev-5", "kind": "contract", "concern": "placement_ended_unexpectedly",
+        "requested_by_role": "agency", "reason": "Carer gave notice on 3 March.",
+        "requested_by": "ag-9"}]})
+
+    review_id: Id
+    kind: str = _codes(["case_plan", "contract"], "V3")
+    concern: str | None = _codes(policy.V4_CONCERNS, "V4", default=None)
+    requested_by_role: str = _codes(REQUESTER_ROLES, "V3")
+    reason: Text
+    requested_by: PersonRef = ""
+
+
+class ReviewOutcomeIn(BaseModel):
+    """V5/V6: what a held review decided; every field is optional. Notes are stored as a
+    note, never sent to the workflow."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "decided_by": "tm-12", "new_contract_end": "2028-03-01",
+        "draft_plan_version": "plan-3", "endorse_plan_version": "plan-3",
+        "notes": "Extended to the order's expiry."}]})
+
+    decided_by: PersonRef = ""
+    new_due_dates: list[date] | None = None
+    new_contract_end: date | None = None
+    total_case_management: bool | None = None
+    new_functions: list[str] | None = None
+    draft_plan_version: Id | None = None
+    endorse_plan_version: Id | None = None
+    return_to_cp: bool = Field(default=False, description="E1: ends the contract.")
+    notes: Text | None = None
+
+
+class ContactIn(BaseModel):
+    """K1: a contact with the child. `contact_id` makes the request repeat-safe."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "contact_id": "con-88", "occurred_on": "2027-01-14", "kind": "home_visit",
+        "by_role": "agency", "by": "ag-9"}]})
+
+    contact_id: Id
+    occurred_on: date
+    kind: str = _codes(CONTACT_KINDS, "K1")
+    by_role: str = _codes(["agency", "practitioner"], "K1")
+    by: PersonRef = ""
+
+
+class CarryOverIn(BaseModel):
+    item_id: str = Field(description="An id from the refusal's `open_items`.")
+    reason: Text
+
+
+class ClosureIn(BaseModel):
+    """E2: close the case with a summary; every open item must be carried over with a
+    reason. Summary and reasons are stored as notes."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "summary": "Case management returned to CP after the March review.",
+        "carried_over": [{"item_id": "audit-1", "reason": "CP continues the audit."}],
+        "closed_by": "tm-12"}]})
+
+    summary: Text
+    carried_over: list[CarryOverIn] = Field(default_factory=list)
+    closed_by: PersonRef = ""
+
+    @field_validator("carried_over")
+    @classmethod
+    def _each_item_once(cls, items: list[CarryOverIn]) -> list[CarryOverIn]:
+        ids = [item.item_id for item in items]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each open item is carried over once, with one reason")
+        return items
+
+
+class ClosureDayIn(BaseModel):
+    """A one-off closure day (R1-R3 count business days): running cases of the
+    jurisdiction recompute the deadlines that have not passed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"jurisdiction": "AU-VIC", "day": "2027-02-15", "name": "Bushfire closure"}]})
+
+    jurisdiction: str = Field(min_length=2, max_length=16)
+    day: date
+    name: str = Field(min_length=1, max_length=120)

@@ -1,0 +1,42 @@
+"""Process-wide resources the API holds: one engine, one Temporal client.
+
+The Temporal client connects lazily and reconnects after a failure, so the API starts
+(and `/readyz` can say what is wrong) even while Temporal is still coming up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.converter import PayloadCodec
+
+from casework.config import Settings
+from casework.temporal_client import connect
+
+
+@dataclass
+class TemporalGateway:
+    settings: Settings
+    codec: PayloadCodec | None = None
+    _client: Client | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def client(self) -> Client:
+        """The connected client; raises the connection error if Temporal is unreachable."""
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                self._client = await asyncio.wait_for(connect(self.settings, self.codec), 10)
+        return self._client
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    temporal: TemporalGateway

@@ -1,0 +1,298 @@
+"""Bearer tokens: who is calling, in which roles, and for which agency.
+
+The API holds children's case data, so every request carries a signed JWT and nothing
+in it is trusted until `TokenVerifier.verify` has checked signature, issuer, audience
+and lifetime. Agencies and their integrations may only reach their own contracts (C7),
+so their tokens must name the agency they act for.
+
+Two sources of signing keys:
+- **production**: the identity provider's JWKS endpoint (RS256 or ES256);
+- **development**: a local ES256 key pair in the data folder, with `mint_token` to issue
+  tokens for manual testing -- never used when a JWKS URL is configured.
+
+Only asymmetric algorithms are accepted, and each verifier has a fixed allow-list, so a
+token cannot choose its own algorithm ("none", or HS256 keyed with the public key).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+LEEWAY_SECONDS = 30
+"""Tolerated clock difference between the identity provider and us."""
+LOCAL_KEY_ID = "local"
+"""`kid` header of tokens minted with the local development key."""
+LOCAL_ALGORITHMS = ("ES256",)
+JWKS_ALGORITHMS = ("RS256", "ES256")
+_REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+"""`nbf` is checked when present but not required: several identity providers omit it."""
+
+
+class Role(StrEnum):
+    """What a caller may do; the API maps each route to the roles allowed on it."""
+
+    PRACTITIONER = "practitioner"
+    TEAM_MANAGER = "team_manager"
+    CASE_PLANNER = "case_planner"
+    AGENCY = "agency"
+    INTEGRATION = "integration"
+    OPERATIONS = "operations"
+    ADMIN = "admin"
+
+
+AGENCY_SCOPED_ROLES = frozenset({Role.AGENCY, Role.INTEGRATION})
+"""Roles whose reach is limited to one agency's contracts (C7)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller. Immutable so no handler can widen it after verification."""
+
+    subject: str
+    roles: frozenset[Role]
+    agency_id: str | None
+
+    def has_any(self, *roles: Role) -> bool:
+        """True when the caller holds at least one of `roles`."""
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_agency_scoped(self) -> bool:
+        """True when every role is agency-scoped, so reads must filter by `agency_id` (C7)."""
+        return bool(self.roles) and self.roles <= AGENCY_SCOPED_ROLES
+
+
+class TokenFailure(StrEnum):
+    """Why a token was refused; short, stable strings for a 401 problem detail."""
+
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not yet valid"
+    BAD_SIGNATURE = "bad signature"
+    WRONG_AUDIENCE = "wrong audience"
+    WRONG_ISSUER = "wrong issuer"
+    MALFORMED = "malformed"
+    ALGORITHM_NOT_ALLOWED = "algorithm not allowed"
+    MISSING_CLAIM = "missing claim"
+    MISSING_AGENCY_ID = "missing agency_id"
+    UNKNOWN_ROLE = "unknown role"
+    UNKNOWN_SIGNING_KEY = "unknown signing key"
+    SIGNING_KEYS_UNAVAILABLE = "signing keys unavailable"
+
+
+class TokenError(Exception):
+    """A token was refused. `reason` is safe to show the caller; the message may say more."""
+
+    def __init__(self, reason: TokenFailure, detail: str | None = None) -> None:
+        super().__init__(detail or reason.value)
+        self.reason: str = reason.value
+
+
+class SigningKeysUnavailable(TokenError):
+    """The JWKS endpoint could not be reached: our problem, not the caller's.
+
+    A subclass so the API may answer 503 instead of 401, while code that only cares
+    whether the token was accepted can still catch `TokenError`.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(TokenFailure.SIGNING_KEYS_UNAVAILABLE, detail)
+
+
+_PYJWT_FAILURES: list[tuple[type[jwt.PyJWTError], TokenFailure]] = [
+    # Order matters: InvalidSignatureError is a DecodeError.
+    (jwt.ExpiredSignatureError, TokenFailure.EXPIRED),
+    (jwt.ImmatureSignatureError, TokenFailure.NOT_YET_VALID),
+    (jwt.InvalidSignatureError, TokenFailure.BAD_SIGNATURE),
+    (jwt.InvalidAudienceError, TokenFailure.WRONG_AUDIENCE),
+    (jwt.InvalidIssuerError, TokenFailure.WRONG_ISSUER),
+    (jwt.InvalidAlgorithmError, TokenFailure.ALGORITHM_NOT_ALLOWED),
+    (jwt.MissingRequiredClaimError, TokenFailure.MISSING_CLAIM),
+]
+
+
+def _failure_for(exc: jwt.PyJWTError) -> TokenFailure:
+    for exc_type, failure in _PYJWT_FAILURES:
+        if isinstance(exc, exc_type):
+            return failure
+    return TokenFailure.MALFORMED
+
+
+class TokenVerifier:
+    """Checks bearer tokens against one issuer and audience.
+
+    Give exactly one key source: `local_public_key_pem` (development) or `jwks_url`
+    (production). `verify` is synchronous and, with a JWKS URL, may fetch keys over
+    HTTP (cached for five minutes), so async callers should run it in a thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        local_public_key_pem: str | None = None,
+        jwks_url: str | None = None,
+        jwks_timeout_seconds: float = 5.0,
+    ) -> None:
+        if (local_public_key_pem is None) == (jwks_url is None):
+            raise ValueError("give exactly one of local_public_key_pem or jwks_url")
+        self._issuer = issuer
+        self._audience = audience
+        self._local_key: ec.EllipticCurvePublicKey | None = None
+        self._jwks: jwt.PyJWKClient | None = None
+        if local_public_key_pem is not None:
+            key = serialization.load_pem_public_key(local_public_key_pem.encode())
+            if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(
+                key.curve, ec.SECP256R1
+            ):
+                raise ValueError("local public key must be an EC P-256 key (ES256)")
+            self._local_key = key
+            self._algorithms: tuple[str, ...] = LOCAL_ALGORITHMS
+        else:
+            assert jwks_url is not None
+            self._jwks = jwt.PyJWKClient(jwks_url, timeout=jwks_timeout_seconds)
+            self._algorithms = JWKS_ALGORITHMS
+
+    def verify(self, token: str) -> Principal:
+        """Return the caller for a valid token, or raise `TokenError` saying why not."""
+        try:
+            key = self._signing_key(token)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=list(self._algorithms),
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except TokenError:
+            raise
+        except jwt.PyJWTError as exc:
+            raise TokenError(_failure_for(exc), str(exc)) from exc
+        return _principal_from_claims(claims)
+
+    def _signing_key(self, token: str) -> jwt.PyJWK | ec.EllipticCurvePublicKey:
+        if self._local_key is not None:
+            return self._local_key
+        assert self._jwks is not None
+        try:
+            return self._jwks.get_signing_key_from_jwt(token)
+        except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as exc:
+            # Unreachable endpoint or an unusable key set: the provider's fault, not the caller's.
+            raise SigningKeysUnavailable(str(exc)) from exc
+        except jwt.PyJWKClientError as exc:
+            raise TokenError(TokenFailure.UNKNOWN_SIGNING_KEY, str(exc)) from exc
+
+
+def _principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """Turn verified claims into a Principal, refusing anything ambiguous."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise TokenError(TokenFailure.MALFORMED, "'sub' must be a non-empty string")
+    raw_roles = claims.get("roles")
+    if raw_roles is None:
+        raise TokenError(TokenFailure.MISSING_CLAIM, "token has no 'roles' claim")
+    if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
+        raise TokenError(TokenFailure.MALFORMED, "'roles' must be a list of strings")
+    known = {role.value for role in Role}
+    unknown = sorted(set(raw_roles) - known)
+    if unknown:
+        # Refuse rather than ignore: a typo in the identity provider should be loud.
+        raise TokenError(TokenFailure.UNKNOWN_ROLE, f"unknown role(s): {', '.join(unknown)}")
+    roles = frozenset(Role(r) for r in raw_roles)
+    if not roles:
+        raise TokenError(TokenFailure.MISSING_CLAIM, "'roles' is empty")
+    agency_id = claims.get("agency_id")
+    if agency_id is not None and (not isinstance(agency_id, str) or not agency_id):
+        raise TokenError(TokenFailure.MALFORMED, "'agency_id' must be a non-empty string")
+    if agency_id is None and not roles.isdisjoint(AGENCY_SCOPED_ROLES):
+        raise TokenError(
+            TokenFailure.MISSING_AGENCY_ID,
+            "agency and integration tokens must name their agency (C7)",
+        )
+    return Principal(subject=subject, roles=roles, agency_id=agency_id)
+
+
+def generate_local_key_pem() -> str:
+    """A new EC P-256 private key (PKCS8 PEM) for signing development tokens."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def load_or_create_local_key(path: Path) -> str:
+    """Read the development signing key, creating it (mode 0600) on first use.
+
+    The file is created with `O_EXCL` and restrictive permissions from the start, so
+    the private key is never world-readable, not even for a moment.
+    """
+    try:
+        return path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = generate_local_key_pem()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another process created it between our read and our open; use theirs.
+        return path.read_text(encoding="ascii")
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(pem)
+    return pem
+
+
+def public_pem_from_private(private_pem: str) -> str:
+    """The public half, for the verifier (and for a JWKS of our own if ever needed)."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    return (
+        key.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        .decode("ascii")
+    )
+
+
+def mint_token(
+    private_pem: str,
+    *,
+    subject: str,
+    roles: Sequence[str],
+    agency_id: str | None,
+    issuer: str,
+    audience: str,
+    ttl_seconds: int = 8 * 3600,
+    now: datetime | None = None,
+) -> str:
+    """Issue an ES256 token with the local development key (kid "local").
+
+    Roles are taken as given, unchecked, so tests can mint deliberately bad tokens.
+    """
+    issued_at = now if now is not None else datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "roles": list(roles),
+        "iss": issuer,
+        "aud": audience,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": issued_at + timedelta(seconds=ttl_seconds),
+    }
+    if agency_id is not None:
+        claims["agency_id"] = agency_id
+    return jwt.encode(claims, private_pem, algorithm="ES256", headers={"kid": LOCAL_KEY_ID})
