@@ -1,0 +1,16 @@
+"""`python -m bench` (`make bench`): run every benchmark."""
+
+from __future__ import annotations
+
+from bench import list_cases
+
+BENCHMARKS = [list_cases.main]
+
+
+def main() -> None:
+    for benchmark in BENCHMARKS:
+        benchmark()
+
+
+if __name__ == "__main__":
+    main()

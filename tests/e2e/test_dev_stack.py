@@ -1,0 +1,119 @@
+"""Foundation: the real stack as `make run` starts it (`casework dev`), on free ports in
+a temporary data folder: /readyz answers, the Temporal UI and /docs are served, a second
+start finds the same data, and stopping leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from casework.processes import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "API_PORT": str(ports["api"]),
+        "TEMPORAL_PORT": str(ports["temporal"]),
+        "TEMPORAL_UI_PORT": str(ports["ui"]),
+    }
+    env.pop("DATABASE_URL", None)  # embedded default: SQLite inside the data folder
+    env.pop("TEMPORAL_ADDRESS", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "casework.cli", "dev"], env=env, cwd=data_dir,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+
+
+def _wait_ready(api: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        try:
+            if httpx.get(f"{api}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("casework dev did not become ready")
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        raise AssertionError(f"casework dev did not stop on SIGINT:\n{output}") from None
+    return output
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_dev_starts_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
+    ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
+    api = f"http://127.0.0.1:{ports['api']}"
+    process = _start(tmp_path, ports)
+    try:
+        _wait_ready(api, process)
+        assert httpx.get(f"{api}/healthz").json() == {"status": "ok"}
+        ready = httpx.get(f"{api}/readyz").json()
+        assert ready["checks"] == {"database": "ok", "temporal": "ok"}
+        docs = httpx.get(f"{api}/docs")
+        assert docs.status_code == 200 and "swagger" in docs.text.lower()
+        ui = httpx.get(f"http://127.0.0.1:{ports['ui']}/", follow_redirects=True, timeout=10)
+        assert ui.status_code == 200 and "<html" in ui.text.lower()
+    finally:
+        output = _stop(process)
+    assert f"http://127.0.0.1:{ports['api']}" in output
+    assert f"http://127.0.0.1:{ports['ui']}" in output
+    assert process.returncode == 0, output
+    for port in ports.values():
+        assert not _listening(port), f"port {port} still served after stop"
+    temporal_db = tmp_path / "temporal.db"
+    assert temporal_db.exists() and (tmp_path / "casework.db").exists()
+
+    # A second start reuses the same data folder.
+    size_before = temporal_db.stat().st_size
+    process = _start(tmp_path, ports)
+    try:
+        _wait_ready(api, process)
+    finally:
+        _stop(process)
+    assert temporal_db.stat().st_size >= size_before
+    for port in ports.values():
+        assert not _listening(port)
+
+
+def test_readyz_names_the_unreachable_dependency(tmp_path: Path) -> None:
+    """With Temporal pointed at a closed port, /readyz is 503 and says `temporal`."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from casework.config import Settings
+    from casework.migrate import upgrade_to_head
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    upgrade_to_head(url)
+    settings = Settings(database_url=url, temporal_address=f"127.0.0.1:{free_port()}")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["failed"] == ["temporal"]

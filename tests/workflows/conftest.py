@@ -1,0 +1,124 @@
+"""Time-skipping fixtures: each scenario gets a fresh test server (virtual time starts
+at the real now and only moves forward), a real worker and the real read model."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from casework.processes import venv_binary
+from casework.temporal_client import ensure_search_attributes, make_data_converter
+from models.messages import EndorseContract
+from models.terms import (
+    ContractTerms,
+    Endorsement,
+    Phase,
+    ReportingSchedule,
+    Signatory,
+    SignatoryRole,
+)
+from worker import build_worker
+from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
+from workflows.state import CaseStatus
+
+MELBOURNE = ZoneInfo("Australia/Melbourne")
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=make_data_converter(),
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    async with environment:
+        await ensure_search_attributes(environment.client, "default")
+        yield environment
+
+
+@pytest.fixture
+async def worker(env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession]
+                 ) -> AsyncIterator[Worker]:
+    running = build_worker(env.client, f"tq-{uuid.uuid4().hex[:8]}", sessions,
+                           strict_sandbox=True)
+    async with running:
+        yield running
+
+
+def local_today(env_now: datetime) -> date:
+    return env_now.astimezone(MELBOURNE).date()
+
+
+def add_months(day: date, months: int) -> date:
+    from workflows.policy import add_months as policy_add_months
+
+    return policy_add_months(day, months)
+
+
+def make_terms(case_id: str, start: date, *, periods: int = 4, interval_months: int = 3,
+               **overrides: object) -> ContractTerms:
+    due_dates = [add_months(start, interval_months * (i + 1)) for i in range(periods)]
+    values: dict[str, object] = {
+        "case_id": case_id,
+        "agency_id": "agency-1",
+        "phase": Phase.PROTECTION_ORDER,
+        "total_case_management": True,
+        "functions": [],
+        "aboriginal_child": False,
+        "acsass_consulted_on": None,
+        "child_birth_date": date(start.year - 8, 5, 1),
+        "schedule": ReportingSchedule(due_dates=due_dates),
+        "contract_start": start,
+        "contract_end": due_dates[-1],
+        "order_expiry": due_dates[-1] + timedelta(days=120),
+    }
+    values.update(overrides)
+    return ContractTerms(**values)  # type: ignore[arg-type]
+
+
+def endorsement_for(terms: ContractTerms, on: date) -> Endorsement:
+    signatories = [
+        Signatory(SignatoryRole.CP_DECISION_MAKER, "cp-1", on),
+        Signatory(SignatoryRole.AGENCY_REPRESENTATIVE, "ag-rep-1", on),
+        Signatory(SignatoryRole.PARENT_GUARDIAN, "parent-1", on),
+    ]
+    return Endorsement(team_manager_id="tm-1", endorsed_on=on, signatories=signatories)
+
+
+@dataclass
+class Case:
+    handle: WorkflowHandle[CaseContractWorkflow, CaseStatus]
+    terms: ContractTerms
+
+    async def status(self) -> CaseStatus:
+        return await self.handle.query(CaseContractWorkflow.status)
+
+
+async def start_case(client: Client, worker: Worker, terms: ContractTerms, *,
+                     endorse_on: date | None = None, **input_overrides: object) -> Case:
+    handle = await client.start_workflow(
+        CaseContractWorkflow.run,
+        CaseContractInput(terms=terms, **input_overrides),  # type: ignore[arg-type]
+        id=workflow_id_for(terms.case_id),
+        task_queue=worker.task_queue,
+    )
+    case = Case(handle, terms)
+    if endorse_on is not None:
+        await handle.execute_update(CaseContractWorkflow.endorse,
+                                    EndorseContract(endorsement_for(terms, endorse_on)))
+    return case
+
+
+async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
+    """Move virtual time to `instant` (no-op if already past)."""
+    remaining = instant - await env.get_current_time()
+    if remaining > timedelta(0):
+        await env.sleep(remaining)

@@ -1,0 +1,62 @@
+"""Bounded history (DESIGN decision 3): five years of quarterly periods continue-as-new
+at period boundaries, no run's history exceeds the bound, and state is carried intact
+through to closure (E2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models.messages import AssessReport, CloseCase, SubmitReport
+from tests.workflows.conftest import local_today, make_terms, sleep_until, start_case
+from workflows.case_contract import CaseContractWorkflow
+
+HISTORY_EVENTS_PER_RUN_BOUND = 150
+"""A run covers about one period: start, a few timers, the schedule/record activities,
+the messages of that period, continue-as-new. 150 leaves room; 50k is Temporal's limit."""
+
+
+async def test_five_years_continue_as_new_with_state_intact(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=20)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    run_ids: list[str] = []
+    periods = (await case.status()).state.periods
+    for index, period in enumerate(periods):
+        await sleep_until(env, period.follow_up_at + timedelta(hours=1))
+        report_id = f"r-{unique_id}-{index}"
+        await case.handle.execute_update(CaseContractWorkflow.submit_report,
+                                         SubmitReport(report_id=report_id))
+        await case.handle.execute_update(CaseContractWorkflow.assess_report,
+                                         AssessReport(report_id, "adequate", "prac"))
+        run_id = (await case.handle.describe()).run_id
+        if run_id not in run_ids:
+            run_ids.append(run_id)
+    await sleep_until(env, periods[-1].ends_at + timedelta(hours=1))
+    status = await case.status()
+    assert status.status == "closing"
+    assert status.state.runs >= 20  # one run per period boundary at least
+    assert [p.outcome for p in status.state.periods] == ["success"] * 20
+    assert [p.reports[0].report_id for p in status.state.periods] == [
+        f"r-{unique_id}-{i}" for i in range(20)]
+    assert status.state.consecutive_failures == 0
+    assert len(run_ids) >= 10
+
+    closed = await case.handle.execute_update(
+        CaseContractWorkflow.close_case,
+        CloseCase(summary_id="summary-1", closed_by="prac"),
+    )
+    assert closed.status == "closed"
+    result = await case.handle.result()
+    assert result.status == "closed"
+    run_ids.append((await case.handle.describe()).run_id)
+    for run_id in dict.fromkeys(run_ids):
+        handle: WorkflowHandle[CaseContractWorkflow, object] = env.client.get_workflow_handle(
+            case.handle.id, run_id=run_id)
+        history = await handle.fetch_history()
+        assert len(history.events) <= HISTORY_EVENTS_PER_RUN_BOUND, (run_id, len(history.events))

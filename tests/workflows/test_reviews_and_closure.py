@@ -1,0 +1,257 @@
+"""Reviews, contact monitoring, the end of a contract and closure (V1-V6, K1, E1-E2) on
+the time-skipping server."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models.messages import (
+    CarryOver,
+    CloseCase,
+    RaiseEvent,
+    RecordContact,
+    RequestReview,
+    ReviewOutcome,
+)
+from models.tables import NotificationRow, TimelineEventRow
+from tests.workflows.conftest import (
+    MELBOURNE,
+    add_months,
+    local_today,
+    make_terms,
+    sleep_until,
+    start_case,
+)
+from workflows.case_contract import CaseContractWorkflow
+
+
+async def _kinds(sessions: async_sessionmaker[AsyncSession], case_id: str,
+                 table: type[NotificationRow] | type[TimelineEventRow]) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(select(table.kind).where(table.case_id == case_id))
+        return list(rows)
+
+
+async def _refusal(call: object) -> ApplicationError:
+    try:
+        await call  # type: ignore[misc]
+    except WorkflowUpdateFailedError as exc:
+        assert isinstance(exc.cause, ApplicationError)
+        return exc.cause
+    raise AssertionError("the update should have been refused")
+
+
+async def test_v2_review_due_six_weeks_before_expiry_reminded_then_escalated(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=3)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    review = (await case.status()).state.reviews[0]
+    review_day = terms.order_expiry - timedelta(weeks=6)
+    assert review.rule == "V2"
+    assert review.due_at == datetime.combine(review_day + timedelta(days=1), time(0),
+                                             MELBOURNE)
+    assert review.reminder_at == datetime.combine(review_day - timedelta(days=14), time(9),
+                                                  MELBOURNE)
+    await sleep_until(env, review.reminder_at + timedelta(hours=1))
+    review = (await case.status()).state.reviews[0]
+    assert review.reminded_at is not None and review.escalated_at is None
+    await sleep_until(env, review.due_at + timedelta(hours=1))
+    review = (await case.status()).state.reviews[0]
+    assert review.escalated_at is not None  # not held by the deadline
+    notices = await _kinds(sessions, terms.case_id, NotificationRow)
+    assert notices.count("review_reminder") == 1 and notices.count("review_escalation") == 1
+
+
+async def test_v4_concern_requires_contract_review_within_two_weeks(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=3)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    requested = await case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="concern-1", kind="contract", requested_by_role="agency",
+                      concern="placement_ended_unexpectedly"))
+    assert requested.rule == "V4"
+    now = await env.get_current_time()
+    assert abs(requested.due_at - (now + timedelta(days=14))) < timedelta(minutes=1)
+    await sleep_until(env, requested.due_at - timedelta(hours=1))
+    review = next(r for r in (await case.status()).state.reviews if r.review_id == "concern-1")
+    assert review.escalated_at is None
+    await sleep_until(env, requested.due_at + timedelta(hours=1))
+    review = next(r for r in (await case.status()).state.reviews if r.review_id == "concern-1")
+    assert review.escalated_at is not None and review.status == "open"
+    assert "review_overdue" in await _kinds(sessions, terms.case_id, TimelineEventRow)
+    bad = await _refusal(case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="concern-2", kind="contract", requested_by_role="agency",
+                      concern="bad_weather")))
+    assert bad.type == "Invalid" and bad.details[0]["rule"] == "V4"
+
+
+async def test_v5_schedule_change_mid_contract_keeps_earlier_periods(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=4)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    first = (await case.status()).state.periods[0]
+    await sleep_until(env, first.overdue_at + timedelta(days=2))
+    await case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="rv-1", kind="case_plan", requested_by_role="practitioner"))
+    new_dates = [add_months(first.due_date, 2), add_months(first.due_date, 4),
+                 add_months(first.due_date, 6), terms.contract_end]
+    recorded = await case.handle.execute_update(
+        CaseContractWorkflow.record_review_outcome,
+        ReviewOutcome(review_id="rv-1", decided_by="planner-1", new_due_dates=new_dates))
+    assert "schedule" in recorded.changed
+    await env.sleep(timedelta(minutes=1))
+    periods = (await case.status()).state.periods
+    assert periods[0].due_date == first.due_date
+    assert periods[0].overdue_marked_at == first.overdue_at  # what happened stays
+    assert [p.due_date for p in periods[1:]] == new_dates
+    assert periods[1].follow_up_at < datetime.combine(new_dates[0], time(9), MELBOURNE)
+
+
+async def test_v6_one_endorsed_plan_version_and_v1_review_answers_concerns(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start),
+                            endorse_on=start)
+    await case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="concern", kind="contract", requested_by_role="child_or_family",
+                      concern="child_or_family"))
+    await case.handle.execute_update(
+        CaseContractWorkflow.record_review_outcome,
+        ReviewOutcome(review_id="plan-review-scheduled", draft_plan_version="v2",
+                      endorse_plan_version="v2"))
+    await case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="rv-2", kind="case_plan", requested_by_role="agency"))
+    await case.handle.execute_update(
+        CaseContractWorkflow.record_review_outcome,
+        ReviewOutcome(review_id="rv-2", draft_plan_version="v3", endorse_plan_version="v3"))
+    state = (await case.status()).state
+    assert [(v.version, v.status) for v in state.plan_versions] == [
+        ("v2", "superseded"), ("v3", "endorsed")]
+    # V1: the case plan review also reviewed the contract, answering the open concern.
+    assert all(r.status == "held" for r in state.reviews)
+
+
+async def test_e1_contract_ends_at_order_expiry_before_end_date(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    expiry = add_months(start, 6)
+    terms = make_terms(f"c-{unique_id}", start, periods=2, order_expiry=expiry,
+                       contract_end=add_months(start, 12))
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    await sleep_until(env, datetime.combine(expiry, time(12), MELBOURNE))
+    assert (await case.status()).status == "active"
+    await sleep_until(env, datetime.combine(expiry + timedelta(days=1), time(12), MELBOURNE))
+    status = await case.status()
+    assert status.status == "closing" and status.state.end_reason == "contract_end"
+    assert len(status.state.periods) == 2
+
+
+async def test_e2_closure_refused_with_open_audit_accepted_with_carry_over(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start),
+                            endorse_on=start)
+    early = await _refusal(case.handle.execute_update(
+        CaseContractWorkflow.close_case, CloseCase(summary_id="s-1")))
+    assert early.type == "Conflict" and early.details[0]["rule"] == "E1"
+    event = await case.handle.execute_update(
+        CaseContractWorkflow.raise_event,
+        RaiseEvent(event_id="complaint-1", kind="complaint_from_child_or_family"))
+    await case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="rv", kind="case_plan", requested_by_role="practitioner"))
+    ended = await case.handle.execute_update(
+        CaseContractWorkflow.record_review_outcome,
+        ReviewOutcome(review_id="rv", return_to_cp=True))
+    assert ended.contract_status == "closing"
+    refused = await _refusal(case.handle.execute_update(
+        CaseContractWorkflow.close_case, CloseCase(summary_id="s-1")))
+    assert refused.type == "Conflict" and refused.details[0]["rule"] == "E2"
+    open_items = refused.details[0]["open_items"]
+    assert event.audit_id in open_items
+    assert "review-plan-review-scheduled" not in open_items  # held with rv (V1)
+    carry = [CarryOver(item_id=item, reason="handed back to CP") for item in open_items]
+    closed = await case.handle.execute_update(
+        CaseContractWorkflow.close_case, CloseCase(summary_id="s-1", carried_over=carry))
+    assert closed.status == "closed" and sorted(closed.carried_over) == sorted(open_items)
+    result = await case.handle.result()
+    assert result.status == "closed" and result.state.periods == []  # none fell due
+
+
+@pytest.mark.parametrize("frequency_days", [14])
+async def test_k1_contact_gap_raises_lack_of_contact_once_per_gap(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str, frequency_days: int,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, contact_frequency_days=frequency_days)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    await case.handle.execute_update(
+        CaseContractWorkflow.record_contact,
+        RecordContact(contact_id="k-1", occurred_on=start, kind="direct", by_role="agency"))
+    await sleep_until(env, datetime.combine(start + timedelta(days=frequency_days), time(20),
+                                            MELBOURNE))
+    assert (await case.status()).state.audits == []  # 14 days is not longer than 14
+    await env.sleep(timedelta(days=10))
+    state = (await case.status()).state
+    assert [(a.rule, a.trigger) for a in state.audits] == [("R7", "lack_of_client_contact")]
+    await env.sleep(timedelta(days=30))  # the same gap is raised once
+    raised = (await _kinds(sessions, terms.case_id, TimelineEventRow)).count(
+        "audit_trigger_raised")
+    assert raised == 1
+
+
+async def test_k1_no_practitioner_meeting_in_a_year_opens_task(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=6, contact_frequency_days=400)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    await sleep_until(env, datetime.combine(start + timedelta(days=367), time(12), MELBOURNE))
+    tasks = [t for t in (await case.status()).state.tasks if t.rule == "K1"]
+    assert [t.kind for t in tasks] == ["practitioner_meeting"]
+
+
+async def test_renewal_extending_end_date_adds_periods(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=2,
+                       order_expiry=add_months(start, 24))
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    await case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="renew", kind="case_plan", requested_by_role="practitioner"))
+    last_due = terms.schedule.due_dates[-1]
+    third, fourth = add_months(last_due, 3), add_months(add_months(last_due, 3), 3)
+    await case.handle.execute_update(
+        CaseContractWorkflow.record_review_outcome,
+        ReviewOutcome(review_id="renew", new_contract_end=fourth))
+    await env.sleep(timedelta(minutes=1))
+    periods = (await case.status()).state.periods
+    assert [p.due_date for p in periods] == [*terms.schedule.due_dates, third, fourth]
+    assert periods[-1].ends_at > periods[-1].overdue_at  # the renewed end is the new end
