@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from workflows.business_calendar import BusinessCalendar, CalendarSpec
-from workflows.deadlines import local_instant, period_deadlines
 
 from models.schedule import ScheduledPeriod, ScheduleRequest, ScheduleResult
 from models.tables import CalendarClosureRow
+from workflows.business_calendar import BusinessCalendar, CalendarSpec
+from workflows.deadlines import local_instant, period_deadlines
 
 PLAN_REVIEW_WEEKS_BEFORE_EXPIRY = 6  # V2
 

@@ -23,7 +23,7 @@ async def upsert(
     if not rows:
         return
     key_list = list(keys)
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(list(rows))
     columns = list(update) if update is not None else [c for c in rows[0] if c not in key_list]

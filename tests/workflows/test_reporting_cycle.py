@@ -13,8 +13,6 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
-from workflows.business_calendar import BusinessCalendar, CalendarSpec
-from workflows.deadlines import FOLLOW_UP_BUSINESS_DAYS
 
 from models.messages import AssessReport, CloseAudit, RecordAuditFindings, SubmitReport
 from models.tables import AuditRow, NotificationRow, TaskRow
@@ -26,7 +24,9 @@ from tests.workflows.conftest import (
     sleep_until,
     start_case,
 )
+from workflows.business_calendar import BusinessCalendar, CalendarSpec
 from workflows.case_contract import CaseContractWorkflow
+from workflows.deadlines import FOLLOW_UP_BUSINESS_DAYS
 
 
 async def _submit(case: Case, report_id: str) -> int:
