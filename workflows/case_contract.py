@@ -117,6 +117,9 @@ class CaseContractWorkflow:
         if not self.state.periods:
             await self._schedule_first_run()
         while True:
+            # Reset before acting: a message handled while we record (below) sets it
+            # again, so the sleep that follows returns at once instead of losing it.
+            self._wake = False
             if self._calendar_changes:
                 await self._recompute_deadlines()
             if self.state.reschedule_due_dates is not None:
@@ -144,7 +147,6 @@ class CaseContractWorkflow:
     async def _sleep_until_next(self) -> None:
         """Sleep until the next instant, or until a message needs recording: a report or
         a recomputed calendar moves the deadline, so we re-anchor each time."""
-        self._wake = False
         wakeup = reviews.next_wakeup(self.engine)
         if wakeup is None:
             await workflow.wait_condition(lambda: self._wake)
@@ -435,8 +437,13 @@ class CaseContractWorkflow:
 
     # endorse (C4)
     @workflow.update(name="endorse")
-    def endorse(self, message: EndorseContract) -> EndorsementRecorded:
-        return self._handle(messages.apply_endorsement, message)
+    async def endorse(self, message: EndorseContract) -> EndorsementRecorded:
+        result = self._handle(messages.apply_endorsement, message)
+        # An endorsement can arrive while the first run is still scheduling; answer once
+        # the periods exist so the caller's next read shows the whole schedule.
+        await workflow.wait_condition(lambda: bool(self.state.periods))
+        self._open_plan_review()
+        return result
 
     @endorse.validator
     def _validate_endorse(self, message: EndorseContract) -> None:

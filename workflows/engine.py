@@ -53,6 +53,8 @@ class CaseEngine:
             return []
         found: list[Wakeup] = []
         for period in self.state.periods:
+            if period.index == self.state.periods_ended:
+                found.append(Wakeup(period.ends_at, "period_end", period.index))
             if period.reports:
                 continue
             if period.follow_up_sent_at is None and period.overdue_marked_at is None:
@@ -61,7 +63,7 @@ class CaseEngine:
                 found.append(Wakeup(period.overdue_at, "overdue", period.index))
             if period.escalated_at is None and period.escalation_at < period.ends_at:
                 found.append(Wakeup(period.escalation_at, "escalation", period.index))
-            if period.outcome == policy.Outcome.PENDING:
+            if period.outcome == policy.Outcome.PENDING and period.index > self.state.periods_ended:
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
         end = self.contract_end_at()
         if end is not None:
@@ -88,8 +90,8 @@ class CaseEngine:
 
     # ------------------------------------------------------------ time passing
     def advance(self, now: datetime) -> bool:
-        """Act on every instant that has passed. Returns True when a due date passed in
-        this call (a period boundary: a good moment to continue-as-new)."""
+        """Act on every instant that has passed. Returns True when a period ended or
+        went overdue in this call (a boundary: a good moment to continue-as-new)."""
         if self.state.status != ACTIVE:
             return False
         boundary = False
@@ -98,6 +100,10 @@ class CaseEngine:
             boundary |= self._overdue(period, now)
             self._escalate(period, now)
         self.decide_outcomes(now)
+        ended = sum(1 for period in self.state.periods if period.ends_at <= now)
+        if ended > self.state.periods_ended:
+            self.state.periods_ended = ended
+            boundary = True
         end = self.contract_end_at()
         if end is not None and now >= end:
             self.end_contract(end, "contract_end")

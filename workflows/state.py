@@ -172,6 +172,9 @@ class CaseState:
     end_reason: str = ""
     closed_at: datetime | None = None
     runs: int = 1
+    # How many periods had ended at the last look: one more ended is a period boundary,
+    # the moment the workflow continues-as-new (DESIGN decision 3).
+    periods_ended: int = 0
 
     def period(self, index: int) -> PeriodState | None:
         return self.periods[index] if 0 <= index < len(self.periods) else None

@@ -9,9 +9,8 @@ tests/workflows)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ from api.app import create_app
 from casework.config import Settings
 from casework.processes import venv_binary
 from casework.temporal_client import ensure_search_attributes, make_data_converter
+from tests.polling import eventually
 from worker import build_worker
 from workflows.case_contract import workflow_id_for
 from workflows.policy import add_months
@@ -149,7 +149,7 @@ async def active_case(api: httpx.AsyncClient, prefix: str = "case",
 async def wait_idle(api: httpx.AsyncClient, case_id: str) -> None:
     """Until the case's workflow has nothing in flight: no workflow task, no activity
     (its records written). Tests that are not about a quick succession of calls space
-    them with this (see the xfail in test_read_model_and_service.py for why)."""
+    them with this so each assertion sees the records of the call before it."""
     assert isinstance(api, ApiClient) and api.temporal is not None
     handle = api.temporal.get_workflow_handle(workflow_id_for(case_id))
 
@@ -175,14 +175,3 @@ def assert_problem(response: httpx.Response, status: int, *, field: str | None =
     return body
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout_seconds: float = 15) -> T:
-    """Poll `check` until it stops raising AssertionError (the activity writes the read
-    model shortly after the workflow decides)."""
-    deadline = asyncio.get_running_loop().time() + timeout_seconds
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.1)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
@@ -48,10 +47,6 @@ async def _report_assess_and_raise(api: httpx.AsyncClient, case_id: str,
             await wait_idle(api, case_id)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "workflow bug reported to the lead: CaseContractWorkflow._sleep_until_next sets "
-    "_wake = False after _flush, so a message handled while record_case_effects is in "
-    "flight is not recorded until the next timer fires"))
 async def test_read_model_agrees_with_the_workflow_after_a_quick_sequence_of_calls(
         api: httpx.AsyncClient, temporal_env: WorkflowEnvironment,
         sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from models.messages import AssessReport, CloseCase, SubmitReport
+from models.messages import AssessReport, CarryOver, CloseCase, SubmitReport
 from tests.workflows.conftest import local_today, make_terms, sleep_until, start_case
 from workflows.case_contract import CaseContractWorkflow
 
@@ -34,7 +35,7 @@ async def test_five_years_continue_as_new_with_state_intact(
                                          SubmitReport(report_id=report_id))
         await case.handle.execute_update(CaseContractWorkflow.assess_report,
                                          AssessReport(report_id, "adequate", "prac"))
-        run_id = (await case.handle.describe()).run_id
+        run_id = await _current_run_id(env, case.handle.id)
         if run_id not in run_ids:
             run_ids.append(run_id)
     await sleep_until(env, periods[-1].ends_at + timedelta(hours=1))
@@ -47,16 +48,46 @@ async def test_five_years_continue_as_new_with_state_intact(
     assert status.state.consecutive_failures == 0
     assert len(run_ids) >= 10
 
+    # Five years without recorded contacts leave K1 items open (E2): carry them over.
+    open_items = await _open_items(case.handle)
+    assert open_items, "K1 gaps and the V2 review should still be open"
     closed = await case.handle.execute_update(
         CaseContractWorkflow.close_case,
-        CloseCase(summary_id="summary-1", closed_by="prac"),
+        CloseCase(summary_id="summary-1", closed_by="prac",
+                  carried_over=[CarryOver(item, "handed to CP") for item in open_items]),
     )
     assert closed.status == "closed"
     result = await case.handle.result()
     assert result.status == "closed"
-    run_ids.append((await case.handle.describe()).run_id)
+    run_ids.append(await _current_run_id(env, case.handle.id))
     for run_id in dict.fromkeys(run_ids):
         handle: WorkflowHandle[CaseContractWorkflow, object] = env.client.get_workflow_handle(
             case.handle.id, run_id=run_id)
         history = await handle.fetch_history()
         assert len(history.events) <= HISTORY_EVENTS_PER_RUN_BOUND, (run_id, len(history.events))
+
+
+async def _open_items(handle: WorkflowHandle[CaseContractWorkflow, object]) -> list[str]:
+    """Ask to close without carrying anything over: E2 refuses and names what is open."""
+    try:
+        await handle.execute_update(CaseContractWorkflow.close_case,
+                                    CloseCase(summary_id="summary-1"))
+    except WorkflowUpdateFailedError as exc:
+        assert isinstance(exc.cause, ApplicationError) and exc.cause.type == "Conflict"
+        items: list[str] = exc.cause.details[0]["open_items"]
+        return items
+    raise AssertionError("closing with open items must be refused (E2)")
+
+
+async def _current_run_id(env: WorkflowEnvironment, workflow_id: str) -> str:
+    """The latest run's id from the raw describe call: the time-skipping server returns
+    an unset Datetime search attribute as a typed null, which the SDK's describe() then
+    fails to convert once the workflow has closed."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+
+    response = await env.client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=env.client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)))
+    run_id: str = response.workflow_execution_info.execution.run_id
+    return run_id
