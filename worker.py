@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.workflow import SandboxImportNotificationPolicy
 
-from activities.notifications import Deliverer
+from activities.notifications import Deliverer, WebhookDeliverer
 from activities.read_model import ReadModelActivities
 from activities.schedule import ScheduleActivities
 from casework.config import Settings, get_settings
@@ -41,8 +41,9 @@ def build_worker(
     *,
     deliverer: Deliverer | None = None,
     strict_sandbox: bool = False,
+    review_reminder_lead_days: int = 14,
 ) -> Worker:
-    schedule = ScheduleActivities(sessions)
+    schedule = ScheduleActivities(sessions, review_reminder_lead_days)
     read_model = ReadModelActivities(sessions, deliverer)
     return Worker(
         client,
@@ -57,12 +58,23 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Run until `stop` is set (or forever), then shut down gracefully."""
     client = await connect(settings)
     engine = make_engine(settings.effective_database_url)
-    worker = build_worker(client, settings.temporal_task_queue, make_session_factory(engine))
+    worker = build_worker(
+        client, settings.temporal_task_queue, make_session_factory(engine),
+        deliverer=deliverer_for(settings),
+        review_reminder_lead_days=settings.review_reminder_lead_days,
+    )
     try:
         async with worker:
             await (stop.wait() if stop else asyncio.Future())
     finally:
         await engine.dispose()
+
+
+def deliverer_for(settings: Settings) -> Deliverer | None:
+    """Outbox delivery: a webhook when one is configured, else the log (the default)."""
+    if settings.notification_webhook_url:
+        return WebhookDeliverer(settings.notification_webhook_url)
+    return None
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,6 +83,46 @@ class Settings(BaseSettings):
         default=None,
         description="Deliver outbox notices by POSTing JSON here; default: to the log.",
     )
+
+    # ---------------------------------------------------------------- security (C7)
+    environment: Literal["embedded", "production"] = Field(
+        default="embedded",
+        description="`embedded`: local signing key and local codec key are created in "
+        "data_dir when missing. `production`: refuses to start without a JWKS URL and "
+        "explicit codec keys.",
+    )
+    auth_jwks_url: str | None = Field(
+        default=None,
+        description="JWKS URL of the identity provider (RS256/ES256). Unset in embedded "
+        "mode: tokens are signed with the local key (see `casework token`).",
+    )
+    auth_issuer: str = Field(default="casework-local", description="Expected `iss` claim.")
+    auth_audience: str = Field(default="casework", description="Expected `aud` claim.")
+    auth_local_key_file: Path | None = Field(
+        default=None,
+        description="PEM file of the embedded signing key; default data_dir/signing-key.pem.",
+    )
+    codec_keys: str | None = Field(
+        default=None,
+        description="Payload encryption keys `key_id:base64(32 bytes),...`; the first is "
+        "used to encrypt unless codec_active_key_id says otherwise; the others still "
+        "decrypt (rotation). Unset in embedded mode: a key is created in "
+        "data_dir/codec-keys.",
+    )
+    codec_active_key_id: str | None = None
+    codec_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call /codec/* (the Temporal UI); default: the "
+        "embedded UI's address.",
+    )
+
+    @property
+    def local_signing_key_file(self) -> Path:
+        return self.auth_local_key_file or self.data_dir / "signing-key.pem"
+
+    @property
+    def codec_keys_file(self) -> Path:
+        return self.data_dir / "codec-keys"
 
     @field_validator("database_url")
     @classmethod

@@ -23,7 +23,7 @@ from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade_to_head_async
 from casework.processes import spawn, stop, venv_binary, wait_for_port
 from casework.temporal_client import connect, ensure_search_attributes
-from worker import build_worker
+from worker import build_worker, deliverer_for
 
 
 class _QuietServer(uvicorn.Server):
@@ -96,7 +96,11 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stopping.set)
 
     engine = make_engine(settings.effective_database_url)
-    worker = build_worker(client, settings.temporal_task_queue, make_session_factory(engine))
+    worker = build_worker(
+        client, settings.temporal_task_queue, make_session_factory(engine),
+        deliverer=deliverer_for(settings),
+        review_reminder_lead_days=settings.review_reminder_lead_days,
+    )
     server = _QuietServer(uvicorn.Config(
         create_app(settings), host=settings.api_host, port=settings.api_port,
         log_level="warning", lifespan="on",
