@@ -135,7 +135,7 @@ class AuditRow(Base):
     agency_id: Mapped[str] = mapped_column(String(64))
     rule: Mapped[str] = mapped_column(String(8))
     trigger: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     opened_at: Mapped[datetime]
     findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('agency_id', sa.String(length=64), nullable=False),
     sa.Column('rule', sa.String(length=8), nullable=False),
     sa.Column('trigger', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('findings', sa.JSON(), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
