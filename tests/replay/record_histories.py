@@ -1,0 +1,210 @@
+"""Records the workflow histories that tests/replay/test_replay.py replays (issue 3).
+
+Run it when a deliberate, versioned change to the workflow makes new histories
+necessary -- never to "fix" a failing replay test, which is exactly the breakage of
+running cases that test exists to catch:
+
+    .venv/bin/python -m tests.replay.record_histories
+
+Each scenario runs on the time-skipping server with a real worker and a throw-away
+SQLite read model; every run of each case (continue-as-new starts a new run) is saved
+as tests/histories/<scenario>-run<N>.json. Payloads are written with the plain
+converter (no encryption key in the repository).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from casework.db import make_engine, make_session_factory
+from casework.migrate import upgrade_to_head_async
+from casework.processes import venv_binary
+from casework.temporal_client import ensure_search_attributes, make_data_converter
+from models.messages import (
+    AssessReport,
+    CarryOver,
+    CloseAudit,
+    CloseCase,
+    RaiseEvent,
+    RecordAuditFindings,
+    RecordContact,
+    RequestReview,
+    ReviewOutcome,
+    SubmitReport,
+)
+from tests.workflows.conftest import (
+    Case,
+    local_today,
+    make_terms,
+    sleep_until,
+    start_case,
+)
+from workflows.case_contract import CaseContractWorkflow
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+Scenario = Callable[[WorkflowEnvironment, Worker, str], Awaitable[Case]]
+
+
+async def reporting_cycle(env: WorkflowEnvironment, worker: Worker, case_id: str) -> Case:
+    """R1-R6, R8: on time, late (overdue + task), escalated, inadequate -> audit, closed."""
+    start = local_today(await env.get_current_time())
+    case = await start_case(env.client, worker, make_terms(case_id, start, periods=4),
+                            endorse_on=start)
+    periods = (await case.status()).state.periods
+    update = case.handle.execute_update
+    await sleep_until(env, periods[0].follow_up_at + timedelta(hours=1))
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-0", 0))
+    await update(CaseContractWorkflow.assess_report, AssessReport("r-0", "adequate", "prac"))
+    await sleep_until(env, periods[1].escalation_at + timedelta(days=1))
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-1", 1))
+    await update(CaseContractWorkflow.assess_report,
+                 AssessReport("r-1", "request_resubmission", "prac"))
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-1b", 1))
+    await update(CaseContractWorkflow.assess_report, AssessReport("r-1b", "adequate", "prac"))
+    await sleep_until(env, periods[3].follow_up_at + timedelta(hours=1))  # 2 goes missing
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-3", 3))
+    await update(CaseContractWorkflow.assess_report,
+                 AssessReport("r-3", "inadequate_quality", "prac"))
+    await sleep_until(env, periods[2].ends_at + timedelta(hours=1))  # late, missing, poor
+    audits = [a for a in (await case.status()).state.audits if a.rule == "R6"]
+    await update(CaseContractWorkflow.record_audit_findings,
+                 RecordAuditFindings(audits[0].audit_id, "findings-1", "leo"))
+    await update(CaseContractWorkflow.close_audit, CloseAudit(audits[0].audit_id, "leo"))
+    return case
+
+
+async def reviews_contacts_closure(env: WorkflowEnvironment, worker: Worker,
+                                   case_id: str) -> Case:
+    """V2-V6, K1, R7, E1-E2: reviews, a schedule change, contacts, return to CP, close."""
+    start = local_today(await env.get_current_time())
+    case = await start_case(env.client, worker, make_terms(case_id, start, periods=4),
+                            endorse_on=start)
+    update = case.handle.execute_update
+    await update(CaseContractWorkflow.record_contact,
+                 RecordContact("k-1", start, "direct", "agency"))
+    await update(CaseContractWorkflow.request_review,
+                 RequestReview("concern-1", "contract", "practitioner",
+                               concern="placement_ended_unexpectedly"))
+    await env.sleep(timedelta(days=15))  # V4 lapses: escalated
+    await update(CaseContractWorkflow.record_review_outcome,
+                 ReviewOutcome("concern-1", new_due_dates=_shifted(case, -10),
+                               draft_plan_version="plan-2"))
+    await update(CaseContractWorkflow.request_review,
+                 RequestReview("plan-1", "case_plan", "agency"))
+    await update(CaseContractWorkflow.record_review_outcome,
+                 ReviewOutcome("plan-1", endorse_plan_version="plan-2"))
+    await env.sleep(timedelta(days=20))  # K1 gap -> R7
+    await update(CaseContractWorkflow.raise_event,
+                 RaiseEvent("complaint-1", "complaint_from_child_or_family"))
+    await update(CaseContractWorkflow.request_review,
+                 RequestReview("final", "case_plan", "practitioner"))
+    await update(CaseContractWorkflow.record_review_outcome,
+                 ReviewOutcome("final", return_to_cp=True))
+    items = _open_items(await case.status())
+    await update(CaseContractWorkflow.close_case,
+                 CloseCase("summary-1", "prac", [CarryOver(i, "note-1") for i in items]))
+    return case
+
+
+async def continue_as_new(env: WorkflowEnvironment, worker: Worker, case_id: str) -> Case:
+    """Bounded history: three period boundaries, so three continue-as-new."""
+    start = local_today(await env.get_current_time())
+    case = await start_case(env.client, worker, make_terms(case_id, start, periods=6),
+                            endorse_on=start)
+    periods = (await case.status()).state.periods
+    for index in range(3):
+        await sleep_until(env, periods[index].follow_up_at + timedelta(hours=1))
+        await case.handle.execute_update(CaseContractWorkflow.submit_report,
+                                         SubmitReport(f"r-{index}", index))
+        await sleep_until(env, periods[index].ends_at + timedelta(hours=1))
+    return case
+
+
+def _shifted(case: Case, days: int) -> list[date]:
+    return [d + timedelta(days=days) for d in case.terms.schedule.due_dates]
+
+
+def _open_items(status: object) -> list[str]:
+    from workflows.engine_closure import open_items
+
+    return list(open_items(status.state))  # type: ignore[attr-defined]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "reporting-cycle": reporting_cycle,
+    "reviews-contacts-closure": reviews_contacts_closure,
+    "continue-as-new": continue_as_new,
+}
+
+
+async def _run_ids(client: Client, workflow_id: str) -> list[str]:
+    """Every run of the workflow, oldest first, following continue-as-new links back."""
+    ids: list[str] = []
+    run_id = ""
+    while True:
+        response = await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace,
+                execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id)))
+        info = response.workflow_execution_info
+        ids.insert(0, info.execution.run_id)
+        history = await client.get_workflow_handle(
+            workflow_id, run_id=info.execution.run_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        if not started.continued_execution_run_id:
+            return ids
+        run_id = started.continued_execution_run_id
+
+
+async def record(name: str, scenario: Scenario, database_url: str) -> list[Path]:
+    engine = make_engine(database_url)
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=make_data_converter(),
+        test_server_existing_path=str(venv_binary("temporal-test-server")))
+    written: list[Path] = []
+    try:
+        async with env:
+            from worker import build_worker
+
+            await ensure_search_attributes(env.client, "default")
+            async with build_worker(env.client, f"record-{uuid.uuid4().hex[:6]}",
+                                    make_session_factory(engine), strict_sandbox=True) as w:
+                case = await scenario(env, w, f"replay-{name}")
+                await asyncio.sleep(1)  # let the last activity finish its record
+                for number, run_id in enumerate(await _run_ids(env.client, case.handle.id), 1):
+                    history = await env.client.get_workflow_handle(
+                        case.handle.id, run_id=run_id).fetch_history()
+                    path = HISTORIES / f"{name}-run{number}.json"
+                    path.write_text(history.to_json())
+                    written.append(path)
+    finally:
+        await engine.dispose()
+    return written
+
+
+async def main() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    for old in HISTORIES.glob("*.json"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'record.db'}"
+        await upgrade_to_head_async(url)
+        for name, scenario in SCENARIOS.items():
+            for path in await record(name, scenario, url):
+                print(f"wrote {path.relative_to(Path.cwd())}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
