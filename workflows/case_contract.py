@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -26,7 +26,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.effects import AuditEntry, CaseEffects, CaseEntry, PeriodEntry, TaskEntry
+    from models.effects import CaseEffects
     from models.errors import PolicyViolation
     from models.messages import (
         AssessmentRecorded,
@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.schedule import ScheduleRequest, ScheduleResult
     from models.terms import ContractTerms
+    from workflows import effects_builder as rows
     from workflows import engine_closure as closure
     from workflows import engine_messages as messages
     from workflows import engine_reviews as reviews
@@ -291,84 +292,19 @@ class CaseContractWorkflow:
     def _effects(self, batch: Pending) -> CaseEffects:
         state = self.state
         now = workflow.now()
-        periods = [self._period_entry(state.periods[i]) for i in sorted(batch.period_indexes)]
-        tasks = [TaskEntry(task_id=t.task_id, kind=t.kind, rule=t.rule, title=t.title,
-                           assignee_role=t.assignee_role, status=t.status,
-                           created_at=t.created_at, due_at=t.due_at,
-                           completed_at=t.completed_at, completed_by=t.completed_by)
-                 for t in state.tasks if t.task_id in batch.task_ids]
-        audits = [AuditEntry(audit_id=a.audit_id, rule=a.rule, trigger=a.trigger,
-                             status=a.status, opened_at=a.opened_at,
-                             findings_ids=list(a.findings_ids), closed_at=a.closed_at)
-                  for a in state.audits if a.audit_id in batch.audit_ids]
-        return CaseEffects(case=self._case_entry(now), periods=periods, timeline=batch.timeline,
-                           notifications=batch.notifications, tasks=tasks, audits=audits,
-                           removed_periods=sorted(batch.removed_periods))
-
-    def _case_entry(self, now: datetime) -> CaseEntry:
-        terms = self.state.terms
         deadline = self.engine.next_deadline()
-        return CaseEntry(
-            case_id=terms.case_id, agency_id=terms.agency_id, jurisdiction=terms.jurisdiction,
-            status=self.state.status, workflow_id=workflow.info().workflow_id,
-            terms_fingerprint=self.state.terms_fingerprint,
-            contract_start=terms.contract_start, contract_end=terms.contract_end,
-            order_expiry=terms.order_expiry,
+        case = rows.case_entry(
+            state, workflow_id=workflow.info().workflow_id,
             next_deadline=deadline.at if deadline else None,
             next_deadline_kind=deadline.kind if deadline else None,
-            overdue=self.engine.is_overdue(now),
-            consecutive_failures=self.state.consecutive_failures,
-            audit_open=bool(self.state.open_audits()), updated_at=now,
-            closed_at=self.state.closed_at,
-            summary=self._summary(),
-        )
-
-    def _summary(self) -> dict[str, Any]:
-        """Reviews, plan versions and contacts for the read model (small, so whole)."""
-        state = self.state
-        return {
-            "runs": state.runs,
-            "end_reason": state.end_reason,
-            "ended_at": _iso(state.ended_at),
-            "endorsed_at": _iso(state.endorsed_at),
-            "reviews": [{
-                "review_id": r.review_id, "kind": r.kind, "rule": r.rule, "status": r.status,
-                "concern": r.concern, "requested_at": _iso(r.requested_at),
-                "due_at": _iso(r.due_at), "reminded_at": _iso(r.reminded_at),
-                "escalated_at": _iso(r.escalated_at), "held_at": _iso(r.held_at),
-                "changed": r.changed,
-            } for r in state.reviews],
-            "plan_versions": [{"version": v.version, "status": v.status,
-                               "recorded_at": _iso(v.recorded_at)}
-                              for v in state.plan_versions],
-            "contacts": {
-                "count": state.contacts.count,
-                "last_contact_on": _iso_day(state.contacts.last_contact_on),
-                "last_practitioner_meeting_on": _iso_day(
-                    state.contacts.last_practitioner_meeting_on),
-            },
-        }
-
-    @staticmethod
-    def _period_entry(period: PeriodState) -> PeriodEntry:
-        last = period.reports[-1] if period.reports else None
-        assessment = period.assessments[-1].assessment if period.assessments else None
-        return PeriodEntry(
-            index=period.index, due_date=period.due_date, follow_up_at=period.follow_up_at,
-            overdue_at=period.overdue_at, escalation_at=period.escalation_at,
-            report_id=last.report_id if last else None,
-            report_received_at=period.first_report_at, assessment=assessment,
-            outcome=period.outcome,
-            state={
-                "report_state": period.report_state,
-                "basis": period.basis,
-                "follow_up_sent_at": _iso(period.follow_up_sent_at),
-                "overdue_marked_at": _iso(period.overdue_marked_at),
-                "escalated_at": _iso(period.escalated_at),
-                "ends_at": _iso(period.ends_at),
-                "reports": [{"report_id": r.report_id, "received_at": _iso(r.received_at)}
-                            for r in period.reports],
-            },
+            overdue=self.engine.is_overdue(now), now=now)
+        return CaseEffects(
+            case=case,
+            periods=[rows.period_entry(state.periods[i]) for i in sorted(batch.period_indexes)],
+            timeline=batch.timeline, notifications=batch.notifications,
+            tasks=[rows.task_entry(t) for t in state.tasks if t.task_id in batch.task_ids],
+            audits=[rows.audit_entry(a) for a in state.audits if a.audit_id in batch.audit_ids],
+            removed_periods=sorted(batch.removed_periods),
         )
 
     def _publish_search_attributes(self) -> None:
@@ -603,14 +539,6 @@ class CaseContractWorkflow:
         self.state.answered[key] = {"event_id": message.event_id}
         self._calendar_changes.append(message)
         self._wake = True
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _iso_day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _describe(effects: CaseEffects) -> str:
