@@ -1,4 +1,5 @@
-"""The FastAPI application: `create_app()` wires settings, database and Temporal."""
+"""The FastAPI application: `create_app()` wires settings, database, Temporal, tokens
+and the payload codec."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
+from api.access_log import AccessLogMiddleware
+from api.auth import authenticator_for
+from api.cors import SplitCors, codec_origins
 from api.errors import install_error_handlers
 from api.routes import (
     audits,
     calendar,
     cases,
     closure,
+    codec,
     contacts,
     events,
     health,
@@ -23,6 +27,7 @@ from api.routes import (
     tasks,
 )
 from api.state import AppState, TemporalGateway
+from casework.codec import codec_for_settings
 from casework.config import Settings, get_settings
 from casework.db import make_engine, make_session_factory
 
@@ -30,11 +35,21 @@ DESCRIPTION = """
 Keeps every contracted child-protection case on track: each case is a durable Temporal
 workflow that owns its reporting deadlines (DOMAIN rules R1-R8), reviews and closure.
 Errors are `application/problem+json` (RFC 9457).
+
+Every endpoint but `/healthz` and `/readyz` needs a bearer token (**Authorize** above);
+in the embedded default, `casework token --role practitioner` prints one. Which role may
+call what is in the README's permission table; agency accounts reach only their own
+contracts in force (C7), and anything else answers 404 like an unknown case.
 """
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """Refuses (raises) at once on an unsafe configuration: production without a JWKS URL
+    (`LocalSigningKeyRefused`) or without payload encryption keys (`MissingEncryptionKeys`),
+    so a misconfigured deployment never serves a single request."""
     settings = settings or get_settings()
+    authenticator = authenticator_for(settings)
+    payload_codec = codec_for_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             engine=engine,
             sessions=make_session_factory(engine),
-            temporal=TemporalGateway(settings),
+            temporal=TemporalGateway(settings, payload_codec),
+            authenticator=authenticator,
+            codec=payload_codec,
         )
         try:
             yield
@@ -51,16 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="casework", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-        )
+    # Added innermost first: CORS answers preflights before anything is logged.
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(SplitCors, api_origins=settings.cors_origins,
+                       codec_origins=codec_origins(settings))
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
-                     notifications, calendar):
+                     notifications, calendar, codec):
         app.include_router(resource.router)
     return app

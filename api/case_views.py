@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.case_gateway import CaseGateway, case_not_found
+from api.case_gateway import CaseGateway
 from api.errors import NotFound
+from api.permissions import Caller
 from api.schemas.views import (
     AuditView,
     CaseView,
@@ -22,6 +23,7 @@ from api.schemas.views import (
     ReviewView,
     TaskView,
 )
+from api.scoping import visible_case
 from models.tables import AuditRow, CaseRow, PeriodRow, TaskRow
 from workflows.state import CLOSED, CaseStatus, PeriodState
 
@@ -122,18 +124,12 @@ async def read_model_view(session: AsyncSession, case: CaseRow) -> CaseView:
     return view_from_rows(case, list(periods), list(audits), list(tasks))
 
 
-async def case_row(session: AsyncSession, case_id: str) -> CaseRow:
-    """The case's read-model row; 404 when there is none."""
-    row = await session.get(CaseRow, case_id)
-    if row is None:
-        raise case_not_found(case_id)
-    return row
-
-
-async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str) -> CaseView:
+async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
+                    caller: Caller) -> CaseView:
     """Live while the workflow runs; from the read model once the case has closed, or
-    if its workflow is gone (e.g. history removed after retention)."""
-    row = await case_row(session, case_id)
+    if its workflow is gone (e.g. history removed after retention). 404 for a case the
+    caller may not reach (C7)."""
+    row = await visible_case(session, caller, case_id)
     if row.status == CLOSED:
         return await read_model_view(session, row)
     try:

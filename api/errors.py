@@ -19,12 +19,30 @@ PROBLEM_JSON = "application/problem+json"
 class ProblemError(Exception):
     """An error the API answers with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+    def __init__(self, status: int, title: str, detail: str, *,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
+        self.headers = headers
         self.extra = extra
+
+
+class Unauthorized(ProblemError):
+    """401: no usable credentials. `WWW-Authenticate` tells the client to send a bearer
+    token (RFC 6750); `reason` says what was wrong with the one it sent."""
+
+    def __init__(self, detail: str, *, reason: str, challenge: str = "Bearer") -> None:
+        super().__init__(401, "Unauthorized", detail, headers={"WWW-Authenticate": challenge},
+                         field="Authorization", reason=reason)
+
+
+class Forbidden(ProblemError):
+    """403: the caller is known but none of its roles may do this."""
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(403, "Forbidden", detail, **extra)
 
 
 class NotFound(ProblemError):
@@ -51,14 +69,16 @@ class ServiceUnavailable(ProblemError):
 
 
 def problem_response(
-    status: int, title: str, detail: str, instance: str | None = None, **extra: Any
+    status: int, title: str, detail: str, instance: str | None = None, *,
+    headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     body["detail"] = detail
     if instance:
         body["instance"] = instance
     body.update(extra)
-    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON,
+                        headers=headers)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -72,7 +92,8 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+        return problem_response(exc.status, exc.title, exc.detail, request.url.path,
+                                headers=exc.headers, **exc.extra)
 
     @app.exception_handler(PolicyViolation)
     async def _policy(request: Request, exc: PolicyViolation) -> JSONResponse:

@@ -7,6 +7,9 @@ from typing import Any
 from api.schemas.common import Problem
 
 _MEANING = {
+    401: "No bearer token, or one that is expired, not yet valid, wrongly signed, for "
+         "another audience or issuer, or malformed; `reason` says which.",
+    403: "The token is valid but none of its roles may call this (README permission table).",
     404: "No such case (the same answer whatever the reason), or no such item on it.",
     409: "Conflicts with the case's state or with an earlier request under the same id.",
     422: "Invalid input: `field` names it, `rule` the DOMAIN rule when one applies.",
@@ -15,9 +18,10 @@ _MEANING = {
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route: each status documented as application/problem+json."""
+    """`responses=` for a route: each status documented as application/problem+json.
+    Every route using it needs a token, so 401 and 403 are always listed."""
     return {
         status: {"model": Problem, "description": _MEANING[status],
                  "content": {"application/problem+json": {}}}
-        for status in (*statuses, 422, 503)
+        for status in (401, 403, *statuses, 422, 503)
     }

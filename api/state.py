@@ -1,4 +1,5 @@
-"""Process-wide resources the API holds: one engine, one Temporal client.
+"""Process-wide resources the API holds: one engine, one Temporal client, the token
+authenticator and the payload codec.
 
 The Temporal client connects lazily and reconnects after a failure, so the API starts
 (and `/readyz` can say what is wrong) even while Temporal is still coming up.
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 
+from api.auth import Authenticator
+from casework.codec import EncryptionCodec
 from casework.config import Settings
 from casework.temporal_client import connect
 
@@ -40,3 +43,6 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     temporal: TemporalGateway
+    authenticator: Authenticator
+    codec: EncryptionCodec
+    """The same codec as the Temporal client's, for the remote codec endpoint."""

@@ -1,12 +1,24 @@
-"""The `casework` command: dev, api, worker, migrate, reconcile."""
+"""The `casework` command: dev, api, worker, migrate, reconcile, token."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+from collections.abc import Sequence
 
-from casework.config import get_settings
+from casework.codec import MissingEncryptionKeys
+from casework.config import Settings, get_settings
+from casework.tokens import (
+    AGENCY_SCOPED_ROLES,
+    LocalSigningKeyRefused,
+    Role,
+    local_signing_key,
+    mint_token,
+)
+
+DEV_TOKEN_MINUTES = 8 * 60
+"""A working day: long enough not to get in the way, short enough to expire unused."""
 
 
 def _dev(_: argparse.Namespace) -> None:
@@ -60,6 +72,34 @@ def _reconcile(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def issue_dev_token(settings: Settings, roles: Sequence[str], *, agency: str | None = None,
+                    subject: str | None = None, minutes: int = DEV_TOKEN_MINUTES) -> str:
+    """A bearer token signed with the local key, for trying the API by hand.
+
+    Embedded default only: raises `LocalSigningKeyRefused` in production or when a JWKS
+    URL is configured. Agency and integration tokens must name their agency (C7).
+    """
+    if minutes <= 0:
+        raise ValueError("--minutes must be positive")
+    wanted = [Role(role) for role in roles]
+    if agency is None and any(role in AGENCY_SCOPED_ROLES for role in wanted):
+        raise ValueError("agency and integration tokens need --agency AGENCY_ID (C7)")
+    return mint_token(
+        local_signing_key(settings), subject=subject or f"dev-{wanted[0].value}",
+        roles=[role.value for role in wanted], agency_id=agency, issuer=settings.auth_issuer,
+        audience=settings.auth_audience, ttl_seconds=minutes * 60,
+    )
+
+
+def _token(args: argparse.Namespace) -> None:
+    try:
+        token = issue_dev_token(get_settings(), args.role, agency=args.agency,
+                                subject=args.subject, minutes=args.minutes)
+    except ValueError as exc:
+        raise SystemExit(f"casework token: {exc}") from exc
+    print(token)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casework", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,13 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
                            help="report drift, change nothing; exit 1 if there is any")
     reconcile.add_argument("case_ids", nargs="*", help="only these cases (default: all open)")
     reconcile.set_defaults(run=_reconcile)
+    token = commands.add_parser(
+        "token", help="print a development bearer token signed with the local key "
+        "(embedded default only)")
+    token.add_argument("--role", action="append", required=True,
+                       choices=[role.value for role in Role],
+                       help="a role of the token; repeat for several")
+    token.add_argument("--agency", help="agency id; required for agency and integration")
+    token.add_argument("--subject", help="who the token is for (default: dev-<role>)")
+    token.add_argument("--minutes", type=int, default=DEV_TOKEN_MINUTES,
+                       help=f"lifetime (default {DEV_TOKEN_MINUTES})")
+    token.set_defaults(run=_token)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except (LocalSigningKeyRefused, MissingEncryptionKeys) as exc:
+        # An unsafe configuration: say what to set, without a traceback.
+        raise SystemExit(f"casework {args.command}: {exc}") from exc
 
 
 if __name__ == "__main__":

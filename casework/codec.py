@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import PayloadCodec
+
+from casework.config import Settings
 
 ENCRYPTED_ENCODING = b"binary/encrypted"
 """`encoding` metadata of a payload sealed by `EncryptionCodec`."""
@@ -39,6 +40,9 @@ NONCE_SIZE_BYTES = 12
 """The GCM standard nonce size; random nonces of this size are safe for ~2**32 messages
 per key, far beyond what one key will seal before it is rotated."""
 _TAG_SIZE_BYTES = 16
+EMBEDDED_KEY_ID = "local1"
+"""Id of the key `casework dev` creates; distinct from ids people choose (k1, k2 ...) so a
+production key list never silently shadows it."""
 
 
 class UnknownEncryptionKey(ValueError):
@@ -63,6 +67,11 @@ class PayloadDecryptionError(ValueError):
     GCM authenticates the ciphertext and the key id, so any change to either ends
     here rather than producing silently corrupted workflow input.
     """
+
+
+class MissingEncryptionKeys(RuntimeError):
+    """Production was started without `codec_keys`: refuse rather than write plaintext
+    history or invent a key no other process holds."""
 
 
 class CodecRequestError(ValueError):
@@ -228,13 +237,46 @@ def codec_from_settings(keys_spec: str, active_key_id: str | None) -> Encryption
     return EncryptionCodec(keys, active)
 
 
-def data_converter(codec: PayloadCodec | None) -> DataConverter:
-    """The pydantic converter (needed for `date` values) with the codec applied.
+def codec_for_settings(settings: Settings) -> EncryptionCodec:
+    """The codec every client and worker of this deployment uses.
 
-    Every client and worker must use the same converter, or one side writes payloads
-    the other cannot read.
+    Keys come from `codec_keys` when set. Otherwise, in the embedded default only, from a
+    key file in the data folder, created on first use: a laptop needs no setup, and a
+    restarted `casework dev` can still read the histories it wrote. Production refuses to
+    run without explicit keys: a key generated on one host would leave every other
+    worker and API replica unable to read the history.
     """
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    if settings.codec_keys:
+        return codec_from_settings(settings.codec_keys, settings.codec_active_key_id)
+    if settings.environment == "production":
+        raise MissingEncryptionKeys(
+            "production refuses to run without payload encryption keys: set CODEC_KEYS "
+            "to 'key_id:base64key,...' (generate a key with "
+            "`python -c 'from casework.codec import generate_key; print(generate_key())'`)"
+        )
+    return codec_from_settings(load_or_create_key_file(settings.codec_keys_file),
+                               settings.codec_active_key_id)
+
+
+def load_or_create_key_file(path: Path) -> str:
+    """Read the embedded key file (the `codec_keys` format), creating it mode 0600.
+
+    Created with `O_EXCL` and restrictive permissions from the start, so the key is never
+    readable by others, and two processes starting at once agree on one key.
+    """
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    spec = f"{EMBEDDED_KEY_ID}:{generate_key()}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(spec + "\n")
+    return spec
 
 
 def _payloads_from_json(body: Any) -> Payloads:

@@ -45,6 +45,8 @@ def temporal_dev_server_args(settings: Settings) -> list[str]:
         "--namespace", settings.temporal_namespace,
         "--log-level", "warn",
         "--ui-disable-news-fetch",
+        # The UI asks our API to decrypt history payloads (api/routes/codec.py).
+        "--ui-codec-endpoint", f"{settings.api_url}/codec",
     ]
 
 
@@ -129,6 +131,9 @@ def _print_addresses(settings: Settings) -> None:
         else f"Temporal:      {settings.effective_temporal_address} (existing cluster)",
         f"Temporal gRPC: {settings.effective_temporal_address}",
         f"Data folder:   {settings.data_dir.resolve()}",
+        *([] if settings.auth_jwks_url else [
+            "API token:     casework token --role practitioner  (send as `Authorization: "
+            "Bearer <token>`; agency roles also need --agency AGENCY_ID)"]),
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

@@ -1,8 +1,9 @@
 """Connecting to Temporal with the project's data converter, and registering the
 custom search attributes (DESIGN decision 5).
 
-Every client -- API, worker, CLI, tests -- goes through `connect` so they all share the
-pydantic data converter (needed for `date` values) and the payload codec.
+Every client -- API, worker, CLI, reconcile -- goes through `connect` so they all share
+the pydantic data converter (needed for `date` values) and the payload codec (DESIGN
+decision 6): one side writing payloads the other cannot read is then impossible.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
+from casework.codec import codec_for_settings
 from casework.config import SEARCH_ATTRIBUTES, Settings
 
 _INDEXED_TYPES = {
@@ -32,15 +38,33 @@ _INDEXED_TYPES = {
 
 
 def make_data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """The pydantic converter, optionally wrapped with the encryption codec."""
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    """The pydantic converter (needed for `date` values), with the payload codec applied.
+
+    The one converter of the project: every client and worker must use the same, or one
+    side writes payloads the other cannot read. With a codec, failure messages and stack
+    traces also move into an encoded payload, because an error message can quote a case
+    id or a date and would otherwise sit in the history in plain text. Without a codec
+    (the workflow tests) failures stay as they are, readable in test output.
+    """
+    if codec is None:
+        return dataclasses.replace(pydantic_data_converter, payload_codec=None)
+    return dataclasses.replace(
+        pydantic_data_converter, payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Client:
+    """A client of the configured namespace that encrypts every payload.
+
+    The codec defaults to `codec_for_settings`, so no caller can forget it; production
+    without `codec_keys` raises `MissingEncryptionKeys` here, before anything is sent.
+    """
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=make_data_converter(codec),
+        data_converter=make_data_converter(
+            codec if codec is not None else codec_for_settings(settings)),
     )
 
 

@@ -28,6 +28,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from casework.config import Settings
+
 LEEWAY_SECONDS = 30
 """Tolerated clock difference between the identity provider and us."""
 LOCAL_KEY_ID = "local"
@@ -222,6 +224,44 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
             "agency and integration tokens must name their agency (C7)",
         )
     return Principal(subject=subject, roles=roles, agency_id=agency_id)
+
+
+class LocalSigningKeyRefused(RuntimeError):
+    """The local development key was asked for where it must not be used.
+
+    Production must verify tokens from the identity provider: a key file on one host
+    lets anyone who can read it mint an admin token.
+    """
+
+
+def local_signing_key(settings: Settings) -> str:
+    """The embedded default's private signing key (created on first use), or refusal.
+
+    Refused in production, and whenever a JWKS URL is configured: the API would not
+    accept tokens signed with it, so minting one could only mislead.
+    """
+    if settings.environment == "production":
+        raise LocalSigningKeyRefused(
+            "production refuses the local signing key: set AUTH_JWKS_URL to the identity "
+            "provider's JWKS endpoint (and AUTH_ISSUER / AUTH_AUDIENCE to match its tokens)"
+        )
+    if settings.auth_jwks_url:
+        raise LocalSigningKeyRefused(
+            "AUTH_JWKS_URL is set: tokens come from that identity provider, not the local key"
+        )
+    return load_or_create_local_key(settings.local_signing_key_file)
+
+
+def verifier_for_settings(settings: Settings) -> TokenVerifier:
+    """The verifier this deployment trusts: the JWKS URL when configured, else (embedded
+    default only) the public half of the local key."""
+    if settings.auth_jwks_url:
+        return TokenVerifier(issuer=settings.auth_issuer, audience=settings.auth_audience,
+                             jwks_url=settings.auth_jwks_url)
+    return TokenVerifier(
+        issuer=settings.auth_issuer, audience=settings.auth_audience,
+        local_public_key_pem=public_pem_from_private(local_signing_key(settings)),
+    )
 
 
 def generate_local_key_pem() -> str:

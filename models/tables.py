@@ -12,7 +12,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -190,3 +201,35 @@ class NoteRow(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_notes_case_created", "case_id", "created_at"),)
+
+
+class AccessLogRow(Base):
+    """One write attempted through the API: who (subject, roles, agency), what (method,
+    path, permission), on which case, when, and how it ended -- refusals included, so
+    repeated 403/404 probing of other agencies' cases (C7) is visible afterwards.
+
+    Not part of the read model: written by the API in its own short transaction
+    (api/access_log.py), never updated or deleted by the service."""
+
+    __tablename__ = "access_log"
+
+    # BIGINT on PostgreSQL (a busy service outgrows 2**31 rows); SQLite only
+    # autoincrements an INTEGER primary key.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    subject: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    roles: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    agency_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    action: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        Index("ix_access_log_at", "at"),
+        Index("ix_access_log_case_at", "case_id", "at"),
+        Index("ix_access_log_subject_at", "subject", "at"),
+    )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from api.case_gateway import GatewayDep
-from api.case_views import case_row
 from api.deps import SessionDep
 from api.notes import NoteDraft, note_id, recorded_with_notes
 from api.openapi import problems
+from api.permissions import Action, Caller, permitted
 from api.schemas import AuditChangedView, CloseAuditIn, FindingsIn
+from api.scoping import visible_case
 from models.messages import AuditChanged, CloseAudit, RecordAuditFindings
 from workflows.case_contract import CaseContractWorkflow
 from workflows.engine_messages import close_audit_key, findings_key
@@ -24,11 +27,14 @@ router = APIRouter(tags=["audits"])
     responses={200: {"description": "The same `findings_id` again: the first answer."},
                **problems(404, 409)},
 )
-async def record_findings(case_id: str, audit_id: str, body: FindingsIn, response: Response,
-                          session: SessionDep, gateway: GatewayDep) -> AuditChangedView:
+async def record_findings(
+    caller: Annotated[Caller, Depends(permitted(Action.RECORD_AUDIT_FINDINGS))],
+    case_id: str, audit_id: str, body: FindingsIn, response: Response, session: SessionDep,
+    gateway: GatewayDep,
+) -> AuditChangedView:
     """The texts are stored as notes; the workflow records the findings note's id.
     Repeat-safe on `findings_id` (a different text under the same id: 409)."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     key = f"{audit_id}:{body.findings_id}"
     findings = NoteDraft(note_id(case_id, "findings", key), "audit_findings", body.findings,
                          "findings", audit_id)
@@ -56,10 +62,13 @@ async def record_findings(case_id: str, audit_id: str, body: FindingsIn, respons
     summary="Close an exception audit once its findings are recorded (R8)",
     responses=problems(404, 409),
 )
-async def close_audit(case_id: str, audit_id: str, session: SessionDep, gateway: GatewayDep,
-                      body: CloseAuditIn | None = None) -> AuditChangedView:
+async def close_audit(
+    caller: Annotated[Caller, Depends(permitted(Action.CLOSE_AUDIT))],
+    case_id: str, audit_id: str, session: SessionDep, gateway: GatewayDep,
+    body: CloseAuditIn | None = None,
+) -> AuditChangedView:
     """Repeat-safe: closing a closed audit again answers with the first result."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     message = CloseAudit(audit_id=audit_id, closed_by=body.closed_by if body else "")
     result = await gateway.update(case_id, CaseContractWorkflow.close_audit, message,
                                   answer_key=close_audit_key(message), answer_type=AuditChanged)

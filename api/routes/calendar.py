@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import select
 
 from activities.upsert import upsert
@@ -13,6 +13,7 @@ from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.errors import Conflict
 from api.openapi import problems
+from api.permissions import Action, permitted
 from api.registration import check_jurisdiction
 from api.schemas import ClosureDayIn, ClosureDayView
 from models.messages import CalendarChanged
@@ -27,12 +28,14 @@ SIGNAL_CONCURRENCY = 16
 
 @router.post(
     "/calendar/closures", status_code=201, response_model=ClosureDayView,
+    dependencies=[Depends(permitted(Action.DECLARE_CLOSURE_DAY))],
     summary="Declare a closure day; running cases recompute their deadlines",
     responses={200: {"description": "The same day again: already declared."},
                **problems(409)},
 )
-async def declare_closure(body: ClosureDayIn, response: Response, session: SessionDep,
-                          gateway: GatewayDep) -> ClosureDayView:
+async def declare_closure(
+    body: ClosureDayIn, response: Response, session: SessionDep, gateway: GatewayDep,
+) -> ClosureDayView:
     """Stored for the schedule activity (new cases count it at once), then every running
     case of the jurisdiction is told (`calendar_changed`) to recompute the deadlines that
     have not passed; what was already sent stays sent. Repeat-safe on (jurisdiction,

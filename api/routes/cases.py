@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.case_gateway import GatewayDep
-from api.case_views import case_row, case_view
+from api.case_views import case_view
 from api.deps import SessionDep, SettingsDep
 from api.listing import CaseFilters, case_list, note_list, timeline_list
 from api.openapi import problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
+from api.permissions import Action, Caller, permitted
 from api.registration import register
 from api.schemas import (
     CaseRegistration,
@@ -24,6 +25,7 @@ from api.schemas import (
     Page,
     TimelineEntryView,
 )
+from api.scoping import visible_case, visible_cases
 from models.messages import EndorseContract, EndorsementRecorded
 from models.tables import CaseRow, NoteRow, TimelineEventRow
 from workflows.case_contract import CaseContractWorkflow
@@ -41,8 +43,11 @@ CursorQuery = Annotated[str | None, Query(description="`next_cursor` of the prev
     responses={200: {"description": "The same registration again: the existing case."},
                **problems(409)},
 )
-async def register_case(body: CaseRegistration, response: Response, session: SessionDep,
-                        gateway: GatewayDep, settings: SettingsDep) -> CaseView:
+async def register_case(
+    caller: Annotated[Caller, Depends(permitted(Action.REGISTER_CASE))],
+    body: CaseRegistration, response: Response, session: SessionDep, gateway: GatewayDep,
+    settings: SettingsDep,
+) -> CaseView:
     """Validates the terms (C1-C5; 422 names the rule and field), starts the case's
     workflow and lists the case at once. Repeat-safe on `case_id`: the same body again
     answers 200 with the case, a different body 409."""
@@ -50,7 +55,7 @@ async def register_case(body: CaseRegistration, response: Response, session: Ses
     created = await register(session, gateway, terms)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/cases/{terms.case_id}"
-    return await case_view(session, gateway, terms.case_id)
+    return await case_view(session, gateway, terms.case_id, caller)
 
 
 @router.post(
@@ -58,10 +63,12 @@ async def register_case(body: CaseRegistration, response: Response, session: Ses
     summary="Team manager endorsement: the contract becomes active (C4)",
     responses=problems(404, 409),
 )
-async def endorse(case_id: str, body: EndorsementIn, session: SessionDep,
-                  gateway: GatewayDep) -> EndorsementView:
+async def endorse(
+    caller: Annotated[Caller, Depends(permitted(Action.ENDORSE_CONTRACT))],
+    case_id: str, body: EndorsementIn, session: SessionDep, gateway: GatewayDep,
+) -> EndorsementView:
     """Repeat-safe: the same endorsement again answers with the first result."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     result = await gateway.update(
         case_id, CaseContractWorkflow.endorse, EndorseContract(body.to_endorsement()),
         answer_key="endorse", answer_type=EndorsementRecorded, field_prefix="endorsement.")
@@ -71,6 +78,7 @@ async def endorse(case_id: str, body: EndorsementIn, session: SessionDep,
 @router.get("/cases", response_model=Page[CaseSummary], summary="List cases",
             responses=problems())
 async def list_cases(
+    caller: Annotated[Caller, Depends(permitted(Action.LIST_CASES))],
     session: SessionDep,
     agency_id: str | None = None,
     status: Annotated[ContractStatus | None, Query(description="The contract's status.")
@@ -85,12 +93,12 @@ async def list_cases(
     cursor: CursorQuery = None,
 ) -> Page[CaseSummary]:
     """From the read model, soonest next deadline first (cases without one last), then by
-    case id; keyset pagination."""
+    case id; keyset pagination. An agency sees its own contracts in force only (C7)."""
     filters = CaseFilters(agency_id=agency_id, status=status, deadline_before=deadline_before,
                           overdue=overdue, min_consecutive_failures=min_consecutive_failures,
                           audit_open=audit_open)
     rows, next_cursor = await keyset_page(
-        session, case_list(filters), CaseRow.next_deadline, CaseRow.case_id,
+        session, visible_cases(case_list(filters), caller), CaseRow.next_deadline, CaseRow.case_id,
         decode_cursor(cursor), limit, nullable=True)
     return Page[CaseSummary](items=[CaseSummary.model_validate(r) for r in rows],
                              next_cursor=next_cursor)
@@ -98,16 +106,18 @@ async def list_cases(
 
 @router.get("/cases/{case_id}", response_model=CaseView, summary="A case's full status",
             responses=problems(404))
-async def get_case(case_id: str, session: SessionDep, gateway: GatewayDep) -> CaseView:
+async def get_case(caller: Annotated[Caller, Depends(permitted(Action.READ_CASE))],
+                   case_id: str, session: SessionDep, gateway: GatewayDep) -> CaseView:
     """Live from the workflow while it runs; from the read model once the case closed."""
-    return await case_view(session, gateway, case_id)
+    return await case_view(session, gateway, case_id, caller)
 
 
 @router.get("/cases/{case_id}/timeline", response_model=Page[TimelineEntryView],
             summary="What happened on a case, oldest first", responses=problems(404))
-async def timeline(case_id: str, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
+async def timeline(caller: Annotated[Caller, Depends(permitted(Action.READ_TIMELINE))],
+                   case_id: str, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
                    cursor: CursorQuery = None) -> Page[TimelineEntryView]:
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     rows, next_cursor = await keyset_page(
         session, timeline_list(case_id), TimelineEventRow.occurred_at,
         TimelineEventRow.event_key, decode_cursor(cursor), limit)
@@ -118,10 +128,11 @@ async def timeline(case_id: str, session: SessionDep, limit: Limit = DEFAULT_LIM
 @router.get("/cases/{case_id}/notes", response_model=Page[NoteView],
             summary="Free text recorded on a case (findings, reasons, summaries)",
             responses=problems(404))
-async def notes(case_id: str, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
+async def notes(caller: Annotated[Caller, Depends(permitted(Action.READ_NOTES))],
+                case_id: str, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
                 cursor: CursorQuery = None) -> Page[NoteView]:
     """Notes are what the workflow refers to by id (`findings_ids`, `summary_id` ...)."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     rows, next_cursor = await keyset_page(session, note_list(case_id), NoteRow.created_at,
                                           NoteRow.note_id, decode_cursor(cursor), limit)
     return Page[NoteView](items=[NoteView.model_validate(r) for r in rows],

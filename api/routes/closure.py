@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from api.case_gateway import GatewayDep
-from api.case_views import case_row
 from api.deps import SessionDep
 from api.notes import NoteDraft, note_id, recorded_with_notes
 from api.openapi import problems
+from api.permissions import Action, Caller, permitted
 from api.schemas import ClosureIn, ClosureView
+from api.scoping import visible_case
 from models.messages import CarryOver, CaseClosed, CloseCase
 from workflows.case_contract import CaseContractWorkflow
 from workflows.engine_closure import CLOSE_KEY
@@ -22,13 +25,15 @@ router = APIRouter(tags=["closure"])
     summary="Close the case with a summary, carrying over open items (E2)",
     responses=problems(404, 409),
 )
-async def close_case(case_id: str, body: ClosureIn, session: SessionDep,
-                     gateway: GatewayDep) -> ClosureView:
+async def close_case(
+    caller: Annotated[Caller, Depends(permitted(Action.CLOSE_CASE))],
+    case_id: str, body: ClosureIn, session: SessionDep, gateway: GatewayDep,
+) -> ClosureView:
     """Refused (409) while the contract is still active (E1), or while any item is open
     and not carried over with a reason: the refusal's `open_items` lists every one. The
     summary and each reason are stored as notes; the workflow gets their ids. Then the
     workflow completes and the read model keeps the closed case. Repeat-safe."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     summary = NoteDraft(note_id(case_id, "closure_summary", "closure"), "closure_summary",
                         body.summary, "summary")
     reasons = [NoteDraft(note_id(case_id, "carry_over", c.item_id), "carry_over_reason",

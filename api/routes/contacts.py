@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from api.case_gateway import GatewayDep
-from api.case_views import case_row
 from api.deps import SessionDep
 from api.openapi import problems
+from api.permissions import Action, Caller, permitted
 from api.schemas import ContactIn, ContactView
+from api.scoping import visible_case
 from models.messages import ContactRecorded, RecordContact
 from workflows.case_contract import CaseContractWorkflow
 from workflows.engine_reviews import contact_key
@@ -22,11 +25,13 @@ router = APIRouter(tags=["contacts"])
     responses={200: {"description": "The same `contact_id` again: the first answer."},
                **problems(404, 409)},
 )
-async def record_contact(case_id: str, body: ContactIn, response: Response,
-                         session: SessionDep, gateway: GatewayDep) -> ContactView:
+async def record_contact(
+    caller: Annotated[Caller, Depends(permitted(Action.RECORD_CONTACT))],
+    case_id: str, body: ContactIn, response: Response, session: SessionDep, gateway: GatewayDep,
+) -> ContactView:
     """A practitioner's contact also counts as the yearly meeting. Repeat-safe on
     `contact_id`."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     message = RecordContact(contact_id=body.contact_id, occurred_on=body.occurred_on,
                             kind=body.kind, by_role=body.by_role, by=body.by)
     result = await gateway.update(case_id, CaseContractWorkflow.record_contact, message,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from api.case_gateway import GatewayDep
-from api.case_views import case_row
 from api.deps import SessionDep
 from api.openapi import problems
+from api.permissions import Action, Caller, permitted
 from api.schemas import EventIn, EventView
+from api.scoping import visible_case
 from models.messages import EventRecorded, RaiseEvent, RequestReview, ReviewRequested
 from workflows.case_contract import CaseContractWorkflow
 from workflows.engine_messages import event_key
@@ -25,13 +28,15 @@ CONTRACT_CONCERN = "contract_concern"
     responses={200: {"description": "The same `event_id` again: the first answer."},
                **problems(404, 409)},
 )
-async def raise_event(case_id: str, body: EventIn, response: Response, session: SessionDep,
-                      gateway: GatewayDep) -> EventView:
+async def raise_event(
+    caller: Annotated[Caller, Depends(permitted(Action.RAISE_EVENT))],
+    case_id: str, body: EventIn, response: Response, session: SessionDep, gateway: GatewayDep,
+) -> EventView:
     """R7: lack of client contact, deviation from the case plan, repeated failure to
     report significant events, complaints: each opens an exception audit (or joins the
     open one for the same trigger). `contract_concern` with a `concern` (V4) opens a
     contract review due within two weeks. Repeat-safe on `event_id`."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     if body.kind == CONTRACT_CONCERN:
         review = RequestReview(review_id=body.event_id, kind="contract",
                                requested_by_role=body.raised_by_role, concern=body.concern,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import SessionDep
 from api.listing import notification_list
 from api.openapi import problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
+from api.permissions import Action, Caller, permitted
 from api.schemas import NotificationView, Page
+from api.scoping import on_visible_cases
 from models.tables import NotificationRow
 
 router = APIRouter(tags=["notifications"])
@@ -19,6 +21,7 @@ router = APIRouter(tags=["notifications"])
 @router.get("/notifications", response_model=Page[NotificationView],
             summary="List the outbox, oldest first", responses=problems())
 async def list_notifications(
+    caller: Annotated[Caller, Depends(permitted(Action.LIST_NOTIFICATIONS))],
     session: SessionDep,
     case_id: str | None = None,
     agency_id: str | None = None,
@@ -28,9 +31,12 @@ async def list_notifications(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")
                       ] = None,
 ) -> Page[NotificationView]:
-    """R1 follow-ups, R2/R3 requests, C6 copies, R6/R7 liaison, V2-V4 reminders ..."""
+    """R1 follow-ups, R2/R3 requests, C6 copies, R6/R7 liaison, V2-V4 reminders ... An
+    agency sees those of its own contracts in force only (C7)."""
+    statement = on_visible_cases(notification_list(case_id, agency_id, delivered),
+                                 NotificationRow.case_id, NotificationRow.agency_id, caller)
     rows, next_cursor = await keyset_page(
-        session, notification_list(case_id, agency_id, delivered), NotificationRow.created_at,
+        session, statement, NotificationRow.created_at,
         NotificationRow.notification_key, decode_cursor(cursor), limit)
     return Page[NotificationView](items=[NotificationView.model_validate(r) for r in rows],
                                   next_cursor=next_cursor)

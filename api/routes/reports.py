@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from api.case_gateway import GatewayDep
-from api.case_views import case_row
 from api.deps import SessionDep
 from api.openapi import problems
+from api.permissions import Action, Caller, permitted
 from api.schemas import AssessmentIn, AssessmentView, ReportAcceptedView, ReportIn
+from api.scoping import visible_case
 from models.messages import AssessmentRecorded, AssessReport, ReportAccepted, SubmitReport
 from workflows.case_contract import CaseContractWorkflow
 from workflows.engine_messages import assessment_key, report_key
@@ -22,11 +25,13 @@ router = APIRouter(tags=["reports"])
     responses={200: {"description": "The same `report_id` again: the first answer."},
                **problems(404, 409)},
 )
-async def submit_report(case_id: str, body: ReportIn, response: Response,
-                        session: SessionDep, gateway: GatewayDep) -> ReportAcceptedView:
+async def submit_report(
+    caller: Annotated[Caller, Depends(permitted(Action.SUBMIT_REPORT))],
+    case_id: str, body: ReportIn, response: Response, session: SessionDep, gateway: GatewayDep,
+) -> ReportAcceptedView:
     """Counts for the period awaiting a report (or `period_index`); the workflow stamps
     the arrival time, which decides on-time or late (R5). Repeat-safe on `report_id`."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     message = SubmitReport(report_id=body.report_id, period_index=body.period_index,
                            submitted_by=body.submitted_by)
     result = await gateway.update(case_id, CaseContractWorkflow.submit_report, message,
@@ -41,12 +46,14 @@ async def submit_report(case_id: str, body: ReportIn, response: Response,
     summary="The practitioner's assessment of a report (R4, R5)",
     responses=problems(404, 409),
 )
-async def assess_report(case_id: str, report_id: str, body: AssessmentIn,
-                        session: SessionDep, gateway: GatewayDep) -> AssessmentView:
+async def assess_report(
+    caller: Annotated[Caller, Depends(permitted(Action.ASSESS_REPORT))],
+    case_id: str, report_id: str, body: AssessmentIn, session: SessionDep, gateway: GatewayDep,
+) -> AssessmentView:
     """Adequate or inadequate quality decide the period's outcome (R5); the others are
     follow-ups, and request_resubmission keeps the period open for a new report.
     Repeat-safe on (report, assessment)."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     message = AssessReport(report_id=report_id, assessment=body.assessment,
                            assessed_by=body.assessed_by)
     result = await gateway.update(case_id, CaseContractWorkflow.assess_report, message,

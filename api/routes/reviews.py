@@ -3,14 +3,17 @@ outcomes (V5, V6, E1). The scheduled review (V2) is opened by the workflow itsel
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from api.case_gateway import GatewayDep
-from api.case_views import case_row
 from api.deps import SessionDep
 from api.notes import NoteDraft, note_id, recorded_with_notes
 from api.openapi import problems
+from api.permissions import Action, Caller, permitted
 from api.schemas import ReviewIn, ReviewOutcomeIn, ReviewOutcomeView, ReviewRequestedView
+from api.scoping import visible_case
 from models.messages import (
     RequestReview,
     ReviewOutcome,
@@ -29,12 +32,14 @@ router = APIRouter(tags=["reviews"])
     responses={200: {"description": "The same `review_id` again: the first answer."},
                **problems(404, 409)},
 )
-async def request_review(case_id: str, body: ReviewIn, response: Response,
-                         session: SessionDep, gateway: GatewayDep) -> ReviewRequestedView:
+async def request_review(
+    caller: Annotated[Caller, Depends(permitted(Action.REQUEST_REVIEW))],
+    case_id: str, body: ReviewIn, response: Response, session: SessionDep, gateway: GatewayDep,
+) -> ReviewRequestedView:
     """Opens the review with its deadline (two weeks for a contract review, V4), a task,
     and an escalation if it lapses. The reason is stored as a note. Repeat-safe on
     `review_id`."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     reason = NoteDraft(note_id(case_id, "review_reason", body.review_id), "review_reason",
                        body.reason, "reason", body.review_id)
     message = RequestReview(review_id=body.review_id, kind=body.kind,
@@ -59,12 +64,15 @@ async def request_review(case_id: str, body: ReviewIn, response: Response,
     summary="Record what a held review decided (V5, V6; E1 on return to CP)",
     responses=problems(404, 409),
 )
-async def record_outcome(case_id: str, review_id: str, body: ReviewOutcomeIn,
-                         session: SessionDep, gateway: GatewayDep) -> ReviewOutcomeView:
+async def record_outcome(
+    caller: Annotated[Caller, Depends(permitted(Action.RECORD_REVIEW_OUTCOME))],
+    case_id: str, review_id: str, body: ReviewOutcomeIn, session: SessionDep,
+    gateway: GatewayDep,
+) -> ReviewOutcomeView:
     """May change the reporting schedule (periods already due keep their dates), the end
     date, the contracted functions (re-checked against C2), endorse a case plan version,
     or return case management to CP, which ends the contract. Repeat-safe per review."""
-    await case_row(session, case_id)
+    await visible_case(session, caller, case_id)
     drafts = []
     if body.notes is not None:
         drafts.append(NoteDraft(note_id(case_id, "review_outcome", review_id),

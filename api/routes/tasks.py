@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
@@ -13,7 +13,9 @@ from api.errors import NotFound
 from api.listing import task_list
 from api.openapi import problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
+from api.permissions import Action, Caller, permitted
 from api.schemas import CompleteTaskIn, Page, TaskCompletedView, TaskView
+from api.scoping import on_visible_cases, reachable
 from models.messages import CompleteTask, TaskCompleted
 from models.tables import TaskRow
 from workflows.case_contract import CaseContractWorkflow
@@ -25,6 +27,7 @@ router = APIRouter(tags=["tasks"])
 @router.get("/tasks", response_model=Page[TaskView], summary="List tasks",
             responses=problems())
 async def list_tasks(
+    caller: Annotated[Caller, Depends(permitted(Action.LIST_TASKS))],
     session: SessionDep,
     case_id: str | None = None,
     agency_id: str | None = None,
@@ -36,9 +39,12 @@ async def list_tasks(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")
                       ] = None,
 ) -> Page[TaskView]:
-    """Soonest due first (tasks without a due date last), then by task id."""
+    """Soonest due first (tasks without a due date last), then by task id. An agency
+    sees the tasks of its own contracts in force only (C7)."""
+    statement = on_visible_cases(task_list(case_id, agency_id, status, due_before),
+                                 TaskRow.case_id, TaskRow.agency_id, caller)
     rows, next_cursor = await keyset_page(
-        session, task_list(case_id, agency_id, status, due_before), TaskRow.due_at,
+        session, statement, TaskRow.due_at,
         TaskRow.task_id, decode_cursor(cursor), limit, nullable=True)
     return Page[TaskView](items=[TaskView.model_validate(r) for r in rows],
                           next_cursor=next_cursor)
@@ -46,13 +52,17 @@ async def list_tasks(
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskCompletedView,
              summary="Complete a task", responses=problems(404, 409))
-async def complete_task(task_id: str, session: SessionDep, gateway: GatewayDep,
-                        body: CompleteTaskIn | None = None) -> TaskCompletedView:
+async def complete_task(
+    caller: Annotated[Caller, Depends(permitted(Action.COMPLETE_TASK))],
+    task_id: str, session: SessionDep, gateway: GatewayDep,
+    body: CompleteTaskIn | None = None,
+) -> TaskCompletedView:
     """The task's case is found in the read model; its workflow records the completion.
     Repeat-safe: completing it again answers with the first result."""
     task = await session.get(TaskRow, task_id)
-    if task is None:
+    if task is None or await reachable(session, caller, task.case_id) is None:
         raise NotFound(f"No task {task_id!r}.", field="task_id")
+    caller.note_case(task.case_id)
     message = CompleteTask(task_id=task_id, completed_by=body.completed_by if body else "")
     result = await gateway.update(task.case_id, CaseContractWorkflow.complete_task, message,
                                   answer_key=task_key(message), answer_type=TaskCompleted)

@@ -5,7 +5,13 @@ httpx's ASGI transport. Everything started here is stopped here.
 
 The dev server runs in real time, so due dates are derived from today: nothing falls
 due during a test (deadline behaviour is tested on the time-skipping server, in
-tests/workflows)."""
+tests/workflows).
+
+Security (issue 6): the settings point `data_dir` at a temporary folder, so the local
+signing key is the tests' own; every client carries a bearer token (admin by default,
+`api.as_role(...)` for others); and the Temporal environment, the worker and the API
+all use the one codec built from these settings -- otherwise the worker could not read
+what the API's client wrote."""
 
 from __future__ import annotations
 
@@ -24,9 +30,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from casework.codec import codec_for_settings, generate_key
 from casework.config import Settings
 from casework.processes import venv_binary
 from casework.temporal_client import ensure_search_attributes, make_data_converter
+from casework.tokens import Role, load_or_create_local_key, mint_token
 from tests.polling import eventually
 from worker import build_worker
 from workflows.case_contract import workflow_id_for
@@ -36,10 +44,30 @@ MELBOURNE = ZoneInfo("Australia/Melbourne")
 T = TypeVar("T")
 
 
+UI_ORIGIN = "http://127.0.0.1:8233"
+"""The embedded Temporal UI's origin: the default `codec_cors_origins`."""
+
+
 @pytest.fixture(scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+def old_codec_key() -> str:
+    """A retired key: still listed, so history it sealed stays readable (rotation)."""
+    return generate_key()
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory: pytest.TempPathFactory, database_url: str,
+                  old_codec_key: str) -> Settings:
+    """Everything but the Temporal address (not known before the server starts)."""
+    return Settings(_env_file=None,  # type: ignore[call-arg]
+                    data_dir=tmp_path_factory.mktemp("casework-data"),
+                    database_url=database_url, cors_origins=["https://front.example"],
+                    codec_keys=f"k2:{generate_key()},k1:{old_codec_key}")
+
+
+@pytest.fixture(scope="session")
+async def temporal_env(base_settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_local(
-        data_converter=make_data_converter(),
+        data_converter=make_data_converter(codec_for_settings(base_settings)),
         dev_server_existing_path=str(venv_binary("temporal")),
         dev_server_log_level="error",
     )
@@ -66,30 +94,61 @@ def temporal_address(environment: WorkflowEnvironment) -> str:
 
 
 @pytest.fixture(scope="session")
-def api_settings(temporal_env: WorkflowEnvironment, database_url: str,
+def api_settings(base_settings: Settings, temporal_env: WorkflowEnvironment,
                  task_queue: str) -> Settings:
-    return Settings(_env_file=None,  # type: ignore[call-arg]
-                    database_url=database_url, temporal_address=temporal_address(temporal_env),
-                    temporal_task_queue=task_queue, cors_origins=["https://front.example"])
+    return base_settings.model_copy(update={
+        "temporal_address": temporal_address(temporal_env), "temporal_task_queue": task_queue})
+
+
+def token_for(settings: Settings, *roles: str, agency: str | None = None,
+              subject: str | None = None, **claims: Any) -> str:
+    """A token signed with the settings' local key (as `casework token` mints them);
+    `claims` override issuer, audience, ttl_seconds or now, to make bad ones."""
+    options: dict[str, Any] = {"issuer": settings.auth_issuer,
+                               "audience": settings.auth_audience, **claims}
+    return mint_token(load_or_create_local_key(settings.local_signing_key_file),
+                      subject=subject or f"test-{'-'.join(roles) or 'nobody'}",
+                      roles=list(roles), agency_id=agency, **options)
 
 
 class ApiClient(httpx.AsyncClient):
     """An in-process client of the app, knowing the Temporal client of the test stack
-    (to wait for a case's workflow to be idle)."""
+    (to wait for a case's workflow to be idle) and the settings (to mint tokens)."""
 
     temporal: Client | None = None
+    settings: Settings | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+
+    def with_token(self, token: str | None) -> ApiClient:
+        """Another client of the same running app, with this bearer token (or none)."""
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        client = ApiClient(transport=self.transport, base_url=self.base_url, timeout=60,
+                           headers=headers)
+        client.temporal, client.settings, client.transport = (
+            self.temporal, self.settings, self.transport)
+        return client
+
+    def as_role(self, *roles: str, agency: str | None = None,
+                subject: str | None = None) -> ApiClient:
+        """A client acting with these roles (and for this agency: C7)."""
+        assert self.settings is not None
+        return self.with_token(token_for(self.settings, *roles, agency=agency,
+                                         subject=subject))
 
 
 @asynccontextmanager
 async def running_app(settings: Settings, temporal: Client | None = None
                       ) -> AsyncIterator[ApiClient]:
-    """The app with its lifespan entered, and a client that calls it in-process."""
+    """The app with its lifespan entered, and a client that calls it in-process as an
+    admin (allowed everything, so tests about behaviour need not think about roles)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
+        token = token_for(settings, Role.ADMIN, subject="test-admin")
         async with ApiClient(transport=transport, base_url="http://casework.test",
-                             timeout=60) as client:
-            client.temporal = temporal
+                             timeout=60, headers={"Authorization": f"Bearer {token}"}
+                             ) as client:
+            client.temporal, client.settings, client.transport = temporal, settings, transport
             yield client
 
 

@@ -5,25 +5,32 @@ from __future__ import annotations
 
 import base64
 import os
+import stat
 from datetime import date
+from pathlib import Path
 
 import pytest
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
+from temporalio.exceptions import ApplicationError
 
 from casework.codec import (
     ENCRYPTED_ENCODING,
     KEY_ID_METADATA,
     CodecRequestError,
     EncryptionCodec,
+    MissingEncryptionKeys,
     PayloadDecryptionError,
     UnknownEncryptionKey,
+    codec_for_settings,
     codec_from_settings,
-    data_converter,
     decode_json,
     encode_json,
     generate_key,
     parse_keys,
 )
+from casework.config import Settings
+from casework.temporal_client import make_data_converter
 
 SECRET = b'{"child_name":"Alex Example","notes":"sensitive report text"}'
 
@@ -243,11 +250,62 @@ async def test_codec_from_settings_defaults_to_first_listed_key() -> None:
 
 async def test_data_converter_encrypts_values_end_to_end(k1: bytes) -> None:
     """The full converter (pydantic + codec) as clients and workers will use it."""
-    converter = data_converter(EncryptionCodec({"k1": k1}, "k1"))
+    converter = make_data_converter(EncryptionCodec({"k1": k1}, "k1"))
 
     payloads = await converter.encode(["Alex Example", date(2025, 3, 1)])
 
     assert all(p.metadata["encoding"] == ENCRYPTED_ENCODING for p in payloads)
     assert b"Alex Example" not in b"".join(p.data for p in payloads)
     assert await converter.decode(payloads, [str, date]) == ["Alex Example", date(2025, 3, 1)]
-    assert data_converter(None).payload_codec is None
+    assert make_data_converter(None).payload_codec is None
+
+
+async def test_data_converter_hides_failure_messages_in_history(k1: bytes) -> None:
+    """An error message can quote a case id: with the codec, the failure's message and
+    stack trace travel inside an encrypted payload, and come back on decoding."""
+    converter = make_data_converter(EncryptionCodec({"k1": k1}, "k1"))
+    failure = Failure()
+    await converter.encode_failure(ApplicationError("case-123 is not in force"), failure)
+
+    assert "case-123" not in failure.message
+    assert failure.encoded_attributes.metadata["encoding"] == ENCRYPTED_ENCODING
+    assert b"case-123" not in failure.SerializeToString()
+    decoded = await converter.decode_failure(failure)
+    assert isinstance(decoded, ApplicationError) and decoded.message == "case-123 is not in force"
+
+
+def _settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, **overrides)  # type: ignore[call-arg]
+
+
+async def test_embedded_codec_key_file_is_created_private_then_reused(tmp_path: Path) -> None:
+    """No setup on a laptop, yet a restarted `casework dev` reads what it wrote."""
+    settings = _settings(tmp_path)
+    first = codec_for_settings(settings)
+    key_file = settings.codec_keys_file
+
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    sealed = await first.encode(_payloads())
+    again = codec_for_settings(settings)
+    assert again.active_key_id == first.active_key_id
+    assert await again.decode(sealed) == _payloads()
+
+
+def test_configured_codec_keys_take_precedence_over_the_key_file(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, codec_keys=f"k2:{generate_key()},k1:{generate_key()}",
+                         codec_active_key_id="k1")
+    codec = codec_for_settings(settings)
+
+    assert codec.key_ids == {"k1", "k2"} and codec.active_key_id == "k1"
+    assert not settings.codec_keys_file.exists()
+
+
+def test_production_refuses_to_run_without_codec_keys(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, environment="production")
+
+    with pytest.raises(MissingEncryptionKeys, match="CODEC_KEYS"):
+        codec_for_settings(settings)
+    assert not settings.codec_keys_file.exists(), "no key is invented in production"
+    configured = _settings(tmp_path, environment="production",
+                           codec_keys=f"k1:{generate_key()}")
+    assert codec_for_settings(configured).key_ids == {"k1"}

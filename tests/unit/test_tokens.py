@@ -21,7 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from casework.config import Settings
+from casework.processes import free_port
 from casework.tokens import (
+    LocalSigningKeyRefused,
     Principal,
     Role,
     SigningKeysUnavailable,
@@ -30,8 +33,10 @@ from casework.tokens import (
     TokenVerifier,
     generate_local_key_pem,
     load_or_create_local_key,
+    local_signing_key,
     mint_token,
     public_pem_from_private,
+    verifier_for_settings,
 )
 
 ISSUER = "https://id.example.test/"
@@ -255,6 +260,44 @@ def test_local_key_is_created_private_and_then_reused(tmp_path: Path) -> None:
     assert created == reused
     assert created.startswith("-----BEGIN PRIVATE KEY-----")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def _settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, **overrides)  # type: ignore[call-arg]
+
+
+def test_embedded_settings_verify_tokens_of_the_local_key(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    verifier = verifier_for_settings(settings)
+    token = mint_token(local_signing_key(settings), subject="dev", roles=["admin"],
+                       agency_id=None, issuer=settings.auth_issuer,
+                       audience=settings.auth_audience)
+
+    assert verifier.verify(token).roles == {Role.ADMIN}
+    assert settings.local_signing_key_file.exists()
+
+
+def test_production_refuses_the_local_signing_key(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, environment="production")
+
+    with pytest.raises(LocalSigningKeyRefused, match="production refuses the local signing key"):
+        verifier_for_settings(settings)
+    with pytest.raises(LocalSigningKeyRefused):
+        local_signing_key(settings)
+    assert not settings.local_signing_key_file.exists()
+
+
+def test_a_jwks_url_replaces_the_local_key_even_in_embedded_mode(
+    tmp_path: Path, private_pem: str
+) -> None:
+    settings = _settings(tmp_path, auth_jwks_url=f"http://127.0.0.1:{free_port()}/jwks.json")
+    verifier = verifier_for_settings(settings)
+    local = mint_token(private_pem, subject="dev", roles=["admin"], agency_id=None,
+                       issuer=settings.auth_issuer, audience=settings.auth_audience)
+
+    assert _reason(verifier, local) == "signing keys unavailable"
+    with pytest.raises(LocalSigningKeyRefused, match="AUTH_JWKS_URL"):
+        local_signing_key(settings)
 
 
 # --- JWKS (production key source), served by a real HTTP server on 127.0.0.1 ---------

@@ -1,0 +1,72 @@
+"""C7 object-level access: an agency sees and acts on its own contracts in force, only.
+
+Agency and integration callers (`Caller.agency_scoped`) reach a case when it belongs to
+their agency *and* its contract is in force -- awaiting endorsement or active. Once the
+contract has ended (E1: end date, order expiry, or a review returning case management
+to CP -> `closing`) or the case is closed, the agency no longer sees or acts on it.
+
+Anything out of reach answers exactly like a case that does not exist (404, same body),
+so an agency cannot even learn which case ids exist elsewhere. Lists are filtered by the
+same rule, in SQL, so paging and counts never reveal hidden rows. Staff roles reach
+every agency's cases.
+
+The rule reads the read model's `status`, which the workflow's activity updates a moment
+after the workflow decides; an agency may keep access for that moment after a contract
+ends, never the other way round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from api.case_gateway import case_not_found
+from api.permissions import Caller
+from models.tables import CaseRow
+from workflows.state import ACTIVE, AWAITING_ENDORSEMENT
+
+IN_FORCE = (AWAITING_ENDORSEMENT, ACTIVE)
+"""Contract statuses during which the agency holds the case (C7, E1)."""
+
+
+def can_reach(caller: Caller, case: CaseRow) -> bool:
+    if not caller.agency_scoped:
+        return True
+    return case.agency_id == caller.principal.agency_id and case.status in IN_FORCE
+
+
+async def reachable(session: AsyncSession, caller: Caller, case_id: str) -> CaseRow | None:
+    """The case's read-model row when the caller may reach it, else None."""
+    row = await session.get(CaseRow, case_id)
+    return row if row is not None and can_reach(caller, row) else None
+
+
+async def visible_case(session: AsyncSession, caller: Caller, case_id: str) -> CaseRow:
+    """The case's read-model row; 404 -- the unknown-case answer -- when there is none or
+    the caller may not reach it."""
+    row = await reachable(session, caller, case_id)
+    if row is None:
+        raise case_not_found(case_id)
+    return row
+
+
+def visible_cases(statement: Select[Any], caller: Caller) -> Select[Any]:
+    """`select(CaseRow)...` narrowed to what the caller may see."""
+    if not caller.agency_scoped:
+        return statement
+    return statement.where(CaseRow.agency_id == caller.principal.agency_id,
+                           CaseRow.status.in_(IN_FORCE))
+
+
+def on_visible_cases(statement: Select[Any], case_id: InstrumentedAttribute[str],
+                     agency_id: InstrumentedAttribute[str], caller: Caller) -> Select[Any]:
+    """Rows of another table (tasks, notifications) narrowed to the caller's visible
+    cases. The agency column is compared too so the agency index does the work."""
+    if not caller.agency_scoped:
+        return statement
+    in_force = select(CaseRow.case_id).where(
+        CaseRow.agency_id == caller.principal.agency_id, CaseRow.status.in_(IN_FORCE))
+    return statement.where(agency_id == caller.principal.agency_id, case_id.in_(in_force))

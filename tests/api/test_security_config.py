@@ -1,0 +1,100 @@
+"""Issue 6: production refuses to start unsafe, and the embedded default is wired for
+security (`casework token`, the UI pointed at the codec endpoint, CORS for its origin).
+
+No server is started here: every refusal happens before one would be."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from api.cors import codec_origins
+from casework import cli
+from casework.codec import MissingEncryptionKeys, generate_key
+from casework.config import Settings
+from casework.dev import _print_addresses, temporal_dev_server_args
+from casework.temporal_client import connect
+from casework.tokens import LocalSigningKeyRefused
+
+
+def _settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, **overrides)  # type: ignore[call-arg]
+
+
+def test_production_refuses_to_start_with_the_local_signing_key(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, environment="production", codec_keys=f"k1:{generate_key()}")
+    with pytest.raises(LocalSigningKeyRefused, match="production refuses the local signing key"):
+        create_app(settings)
+    assert not settings.local_signing_key_file.exists(), "no key is created in production"
+
+
+def test_production_refuses_to_start_without_codec_keys(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, environment="production",
+                         auth_jwks_url="https://idp.example/.well-known/jwks.json")
+    with pytest.raises(MissingEncryptionKeys, match="CODEC_KEYS"):
+        create_app(settings)
+    assert not settings.codec_keys_file.exists()
+
+
+def test_production_with_a_jwks_url_and_codec_keys_starts(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, environment="production", codec_keys=f"k1:{generate_key()}",
+                         auth_jwks_url="https://idp.example/.well-known/jwks.json")
+    assert create_app(settings).title == "casework"
+    assert list(tmp_path.iterdir()) == [], "production writes no key files"
+
+
+async def test_the_worker_and_cli_clients_refuse_production_without_codec_keys(
+        tmp_path: Path) -> None:
+    """`connect` is how the worker, `casework reconcile` and the API reach Temporal."""
+    with pytest.raises(MissingEncryptionKeys):
+        await connect(_settings(tmp_path, environment="production"))
+
+
+def test_casework_token_refuses_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    monkeypatch.setattr(cli, "get_settings",
+                        lambda: _settings(tmp_path, environment="production"))
+    with pytest.raises(SystemExit, match="production refuses the local signing key"):
+        cli.main(["token", "--role", "practitioner"])
+    assert not (tmp_path / "signing-key.pem").exists()
+
+
+def test_casework_token_refuses_when_an_identity_provider_is_configured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "get_settings", lambda: _settings(
+        tmp_path, auth_jwks_url="https://idp.example/.well-known/jwks.json"))
+    with pytest.raises(SystemExit, match="AUTH_JWKS_URL"):
+        cli.main(["token", "--role", "admin"])
+
+
+def test_c7_casework_token_needs_an_agency_for_agency_roles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "get_settings", lambda: _settings(tmp_path))
+    for role in ("agency", "integration"):
+        with pytest.raises(SystemExit, match="--agency"):
+            cli.main(["token", "--role", role])
+    with pytest.raises(SystemExit):  # argparse: not a role
+        cli.main(["token", "--role", "superuser"])
+
+
+def test_casework_dev_points_the_ui_at_the_codec_endpoint(tmp_path: Path) -> None:
+    args = temporal_dev_server_args(_settings(tmp_path, api_port=8123))
+    assert args[args.index("--ui-codec-endpoint") + 1] == "http://127.0.0.1:8123/codec"
+
+
+def test_casework_dev_says_how_to_get_a_token(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    _print_addresses(_settings(tmp_path))
+    assert "casework token --role practitioner" in capsys.readouterr().out
+    _print_addresses(_settings(tmp_path, auth_jwks_url="https://idp.example/jwks"))
+    assert "casework token" not in capsys.readouterr().out
+
+
+def test_the_codec_cors_origin_defaults_to_the_embedded_ui(tmp_path: Path) -> None:
+    assert codec_origins(_settings(tmp_path, temporal_ui_port=9233)) == [
+        "http://127.0.0.1:9233", "http://localhost:9233"]
+    configured = _settings(tmp_path, codec_cors_origins=["https://temporal.example"])
+    assert codec_origins(configured) == ["https://temporal.example"]
