@@ -1,4 +1,5 @@
-"""The `casework` command: dev, api, worker, migrate, reconcile, token."""
+"""The `casework` command: dev, api, worker, migrate, register-search-attributes,
+reconcile, token."""
 
 from __future__ import annotations
 
@@ -50,6 +51,25 @@ def _migrate(_: argparse.Namespace) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(settings.effective_database_url)
     print("database at head")
+
+
+def _register_search_attributes(_: argparse.Namespace) -> None:
+    """DESIGN decision 5 on a real cluster: `casework dev` does this itself; elsewhere it
+    is a one-off job per namespace (deploy/compose.yaml runs it). Idempotent."""
+    from temporalio.client import Client
+
+    from casework.temporal_client import ensure_search_attributes
+
+    async def run() -> None:
+        settings = get_settings()
+        # Registering needs no payloads, so no codec keys are needed for this job.
+        client = await Client.connect(settings.effective_temporal_address,
+                                      namespace=settings.temporal_namespace)
+        added = await ensure_search_attributes(client, settings.temporal_namespace)
+        print(f"search attributes added: {', '.join(added)}" if added
+              else "search attributes already registered")
+
+    asyncio.run(run())
 
 
 def _reconcile(args: argparse.Namespace) -> None:
@@ -108,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("api", help="the REST API only").set_defaults(run=_api)
     commands.add_parser("worker", help="the Temporal worker only").set_defaults(run=_worker)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+    commands.add_parser(
+        "register-search-attributes",
+        help="register the custom search attributes on the configured namespace",
+    ).set_defaults(run=_register_search_attributes)
     reconcile = commands.add_parser(
         "reconcile", help="compare the read model with each open case's workflow; repair drift")
     reconcile.add_argument("--dry-run", action="store_true",

@@ -15,8 +15,10 @@ import httpx
 import pytest
 
 from casework.processes import free_port
+from tests.api.conftest import endorsement, registration
 
 pytestmark = pytest.mark.e2e
+CASE_ID = "C-E2E-1"
 
 
 def _start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
@@ -59,6 +61,16 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return output
 
 
+def _token(data_dir: Path) -> str:
+    """What the README tells people to do: `casework token`, in the same data folder."""
+    done = subprocess.run(
+        [sys.executable, "-m", "casework.cli", "token", "--role", "practitioner",
+         "--role", "team_manager"],
+        env={**os.environ, "DATA_DIR": str(data_dir)}, cwd=data_dir, capture_output=True,
+        text=True, timeout=60, check=True)
+    return done.stdout.strip()
+
+
 def _listening(port: int) -> bool:
     import socket
 
@@ -79,6 +91,15 @@ def test_dev_starts_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
         assert docs.status_code == 200 and "swagger" in docs.text.lower()
         ui = httpx.get(f"http://127.0.0.1:{ports['ui']}/", follow_redirects=True, timeout=10)
         assert ui.status_code == 200 and "<html" in ui.text.lower()
+        auth = {"Authorization": f"Bearer {_token(tmp_path)}"}
+        assert httpx.get(f"{api}/cases").status_code == 401  # nobody without a token
+        created = httpx.post(f"{api}/cases", json=registration(CASE_ID), headers=auth,
+                             timeout=30)
+        assert created.status_code == 201, created.text
+        endorsed = httpx.post(f"{api}/cases/{CASE_ID}/endorsement", json=endorsement(),
+                              headers=auth, timeout=30)
+        assert endorsed.status_code == 200, endorsed.text
+        before = httpx.get(f"{api}/cases/{CASE_ID}", headers=auth, timeout=30).json()
     finally:
         output = _stop(process)
     assert f"http://127.0.0.1:{ports['api']}" in output
@@ -94,6 +115,11 @@ def test_dev_starts_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
     process = _start(tmp_path, ports)
     try:
         _wait_ready(api, process)
+        # The case registered in the first run is still there, with the same schedule.
+        after = httpx.get(f"{api}/cases/{CASE_ID}", headers=auth, timeout=30)
+        assert after.status_code == 200, after.text
+        assert after.json()["status"] == "active"
+        assert after.json()["periods"] == before["periods"]
     finally:
         _stop(process)
     assert temporal_db.stat().st_size >= size_before
@@ -111,7 +137,8 @@ def test_readyz_names_the_unreachable_dependency(tmp_path: Path) -> None:
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
     upgrade_to_head(url)
-    settings = Settings(database_url=url, temporal_address=f"127.0.0.1:{free_port()}")
+    settings = Settings(database_url=url, temporal_address=f"127.0.0.1:{free_port()}",
+                        data_dir=tmp_path)
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
