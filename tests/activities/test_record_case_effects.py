@@ -1,0 +1,124 @@
+"""The read-model activity is idempotent (issues 3 and 4): Temporal retries an activity
+whose result it did not hear, and replays re-run nothing but a retried attempt writes
+again -- so the same batch written twice leaves one row of each, and a notice goes out
+once even when its first delivery failed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import ActivityEnvironment
+
+from activities.read_model import ReadModelActivities
+from models.effects import AuditEntry, CaseEffects, NotificationEntry, TaskEntry, TimelineEntry
+from models.tables import (
+    AuditRow,
+    CaseRow,
+    NotificationRow,
+    PeriodRow,
+    TaskRow,
+    TimelineEventRow,
+)
+from tests.workflows.conftest import make_terms
+from workflows import effects_builder as rows
+from workflows.state import CaseState, PeriodState
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+class CountingDeliverer:
+    """Records what it delivered; fails the first `failures` attempts like a mail
+    server that is briefly down."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.delivered: list[str] = []
+        self._failures = failures
+
+    async def deliver(self, notification: NotificationRow) -> None:
+        if self._failures:
+            self._failures -= 1
+            raise ConnectionError("mail relay unavailable")
+        self.delivered.append(notification.notification_key)
+
+
+def _effects(case_id: str) -> CaseEffects:
+    terms = make_terms(case_id, date(2026, 11, 25), periods=1)
+    state = CaseState(terms=terms, status="active")
+    due = terms.schedule.due_dates[0]
+    period = PeriodState(
+        index=0, due_date=due, follow_up_at=NOW + timedelta(days=70),
+        overdue_at=NOW + timedelta(days=90), escalation_at=NOW + timedelta(days=118),
+        ends_at=NOW + timedelta(days=90), basis={})
+    state.periods = [period]
+    key = f"{case_id}:period-0:follow_up"
+    return CaseEffects(
+        case=rows.case_entry(state, workflow_id=f"case-contract-{case_id}",
+                             next_deadline=period.follow_up_at, next_deadline_kind="follow_up",
+                             overdue=False, now=NOW),
+        periods=[rows.period_entry(period)],
+        timeline=[TimelineEntry(key, NOW, "follow_up_sent", "R1", {"period_index": 0})],
+        notifications=[NotificationEntry(key, "follow_up", "R1", "agency",
+                                         f"Progress report due on {due}", NOW)],
+        tasks=[TaskEntry(f"{case_id}:task-1", "follow_up_line_management", "R2", "Follow up",
+                         "practitioner", "open", NOW)],
+        audits=[AuditEntry(f"{case_id}:audit-1", "R7", "complaint_from_child_or_family",
+                           "open", NOW)],
+    )
+
+
+async def _count(sessions: async_sessionmaker[AsyncSession], case_id: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    async with sessions() as session:
+        for table in (CaseRow, PeriodRow, TimelineEventRow, NotificationRow, TaskRow, AuditRow):
+            counts[table.__tablename__] = await session.scalar(
+                select(func.count()).select_from(table).where(table.case_id == case_id)) or 0
+    return counts
+
+
+async def _record(activities: ReadModelActivities, effects: CaseEffects) -> int:
+    result: int = await ActivityEnvironment().run(activities.record_case_effects, effects)
+    return result
+
+
+async def test_the_same_batch_twice_writes_each_row_once_and_notifies_once(
+    sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    case_id = f"c-{unique_id}"
+    deliverer = CountingDeliverer()
+    activities = ReadModelActivities(sessions, deliverer)
+    effects = _effects(case_id)
+    assert await _record(activities, effects) == 1
+    assert await _record(activities, effects) == 0  # the retry delivers nothing new
+    assert await _count(sessions, case_id) == {
+        "cases": 1, "periods": 1, "timeline_events": 1, "notifications": 1, "tasks": 1,
+        "audits": 1}
+    assert deliverer.delivered == [f"{case_id}:period-0:follow_up"]
+
+
+async def test_a_failed_delivery_is_retried_and_then_sent_once(
+    sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    case_id = f"c-{unique_id}"
+    deliverer = CountingDeliverer(failures=1)
+    activities = ReadModelActivities(sessions, deliverer)
+    effects = _effects(case_id)
+    try:
+        await _record(activities, effects)
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the first delivery should have failed")
+    async with sessions() as session:
+        row = await session.get(NotificationRow, f"{case_id}:period-0:follow_up")
+        assert row is not None and row.delivered_at is None and row.attempts == 1
+        assert row.last_error is not None and "mail relay" in row.last_error
+    assert await _record(activities, effects) == 1  # Temporal's retry
+    assert await _record(activities, effects) == 0
+    assert deliverer.delivered == [f"{case_id}:period-0:follow_up"]
+    async with sessions() as session:
+        row = await session.get(NotificationRow, f"{case_id}:period-0:follow_up")
+        assert row is not None and row.delivered_at is not None and row.attempts == 2
+        assert row.last_error is None
+

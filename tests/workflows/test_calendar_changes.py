@@ -1,0 +1,70 @@
+"""Calendar changes reach live cases (issue 3, R1-R3): a closure day declared after a
+case started moves the deadlines that have not passed; what was already sent is not
+sent again, and a repeat of the same change does nothing more."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models.messages import CalendarChanged
+from models.tables import NotificationRow, TimelineEventRow
+from tests.polling import eventually
+from tests.workflows.conftest import MELBOURNE, local_today, make_terms, sleep_until, start_case
+from workflows.business_calendar import BusinessCalendar, CalendarSpec
+from workflows.deadlines import FOLLOW_UP_BUSINESS_DAYS
+
+
+async def test_declared_closure_moves_future_follow_up_and_resends_nothing(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=2)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    first, second = (await case.status()).state.periods
+    await sleep_until(env, first.follow_up_at + timedelta(hours=1))
+    sent_at = (await case.status()).state.periods[0].follow_up_sent_at
+    assert sent_at is not None
+
+    # A one-off closure on a business day inside the second period's ten-day window,
+    # and one inside the first period's window (its follow-up has already gone).
+    plain = BusinessCalendar(CalendarSpec())
+    closure = plain.shift_business_days(second.due_date, -3)
+    passed = plain.shift_business_days(first.due_date, -3)
+    change = CalendarChanged(event_id=f"closure-{unique_id}", extra_closures=[closure, passed])
+    await case.handle.signal("calendar_changed", change)
+
+    closed = BusinessCalendar(CalendarSpec(extra_closures=(closure, passed)))
+    expected_day = closed.shift_business_days(second.due_date, -FOLLOW_UP_BUSINESS_DAYS)
+    expected = datetime.combine(expected_day, time(9), MELBOURNE)
+    assert expected < second.follow_up_at  # one more day to skip: earlier
+
+    async def moved() -> None:
+        periods = (await case.status()).state.periods
+        assert periods[1].follow_up_at == expected
+        assert str(closure) in str(periods[1].basis["follow_up"])
+        assert periods[0].follow_up_at == first.follow_up_at  # already sent: unchanged
+        assert periods[0].follow_up_sent_at == sent_at
+
+    await eventually(moved)
+    await case.handle.signal("calendar_changed", change)  # the same change again
+    await sleep_until(env, expected + timedelta(hours=2))
+    sent = (await case.status()).state.periods[1].follow_up_sent_at
+    assert sent is not None and abs(sent - expected) < timedelta(seconds=1)  # at the new time
+
+    async def recorded() -> None:
+        async with sessions() as session:
+            notices = list(await session.scalars(select(NotificationRow.notification_key).where(
+                NotificationRow.case_id == terms.case_id, NotificationRow.kind == "follow_up")))
+            events = list(await session.scalars(select(TimelineEventRow.kind).where(
+                TimelineEventRow.case_id == terms.case_id)))
+        assert sorted(notices) == [f"{terms.case_id}:period-0:follow_up",
+                                   f"{terms.case_id}:period-1:follow_up"]
+        assert events.count("deadlines_recomputed") == 1
+
+    await eventually(recorded)
