@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access_log import access_record
+from api.codec_session import cookie_token
 from api.errors import Forbidden, ServiceUnavailable, Unauthorized
 from casework.config import Settings
 from casework.tokens import (
@@ -74,13 +75,15 @@ async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The verified caller; noted in the access record of a write."""
-    if credentials is None:
+    """The verified caller; noted in the access record of a write. Codec calls may
+    carry the token in the codec session cookie instead (api/codec_session.py)."""
+    token = credentials.credentials if credentials is not None else cookie_token(request)
+    if token is None:
         raise Unauthorized("A bearer token is required (Authorization: Bearer <token>).",
                            reason="missing")
     authenticator: Authenticator = request.app.state.casework.authenticator
     try:
-        principal = await authenticator.principal(credentials.credentials)
+        principal = await authenticator.principal(token)
     except SigningKeysUnavailable as exc:
         raise ServiceUnavailable("The identity provider's signing keys cannot be fetched.",
                                  component="identity_provider") from exc

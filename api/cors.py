@@ -45,8 +45,10 @@ class SplitCors:
 
     def __init__(self, app: ASGIApp, *, api_origins: Sequence[str],
                  codec_origins: Sequence[str]) -> None:
+        # Credentials: the UI's "Include cross-origin credentials" sends the codec
+        # session cookie (api/codec_session.py); origins are explicit, never "*".
         self.codec = CORSMiddleware(app, allow_origins=codec_origins, allow_methods=["POST"],
-                                    allow_headers=CODEC_HEADERS,
+                                    allow_headers=CODEC_HEADERS, allow_credentials=True,
                                     max_age=PREFLIGHT_CACHE_SECONDS)
         self.api: ASGIApp = app
         if api_origins:

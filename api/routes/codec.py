@@ -10,14 +10,26 @@ only (see api/permissions.py), and each call is in the access log. The UI's pref
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Body, Depends, Header
+import jwt
+from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi.responses import HTMLResponse
 
+from api.access_log import access_record
+from api.auth import Authenticator
+from api.codec_session import (
+    SESSION_PATH,
+    clear_session_cookie,
+    session_page,
+    set_session_cookie,
+)
 from api.deps import StateDep
 from api.errors import Unprocessable
 from api.openapi import problems
-from api.permissions import Action, permitted
+from api.permissions import PERMISSIONS, Action, permitted
 from casework.codec import (
     CodecRequestError,
     PayloadDecryptionError,
@@ -25,6 +37,7 @@ from casework.codec import (
     decode_json,
     encode_json,
 )
+from casework.tokens import SigningKeysUnavailable, TokenError
 
 router = APIRouter(prefix="/codec", tags=["codec"])
 
@@ -68,3 +81,46 @@ async def decode(body: PayloadsJson, state: StateDep,
         return await decode_json(state.codec, body)
     except (CodecRequestError, UnknownEncryptionKey, PayloadDecryptionError) as exc:
         raise Unprocessable(str(exc), field="payloads") from exc
+
+
+@router.get(SESSION_PATH.removeprefix("/codec"), response_class=HTMLResponse,
+            include_in_schema=False)
+async def session_form() -> HTMLResponse:
+    """The sign-in page for the Temporal UI's codec calls (api/codec_session.py)."""
+    return session_page("Sign in to let the Temporal UI in this browser decrypt history.")
+
+
+@router.post(SESSION_PATH.removeprefix("/codec"), response_class=HTMLResponse,
+             include_in_schema=False)
+async def session_sign_in(request: Request, state: StateDep) -> HTMLResponse:
+    """Verify the pasted token as the codec endpoint would, then keep it in the cookie.
+    A form post (not JSON), so the page works without any script."""
+    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    if form.get("sign_out"):
+        response = session_page("Signed out: the Temporal UI can no longer decrypt here.")
+        clear_session_cookie(response)
+        return response
+    token = (form.get("token") or [""])[0].strip()
+    authenticator: Authenticator = state.authenticator
+    try:
+        principal = await authenticator.principal(token)
+    except SigningKeysUnavailable:
+        return session_page("The identity provider's signing keys cannot be fetched; try "
+                            "again shortly.", error=True, status_code=503)
+    except TokenError as exc:
+        return session_page(f"The token was refused: {exc.reason}.", error=True,
+                            status_code=401)
+    record = access_record(request)
+    if record is not None:
+        record.principal = principal
+    allowed = PERMISSIONS[Action.DECODE_PAYLOADS].roles
+    if principal.roles.isdisjoint(allowed):
+        needed = ", ".join(sorted(role.value for role in allowed))
+        return session_page(f"This token's roles may not decrypt history; it needs one of: "
+                            f"{needed}.", error=True, status_code=403)
+    expiry = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    response = session_page(f"Signed in as {principal.subject}. The Temporal UI in this "
+                            "browser can now decrypt history.")
+    set_session_cookie(response, request, token,
+                       datetime.fromtimestamp(expiry, UTC) if expiry else None)
+    return response
