@@ -134,7 +134,7 @@ def _print_addresses(settings: Settings) -> None:
         *([] if settings.auth_jwks_url else [
             "API token:     casework token --role practitioner  (send as `Authorization: "
             "Bearer <token>`; agency roles also need --agency AGENCY_ID)"]),
-        *([] if settings.temporal_address is not None else [
+        *([] if settings.temporal_address is not None or settings.auth_jwks_url else [
             f"Decrypt in UI: sign in at {settings.api_url}/codec/session with "
             "`casework token --role operations`, then turn on \"Include cross-origin "
             "credentials\" in the UI's codec settings"]),

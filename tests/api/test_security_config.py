@@ -88,7 +88,9 @@ def test_casework_dev_points_the_ui_at_the_codec_endpoint(tmp_path: Path) -> Non
 def test_casework_dev_says_how_to_get_a_token(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     _print_addresses(_settings(tmp_path))
-    assert "casework token --role practitioner" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "casework token --role practitioner" in printed
+    assert "/codec/session" in printed  # how the embedded UI gets to decrypt
     _print_addresses(_settings(tmp_path, auth_jwks_url="https://idp.example/jwks"))
     assert "casework token" not in capsys.readouterr().out
 
