@@ -103,7 +103,11 @@ def apply_endorsement(engine: CaseEngine, message: EndorseContract, now: datetim
     for recipient in recipients:
         pending.notify(case_id, f"contract_copy:{recipient}", now, "contract_copy", "C6",
                        recipient, "Copy of the endorsed case contract")
-    due_dates = ", ".join(p.due_date.isoformat() for p in state.periods)
+    # The endorsement may arrive while the first run is still scheduling the periods.
+    terms = state.terms
+    due = [p.due_date for p in state.periods] or policy.resolve_due_dates(
+        terms.schedule, terms.contract_start, min(terms.contract_end, terms.order_expiry))
+    due_dates = ", ".join(day.isoformat() for day in due)
     pending.notify(case_id, "reporting_schedule", now, "reporting_schedule", "C6", "agency",
                    f"Progress reports are due on {due_dates}")
     result = EndorsementRecorded(status=state.status,
