@@ -24,7 +24,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access_log import access_record
-from api.codec_session import cookie_token
+from api.codec_session import SESSION_PATH, cookie_token
 from api.errors import Forbidden, ServiceUnavailable, Unauthorized
 from casework.config import Settings
 from casework.tokens import (
@@ -124,3 +124,16 @@ def require_roles(*roles: Role, action: str | None = None
         return principal
 
     return gate
+
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc",
+                          "/openapi.json", SESSION_PATH})
+"""What anyone may reach; `/codec/session` checks the token in its form itself."""
+
+
+async def check_caller(request: Request) -> None:
+    """Raise the 401/503 that `authenticate` would, for a request answered before its
+    dependencies ran (see api/errors.py). Public paths pass."""
+    if request.url.path in PUBLIC_PATHS:
+        return
+    await authenticate(request, await bearer_scheme(request))

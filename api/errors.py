@@ -105,6 +105,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI reads a JSON body before any dependency runs, so a malformed body
+        # would answer 422 before the token is looked at: check the caller first, so
+        # nobody without credentials learns anything, not even about the body.
+        from api.auth import check_caller
+
+        try:
+            await check_caller(request)
+        except ProblemError as refused:
+            return problem_response(refused.status, refused.title, refused.detail,
+                                    request.url.path, headers=refused.headers,
+                                    **refused.extra)
         errors = [
             {"field": _field_path(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
             for err in exc.errors()

@@ -165,3 +165,18 @@ async def test_casework_token_prints_a_token_the_api_accepts(
     response = await api.with_token(token).get("/cases", params={"limit": 1})
     assert response.status_code == 200, response.text
     assert response.json()["items"] == [], "C7: a new agency has no cases"
+
+
+async def test_a_malformed_body_without_a_token_is_401_not_422(api: ApiClient) -> None:
+    """The body is not even looked at before the caller is known."""
+    for token in (None, "not-a-jwt"):
+        client = api.with_token(token)
+        refused = await client.post("/cases", content=b"{not json",
+                                    headers={"Content-Type": "application/json"})
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "WWW-Authenticate" in refused.headers
+    # With a valid token the same body is the client's mistake: 422 naming the body.
+    invalid = await api.post("/cases", content=b"{not json",
+                             headers={"Content-Type": "application/json"})
+    assert invalid.status_code == 422
