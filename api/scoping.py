@@ -61,12 +61,25 @@ def visible_cases(statement: Select[Any], caller: Caller) -> Select[Any]:
                            CaseRow.status.in_(IN_FORCE))
 
 
+AGENCY_ADDRESSEE = "agency"
+"""The recipient / assignee role that means the CSO itself."""
+
+
 def on_visible_cases(statement: Select[Any], case_id: InstrumentedAttribute[str],
-                     agency_id: InstrumentedAttribute[str], caller: Caller) -> Select[Any]:
+                     agency_id: InstrumentedAttribute[str], caller: Caller,
+                     addressee: InstrumentedAttribute[str] | None = None) -> Select[Any]:
     """Rows of another table (tasks, notifications) narrowed to the caller's visible
-    cases. The agency column is compared too so the agency index does the work."""
+    cases. The agency column is compared too so the agency index does the work.
+
+    `addressee` (a recipient or assignee column) narrows further to what is addressed to
+    the agency: CP's own work on the case -- the practitioner's tasks, letters to the
+    program manager or the LEO, copies to the family -- is CP's file, not the CSO's."""
     if not caller.agency_scoped:
         return statement
     in_force = select(CaseRow.case_id).where(
         CaseRow.agency_id == caller.principal.agency_id, CaseRow.status.in_(IN_FORCE))
-    return statement.where(agency_id == caller.principal.agency_id, case_id.in_(in_force))
+    statement = statement.where(agency_id == caller.principal.agency_id,
+                                case_id.in_(in_force))
+    if addressee is not None:
+        statement = statement.where(addressee == AGENCY_ADDRESSEE)
+    return statement

@@ -32,9 +32,10 @@ async def list_notifications(
                       ] = None,
 ) -> Page[NotificationView]:
     """R1 follow-ups, R2/R3 requests, C6 copies, R6/R7 liaison, V2-V4 reminders ... An
-    agency sees those of its own contracts in force only (C7)."""
+    agency sees only those addressed to it, on its own contracts in force (C7)."""
     statement = on_visible_cases(notification_list(case_id, agency_id, delivered),
-                                 NotificationRow.case_id, NotificationRow.agency_id, caller)
+                                 NotificationRow.case_id, NotificationRow.agency_id, caller,
+                                 addressee=NotificationRow.recipient)
     rows, next_cursor = await keyset_page(
         session, statement, NotificationRow.created_at,
         NotificationRow.notification_key, decode_cursor(cursor), limit)

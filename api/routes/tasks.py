@@ -40,9 +40,11 @@ async def list_tasks(
                       ] = None,
 ) -> Page[TaskView]:
     """Soonest due first (tasks without a due date last), then by task id. An agency
-    sees the tasks of its own contracts in force only (C7)."""
+    sees only tasks assigned to it, on its own contracts in force (C7); the tasks the
+    workflow opens today are all CP's (practitioner, team manager)."""
     statement = on_visible_cases(task_list(case_id, agency_id, status, due_before),
-                                 TaskRow.case_id, TaskRow.agency_id, caller)
+                                 TaskRow.case_id, TaskRow.agency_id, caller,
+                                 addressee=TaskRow.assignee_role)
     rows, next_cursor = await keyset_page(
         session, statement, TaskRow.due_at,
         TaskRow.task_id, decode_cursor(cursor), limit, nullable=True)

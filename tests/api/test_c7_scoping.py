@@ -112,12 +112,34 @@ async def test_c7_lists_leave_out_other_agencies_cases(api: ApiClient, case_of_a
             assert all(row["agency_id"] == AGENCY_B for row in listed["items"]), (path, params)
 
     async def owner_sees_them() -> None:
-        for path in ("/cases", "/tasks", "/notifications"):
+        for path in ("/cases", "/notifications"):
             listed = (await owner.get(path, params={"limit": 200})).json()["items"]
             assert case_of_a in [row["case_id"] for row in listed], path
             assert {row["agency_id"] for row in listed} == {AGENCY_A}, path
 
     await eventually(owner_sees_them)
+
+
+async def test_c7_an_agency_sees_only_what_is_addressed_to_it(
+        api: ApiClient, case_of_a: str) -> None:
+    """CP's own work on the case -- the practitioner's tasks, notices to the family, the
+    program manager or the LEO -- stays CP's; the agency sees the notices sent to it."""
+    await api.post(f"/cases/{case_of_a}/events", json={
+        "event_id": f"ev-{_unique()}", "kind": "complaint_from_child_or_family"})
+    await wait_idle(api, case_of_a)
+    staff_notices = (await api.as_role(Role.PRACTITIONER).get(
+        "/notifications", params={"case_id": case_of_a, "limit": 200})).json()["items"]
+    assert {"agency", "parent", "leo"} <= {row["recipient"] for row in staff_notices}
+    staff_tasks = (await api.as_role(Role.PRACTITIONER).get(
+        "/tasks", params={"case_id": case_of_a, "limit": 200})).json()["items"]
+    assert staff_tasks, "the workflow opened CP tasks on this case"
+
+    owner = api.as_role(Role.AGENCY, agency=AGENCY_A)
+    notices = (await owner.get("/notifications",
+                               params={"case_id": case_of_a, "limit": 200})).json()["items"]
+    assert notices and {row["recipient"] for row in notices} == {"agency"}
+    tasks = (await owner.get("/tasks", params={"case_id": case_of_a, "limit": 200})).json()
+    assert tasks["items"] == []
 
 
 async def test_c7_staff_roles_see_every_agency(api: ApiClient, case_of_a: str) -> None:
