@@ -14,14 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from casework.processes import free_port
+from casework.processes import free_port, venv_binary
 from tests.api.conftest import endorsement, registration
 
 pytestmark = pytest.mark.e2e
 CASE_ID = "C-E2E-1"
 
 
-def _start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
+def _start(data_dir: Path, ports: dict[str, int], *, temporal_address: str | None = None
+           ) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -31,6 +32,8 @@ def _start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
     }
     env.pop("DATABASE_URL", None)  # embedded default: SQLite inside the data folder
     env.pop("TEMPORAL_ADDRESS", None)
+    if temporal_address is not None:
+        env["TEMPORAL_ADDRESS"] = temporal_address
     return subprocess.Popen(
         [sys.executable, "-m", "casework.cli", "dev"], env=env, cwd=data_dir,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -144,3 +147,39 @@ def test_readyz_names_the_unreachable_dependency(tmp_path: Path) -> None:
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["failed"] == ["temporal"]
+
+
+def test_dev_uses_an_existing_cluster_instead_of_starting_one(tmp_path: Path) -> None:
+    """TEMPORAL_ADDRESS set: `casework dev` starts no Temporal of its own (issue 2) and
+    runs worker and API against the one it was given."""
+    cluster_port = free_port()
+    cluster = subprocess.Popen(
+        [str(venv_binary("temporal")), "server", "start-dev", "--headless", "--ip",
+         "127.0.0.1", "--port", str(cluster_port), "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
+    try:
+        deadline = time.monotonic() + 60
+        while not _listening(cluster_port):
+            assert time.monotonic() < deadline, "the stand-in cluster did not start"
+            time.sleep(0.2)
+        process = _start(tmp_path, ports, temporal_address=f"127.0.0.1:{cluster_port}")
+        api = f"http://127.0.0.1:{ports['api']}"
+        try:
+            _wait_ready(api, process)
+            assert not _listening(ports["temporal"]) and not _listening(ports["ui"])
+            auth = {"Authorization": f"Bearer {_token(tmp_path)}"}
+            created = httpx.post(f"{api}/cases", json=registration("C-E2E-CLUSTER"),
+                                 headers=auth, timeout=30)
+            assert created.status_code == 201, created.text
+        finally:
+            output = _stop(process)
+        assert "existing cluster" in output
+        assert not (tmp_path / "temporal.db").exists()
+    finally:
+        cluster.send_signal(signal.SIGINT)
+        try:
+            cluster.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(cluster.pid, signal.SIGKILL)
+            cluster.wait()
