@@ -21,9 +21,6 @@ from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -47,6 +44,7 @@ from tests.workflows.conftest import (
     Case,
     local_today,
     make_terms,
+    run_ids,
     sleep_until,
     start_case,
 )
@@ -149,25 +147,6 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-async def _run_ids(client: Client, workflow_id: str) -> list[str]:
-    """Every run of the workflow, oldest first, following continue-as-new links back."""
-    ids: list[str] = []
-    run_id = ""
-    while True:
-        response = await client.workflow_service.describe_workflow_execution(
-            DescribeWorkflowExecutionRequest(
-                namespace=client.namespace,
-                execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id)))
-        info = response.workflow_execution_info
-        ids.insert(0, info.execution.run_id)
-        history = await client.get_workflow_handle(
-            workflow_id, run_id=info.execution.run_id).fetch_history()
-        started = history.events[0].workflow_execution_started_event_attributes
-        if not started.continued_execution_run_id:
-            return ids
-        run_id = started.continued_execution_run_id
-
-
 async def record(name: str, scenario: Scenario, database_url: str) -> list[Path]:
     engine = make_engine(database_url)
     env = await WorkflowEnvironment.start_time_skipping(
@@ -183,7 +162,7 @@ async def record(name: str, scenario: Scenario, database_url: str) -> list[Path]
                                     make_session_factory(engine), strict_sandbox=True) as w:
                 case = await scenario(env, w, f"replay-{name}")
                 await asyncio.sleep(1)  # let the last activity finish its record
-                for number, run_id in enumerate(await _run_ids(env.client, case.handle.id), 1):
+                for number, run_id in enumerate(await run_ids(env.client, case.handle.id), 1):
                     history = await env.client.get_workflow_handle(
                         case.handle.id, run_id=run_id).fetch_history()
                     path = HISTORIES / f"{name}-run{number}.json"

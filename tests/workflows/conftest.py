@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -122,3 +124,22 @@ async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
     remaining = instant - await env.get_current_time()
     if remaining > timedelta(0):
         await env.sleep(remaining)
+
+
+async def run_ids(client: Client, workflow_id: str) -> list[str]:
+    """Every run of the workflow, oldest first, following continue-as-new links back."""
+    ids: list[str] = []
+    run_id = ""
+    while True:
+        response = await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace,
+                execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id)))
+        info = response.workflow_execution_info
+        ids.insert(0, info.execution.run_id)
+        history = await client.get_workflow_handle(
+            workflow_id, run_id=info.execution.run_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        if not started.continued_execution_run_id:
+            return ids
+        run_id = started.continued_execution_run_id
