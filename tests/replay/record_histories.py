@@ -186,4 +186,11 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="python -m tests.replay.record_histories",
+        description="Re-record tests/histories/*.json from the current workflow. Only with "
+        "a deliberate, versioned workflow change: old histories are what running cases "
+        "have.").parse_args()
     asyncio.run(main())
