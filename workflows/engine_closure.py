@@ -7,7 +7,7 @@ from datetime import datetime
 
 from models.messages import CaseClosed, CloseCase
 from workflows.engine import CaseEngine
-from workflows.engine_messages import remember, remembered
+from workflows.engine_messages import answered_once
 from workflows.errors import conflict, invalid
 from workflows.state import ACTIVE, AWAITING_ENDORSEMENT, CLOSED, FINAL, CaseState
 
@@ -65,11 +65,9 @@ def validate_close(state: CaseState, message: CloseCase) -> None:
                        field="carried_over", rule="E2", open_items=sorted(missing))
 
 
+@answered_once(lambda _: CLOSE_KEY, CaseClosed)
 def apply_close(engine: CaseEngine, message: CloseCase, now: datetime) -> CaseClosed:
     state = engine.state
-    previous = remembered(state, CLOSE_KEY, CaseClosed)
-    if previous is not None:
-        return previous
     case_id = state.terms.case_id
     carried = [c.item_id for c in message.carried_over]
     for carry in message.carried_over:
@@ -91,5 +89,4 @@ def apply_close(engine: CaseEngine, message: CloseCase, now: datetime) -> CaseCl
                          summary_id=message.summary_id, closed_by=message.closed_by,
                          carried_over=carried)
     result = CaseClosed(status=CLOSED, closed_at=now, carried_over=carried)
-    remember(state, CLOSE_KEY, result)
     return result

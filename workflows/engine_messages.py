@@ -9,8 +9,10 @@ message's id, so a repeat returns the first answer and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from functools import wraps
 from typing import Any, TypeVar
 
 from models.errors import PolicyViolation
@@ -58,6 +60,31 @@ def remember(state: CaseState, key: str, result: Any) -> None:
     state.answered[key] = asdict(result)
 
 
+M = TypeVar("M")
+Apply = Callable[[CaseEngine, M, datetime], T]
+
+
+def answered_once(key: Callable[[M], str], result_type: type[T]
+                  ) -> Callable[[Apply[M, T]], Apply[M, T]]:
+    """Make an `apply_*` idempotent on its message's id: the first answer is remembered
+    in the case state (so it survives continue-as-new) and a repeat -- a client retry, a
+    signal delivered twice -- gets that answer back, marked duplicate, changing nothing."""
+
+    def decorate(apply: Apply[M, T]) -> Apply[M, T]:
+        @wraps(apply)
+        def once(engine: CaseEngine, message: M, now: datetime) -> T:
+            previous = remembered(engine.state, key(message), result_type)
+            if previous is not None:
+                return previous
+            result = apply(engine, message, now)
+            remember(engine.state, key(message), result)
+            return result
+
+        return once
+
+    return decorate
+
+
 # ------------------------------------------------------------------ endorsement
 def endorsement_key(_: EndorseContract) -> str:
     return "endorse"
@@ -83,12 +110,10 @@ def validate_endorsement(state: CaseState, message: EndorseContract) -> None:
         )
 
 
+@answered_once(endorsement_key, EndorsementRecorded)
 def apply_endorsement(engine: CaseEngine, message: EndorseContract, now: datetime
                       ) -> EndorsementRecorded:
     state = engine.state
-    previous = remembered(state, endorsement_key(message), EndorsementRecorded)
-    if previous is not None:
-        return previous
     state.status = ACTIVE
     state.endorsement = message.endorsement
     state.endorsed_at = now
@@ -112,7 +137,6 @@ def apply_endorsement(engine: CaseEngine, message: EndorseContract, now: datetim
                    f"Progress reports are due on {due_dates}")
     result = EndorsementRecorded(status=state.status,
                                  endorsed_on=message.endorsement.endorsed_on)
-    remember(state, endorsement_key(message), result)
     return result
 
 
@@ -155,11 +179,9 @@ def _target_period(state: CaseState, now: datetime) -> PeriodState | None:
     return next((p for p in state.periods if _open_for_report(p, now)), None)
 
 
+@answered_once(report_key, ReportAccepted)
 def apply_report(engine: CaseEngine, message: SubmitReport, now: datetime) -> ReportAccepted:
     state = engine.state
-    previous = remembered(state, report_key(message), ReportAccepted)
-    if previous is not None:
-        return previous
     if message.period_index is not None:
         period = state.periods[message.period_index]
     else:
@@ -188,7 +210,6 @@ def apply_report(engine: CaseEngine, message: SubmitReport, now: datetime) -> Re
     engine.decide_outcomes(now)
     result = ReportAccepted(report_id=message.report_id, period_index=period.index,
                             due_date=period.due_date, received_at=now, on_time=on_time)
-    remember(state, report_key(message), result)
     return result
 
 
@@ -228,12 +249,10 @@ def validate_assessment(state: CaseState, message: AssessReport) -> None:
                        field="report_id", rule="R4")
 
 
+@answered_once(assessment_key, AssessmentRecorded)
 def apply_assessment(engine: CaseEngine, message: AssessReport, now: datetime
                      ) -> AssessmentRecorded:
     state = engine.state
-    previous = remembered(state, assessment_key(message), AssessmentRecorded)
-    if previous is not None:
-        return previous
     period = _report_period(state, message.report_id)
     assert period is not None  # validated
     period.assessments.append(
@@ -262,7 +281,6 @@ def apply_assessment(engine: CaseEngine, message: AssessReport, now: datetime
     engine.decide_outcomes(now)
     result = AssessmentRecorded(report_id=message.report_id, period_index=period.index,
                                 assessment=kind.value, outcome=period.outcome)
-    remember(state, assessment_key(message), result)
     return result
 
 
@@ -284,13 +302,11 @@ def validate_event(state: CaseState, message: RaiseEvent) -> None:
         raise conflict("The case is closed.", field="status", rule="E2")
 
 
+@answered_once(event_key, EventRecorded)
 def apply_event(engine: CaseEngine, message: RaiseEvent, now: datetime) -> EventRecorded:
     """R7: an exception-audit trigger is recorded on the case and opens an audit; a
     trigger of a kind that already has an open audit is added to that audit."""
     state = engine.state
-    previous = remembered(state, event_key(message), EventRecorded)
-    if previous is not None:
-        return previous
     case_id = state.terms.case_id
     audit = next((a for a in state.open_audits() if a.trigger == message.kind), None)
     engine.pending.event(case_id, f"event:{message.event_id}", now, "audit_trigger_raised",
@@ -304,7 +320,6 @@ def apply_event(engine: CaseEngine, message: RaiseEvent, now: datetime) -> Event
                               f"Exception audit trigger: {message.kind.replace('_', ' ')}")
     result = EventRecorded(event_id=message.event_id, kind=message.kind,
                            audit_id=audit.audit_id)
-    remember(state, event_key(message), result)
     return result
 
 
@@ -328,12 +343,10 @@ def validate_findings(state: CaseState, message: RecordAuditFindings) -> None:
         raise conflict(f"Audit {audit.audit_id} is closed.", field="audit_id", rule="R8")
 
 
+@answered_once(findings_key, AuditChanged)
 def apply_findings(engine: CaseEngine, message: RecordAuditFindings, now: datetime
                    ) -> AuditChanged:
     state = engine.state
-    previous = remembered(state, findings_key(message), AuditChanged)
-    if previous is not None:
-        return previous
     audit = _audit(state, message.audit_id)
     audit.findings_ids.append(message.findings_id)
     audit.status = "findings_recorded"
@@ -342,7 +355,6 @@ def apply_findings(engine: CaseEngine, message: RecordAuditFindings, now: dateti
                          now, "audit_findings_recorded", "R8", audit_id=audit.audit_id,
                          findings_id=message.findings_id)
     result = AuditChanged(audit_id=audit.audit_id, status=audit.status)
-    remember(state, findings_key(message), result)
     return result
 
 
@@ -362,11 +374,9 @@ def validate_close_audit(state: CaseState, message: CloseAudit) -> None:
                        field="audit_id", rule="R8")
 
 
+@answered_once(close_audit_key, AuditChanged)
 def apply_close_audit(engine: CaseEngine, message: CloseAudit, now: datetime) -> AuditChanged:
     state = engine.state
-    previous = remembered(state, close_audit_key(message), AuditChanged)
-    if previous is not None:
-        return previous
     audit = _audit(state, message.audit_id)
     audit.status = "closed"
     audit.closed_at = now
@@ -377,7 +387,6 @@ def apply_close_audit(engine: CaseEngine, message: CloseAudit, now: datetime) ->
         if task.task_id.startswith(f"{state.terms.case_id}:{audit.audit_id}:"):
             engine.finish_task(task, now, message.closed_by or "audit closed")
     result = AuditChanged(audit_id=audit.audit_id, status=audit.status)
-    remember(state, close_audit_key(message), result)
     return result
 
 
@@ -396,16 +405,13 @@ def validate_complete_task(state: CaseState, message: CompleteTask) -> None:
         raise conflict(f"Task {message.task_id} is already {task.status}.", field="task_id")
 
 
+@answered_once(task_key, TaskCompleted)
 def apply_complete_task(engine: CaseEngine, message: CompleteTask, now: datetime
                         ) -> TaskCompleted:
     state = engine.state
-    previous = remembered(state, task_key(message), TaskCompleted)
-    if previous is not None:
-        return previous
     task = next(t for t in state.tasks if t.task_id == message.task_id)
     engine.finish_task(task, now, message.completed_by or "practitioner")
     result = TaskCompleted(task_id=task.task_id, status=task.status)
-    remember(state, task_key(message), result)
     return result
 
 

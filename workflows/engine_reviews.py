@@ -22,7 +22,7 @@ from models.messages import (
 from models.terms import ContractTerms
 from workflows import policy
 from workflows.engine import CaseEngine, Wakeup
-from workflows.engine_messages import remember, remembered
+from workflows.engine_messages import answered_once
 from workflows.errors import conflict, invalid, not_found
 from workflows.state import ACTIVE, CLOSED, CaseState, PlanVersion, ReviewState
 
@@ -204,15 +204,13 @@ def validate_request_review(state: CaseState, message: RequestReview) -> None:
         raise conflict(f"Review {message.review_id} exists already.", field="review_id")
 
 
+@answered_once(review_key, ReviewRequested)
 def apply_request_review(engine: CaseEngine, message: RequestReview, now: datetime
                          ) -> ReviewRequested:
     """V3: an unscheduled case plan review; V4: a contract review within two weeks of
     the concern. Either opens a review with its deadline, a task and, if it lapses, an
     escalation."""
     state = engine.state
-    previous = remembered(state, review_key(message), ReviewRequested)
-    if previous is not None:
-        return previous
     rule = "V4" if message.kind == "contract" else "V3"
     days = CONTRACT_REVIEW_DAYS if rule == "V4" else UNSCHEDULED_REVIEW_DAYS
     review = ReviewState(review_id=message.review_id, kind=message.kind, rule=rule,
@@ -222,7 +220,6 @@ def apply_request_review(engine: CaseEngine, message: RequestReview, now: dateti
     _review_opened(engine, review, now)
     result = ReviewRequested(review_id=review.review_id, kind=review.kind, rule=rule,
                              due_at=review.due_at)
-    remember(state, review_key(message), result)
     return result
 
 
@@ -306,15 +303,13 @@ def _amended_terms(state: CaseState, message: ReviewOutcome, now: datetime) -> C
     )
 
 
+@answered_once(outcome_key, ReviewOutcomeRecorded)
 def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: datetime
                          ) -> ReviewOutcomeRecorded:
     """V1: every held review also reviews the contract; V5: the outcome may change the
     schedule, end date or functions, or return case management to CP (E1); V6: endorse a
     new case plan version (the previous one is superseded)."""
     state = engine.state
-    previous = remembered(state, outcome_key(message), ReviewOutcomeRecorded)
-    if previous is not None:
-        return previous
     review = _review(state, message.review_id)
     case_id = engine.case_id
     changed: list[str] = []
@@ -354,7 +349,6 @@ def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: dateti
         end_contract_early(engine, now, "returned_to_cp")
     result = ReviewOutcomeRecorded(review_id=review.review_id, status=review.status,
                                    contract_status=state.status, changed=changed)
-    remember(state, outcome_key(message), result)
     return result
 
 
@@ -415,12 +409,10 @@ def validate_contact(state: CaseState, message: RecordContact, now: datetime) ->
         raise conflict("The case is closed.", field="status", rule="E2")
 
 
+@answered_once(contact_key, ContactRecorded)
 def apply_contact(engine: CaseEngine, message: RecordContact, now: datetime
                   ) -> ContactRecorded:
     state = engine.state
-    previous = remembered(state, contact_key(message), ContactRecorded)
-    if previous is not None:
-        return previous
     contacts = state.contacts
     contacts.count += 1
     if contacts.last_contact_on is None or message.occurred_on > contacts.last_contact_on:
@@ -434,5 +426,4 @@ def apply_contact(engine: CaseEngine, message: RecordContact, now: datetime
                          occurred_on=message.occurred_on.isoformat(), contact_kind=message.kind,
                          by_role=message.by_role)
     result = ContactRecorded(contact_id=message.contact_id, occurred_on=message.occurred_on)
-    remember(state, contact_key(message), result)
     return result
