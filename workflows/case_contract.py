@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from models.terms import ContractTerms
     from workflows import effects_builder as rows
     from workflows import engine_closure as closure
+    from workflows import engine_contacts as contacts
     from workflows import engine_messages as messages
     from workflows import engine_reviews as reviews
     from workflows import policy
@@ -518,17 +519,17 @@ class CaseContractWorkflow:
 
     @workflow.update(name="record_contact")
     def record_contact(self, message: RecordContact) -> ContactRecorded:
-        return self._handle(reviews.apply_contact, message)
+        return self._handle(contacts.apply_contact, message)
 
     @record_contact.validator
     def _validate_contact(self, message: RecordContact) -> None:
-        self._check(lambda: reviews.validate_contact(self.state, message, workflow.now()))
+        self._check(lambda: contacts.validate_contact(self.state, message, workflow.now()))
 
     @workflow.signal(name="record_contact")
     def record_contact_signal(self, message: RecordContact) -> None:
         self._signal("record_contact",
-                     lambda: reviews.validate_contact(self.state, message, workflow.now()),
-                     reviews.apply_contact, message)
+                     lambda: contacts.validate_contact(self.state, message, workflow.now()),
+                     contacts.apply_contact, message)
 
     # calendar_changed (R1-R3 recomputation)
     @workflow.signal(name="calendar_changed")

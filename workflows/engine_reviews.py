@@ -8,18 +8,17 @@ to wake next. Plain code: no Temporal imports, no clock.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from models.errors import PolicyViolation
 from models.messages import (
-    ContactRecorded,
-    RecordContact,
     RequestReview,
     ReviewOutcome,
     ReviewOutcomeRecorded,
     ReviewRequested,
 )
 from models.terms import ContractTerms
+from workflows import engine_contacts as contacts
 from workflows import policy
 from workflows.engine import CaseEngine, Wakeup
 from workflows.engine_messages import answered_once
@@ -28,9 +27,7 @@ from workflows.state import ACTIVE, CLOSED, CaseState, PlanVersion, ReviewState
 
 CONTRACT_REVIEW_DAYS = 14  # V4: a contract review within two weeks of the concern
 UNSCHEDULED_REVIEW_DAYS = 14  # V3: our deadline for a requested case plan review
-PRACTITIONER_MEETING_DAYS = 365  # K1: the practitioner meets the child once a year
 REQUESTER_ROLES = frozenset({"agency", "practitioner", "child_protection", "child_or_family"})
-CONTACT_KINDS = frozenset({"direct", "home_visit", "practitioner_visit", "phone", "video"})
 
 
 # ------------------------------------------------------------- the V2 review
@@ -69,11 +66,6 @@ def review_wakeups(state: CaseState) -> list[Wakeup]:
             found.append(Wakeup(review.reminder_at, "review_reminder", None))
         if review.escalated_at is None:
             found.append(Wakeup(review.due_at, "review_due", None))
-    contact_check, meeting_check = _contact_checks(state)
-    if contact_check is not None:
-        found.append(Wakeup(contact_check, "contact_gap", None))
-    if meeting_check is not None:
-        found.append(Wakeup(meeting_check, "practitioner_meeting", None))
     return found
 
 
@@ -102,79 +94,17 @@ def advance_reviews(engine: CaseEngine, now: datetime) -> None:
                                  "review_overdue", review.rule, review_id=review.review_id)
 
 
-def _day_end(day: date) -> datetime:
-    """K1 checks are day-granular; they run at 00:00 UTC after the day (mid-morning in
-    Australia), which is early enough and needs no time zone inside the workflow."""
-    return datetime.combine(day + timedelta(days=1), time(0), UTC)
-
-
-def _contact_anchor(state: CaseState) -> date:
-    """Gaps count from the later of the contract start and its endorsement."""
-    start = state.terms.contract_start
-    if state.endorsement is not None:
-        start = max(start, state.endorsement.endorsed_on)
-    return start
-
-
-def _last_contact(state: CaseState) -> date:
-    return state.contacts.last_contact_on or _contact_anchor(state)
-
-
-def _last_meeting(state: CaseState) -> date:
-    return state.contacts.last_practitioner_meeting_on or _contact_anchor(state)
-
-
-def _contact_checks(state: CaseState) -> tuple[datetime | None, datetime | None]:
-    """When the current contact gap and practitioner-meeting gap become too long; None
-    once that gap has been raised."""
-    contacts = state.contacts
-    last, meeting = _last_contact(state), _last_meeting(state)
-    gap_check = None
-    if contacts.gap_raised_after != last:
-        gap_check = _day_end(last + timedelta(days=state.terms.contact_frequency_days))
-    meeting_check = None
-    if contacts.meeting_task_after != meeting:
-        meeting_check = _day_end(meeting + timedelta(days=PRACTITIONER_MEETING_DAYS))
-    return gap_check, meeting_check
-
-
-def advance_contacts(engine: CaseEngine, now: datetime) -> None:
-    """K1: a gap longer than the case plan's contact frequency is evidence of lack of
-    client contact (R7), raised once per gap; a year without the practitioner meeting
-    the child opens a task."""
-    from models.messages import RaiseEvent
-    from workflows.engine_messages import apply_event
-
-    state = engine.state
-    if state.status != ACTIVE:
-        return
-    gap_check, meeting_check = _contact_checks(state)
-    contacts = state.contacts
-    if gap_check is not None and now >= gap_check:
-        last = _last_contact(state)
-        contacts.gap_raised_after = last
-        apply_event(engine, RaiseEvent(event_id=f"k1-gap-after-{last.isoformat()}",
-                                       kind="lack_of_client_contact", raised_by="K1 monitor"),
-                    now)
-    if meeting_check is not None and now >= meeting_check:
-        meeting = _last_meeting(state)
-        contacts.meeting_task_after = meeting
-        engine.open_task(f"{engine.case_id}:k1-meeting-after-{meeting.isoformat()}",
-                         "practitioner_meeting", "K1",
-                         "No practitioner meeting with the child in 12 months: arrange one",
-                         "practitioner", now)
-
-
 def advance_case(engine: CaseEngine, now: datetime) -> bool:
     """Everything time does to a case, reviews and contacts before the reporting cycle
     (which may end the contract). Returns True at a period boundary."""
     advance_reviews(engine, now)
-    advance_contacts(engine, now)
+    contacts.advance_contacts(engine, now)
     return engine.advance(now)
 
 
 def next_wakeup(engine: CaseEngine) -> Wakeup | None:
-    wakeups = engine.wakeups() + review_wakeups(engine.state)
+    wakeups = (engine.wakeups() + review_wakeups(engine.state)
+               + contacts.contact_wakeups(engine.state))
     return min(wakeups, key=lambda w: w.at) if wakeups else None
 
 
@@ -382,48 +312,3 @@ def end_contract_early(engine: CaseEngine, now: datetime, reason: str) -> None:
     engine.pending.period_indexes.difference_update(dropped)
     engine.decide_outcomes(now)
     engine.end_contract(now, reason)
-
-
-# ------------------------------------------------------------------- contacts
-def contact_key(message: RecordContact) -> str:
-    return f"contact:{message.contact_id}"
-
-
-def validate_contact(state: CaseState, message: RecordContact, now: datetime) -> None:
-    if not message.contact_id.strip():
-        raise invalid("contact_id must not be empty.", field="contact_id")
-    if contact_key(message) in state.answered:
-        return
-    if message.kind not in CONTACT_KINDS:
-        raise invalid(f"kind must be one of {', '.join(sorted(CONTACT_KINDS))}.",
-                      field="kind", rule="K1")
-    if message.by_role not in ("agency", "practitioner"):
-        raise invalid("by_role must be agency or practitioner.", field="by_role", rule="K1")
-    if message.occurred_on > now.date() + timedelta(days=1):
-        raise invalid("A contact cannot be recorded in the future.", field="occurred_on",
-                      rule="K1")
-    if message.occurred_on < state.terms.contract_start:
-        raise invalid("The contact is before the contract started.", field="occurred_on",
-                      rule="K1")
-    if state.status == CLOSED:
-        raise conflict("The case is closed.", field="status", rule="E2")
-
-
-@answered_once(contact_key, ContactRecorded)
-def apply_contact(engine: CaseEngine, message: RecordContact, now: datetime
-                  ) -> ContactRecorded:
-    state = engine.state
-    contacts = state.contacts
-    contacts.count += 1
-    if contacts.last_contact_on is None or message.occurred_on > contacts.last_contact_on:
-        contacts.last_contact_on = message.occurred_on
-    if message.by_role == "practitioner" and (
-            contacts.last_practitioner_meeting_on is None
-            or message.occurred_on > contacts.last_practitioner_meeting_on):
-        contacts.last_practitioner_meeting_on = message.occurred_on
-    engine.pending.event(engine.case_id, f"contact:{message.contact_id}", now,
-                         "contact_recorded", "K1", contact_id=message.contact_id,
-                         occurred_on=message.occurred_on.isoformat(), contact_kind=message.kind,
-                         by_role=message.by_role)
-    result = ContactRecorded(contact_id=message.contact_id, occurred_on=message.occurred_on)
-    return result

@@ -14,7 +14,7 @@ from api.schemas import ContactIn, ContactView
 from api.scoping import visible_case
 from models.messages import ContactRecorded, RecordContact
 from workflows.case_contract import CaseContractWorkflow
-from workflows.engine_reviews import contact_key
+from workflows.engine_contacts import contact_key
 
 router = APIRouter(tags=["contacts"])
 

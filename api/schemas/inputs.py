@@ -23,7 +23,8 @@ from models.terms import (
     SignatoryRole,
 )
 from workflows import policy
-from workflows.engine_reviews import CONTACT_KINDS, REQUESTER_ROLES
+from workflows.engine_contacts import CONTACT_KINDS
+from workflows.engine_reviews import REQUESTER_ROLES
 
 
 def _codes(values: Any, rule: str, **field: Any) -> Any:
