@@ -40,8 +40,8 @@ from api.errors import Conflict, NotFound, ProblemError, ServiceUnavailable, Unp
 from casework.config import Settings
 from models.terms import ContractTerms
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
-from workflows.engine_messages import remembered
 from workflows.errors import CONFLICT, INVALID, NOT_FOUND
+from workflows.idempotency import remembered
 from workflows.state import AWAITING_ENDORSEMENT, CaseStatus
 
 R = TypeVar("R")

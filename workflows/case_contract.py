@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from models.schedule import ScheduleRequest, ScheduleResult
     from models.terms import ContractTerms
     from workflows import effects_builder as rows
+    from workflows import engine_audits as audits
     from workflows import engine_closure as closure
     from workflows import engine_contacts as contacts
     from workflows import engine_messages as messages
@@ -423,44 +424,44 @@ class CaseContractWorkflow:
     # raise_event (R7)
     @workflow.update(name="raise_event")
     def raise_event(self, message: RaiseEvent) -> EventRecorded:
-        return self._handle(messages.apply_event, message)
+        return self._handle(audits.apply_event, message)
 
     @raise_event.validator
     def _validate_event(self, message: RaiseEvent) -> None:
-        self._check(lambda: messages.validate_event(self.state, message))
+        self._check(lambda: audits.validate_event(self.state, message))
 
     @workflow.signal(name="raise_event")
     def raise_event_signal(self, message: RaiseEvent) -> None:
-        self._signal("raise_event", lambda: messages.validate_event(self.state, message),
-                     messages.apply_event, message)
+        self._signal("raise_event", lambda: audits.validate_event(self.state, message),
+                     audits.apply_event, message)
 
     # record_audit_findings, close_audit (R8)
     @workflow.update(name="record_audit_findings")
     def record_audit_findings(self, message: RecordAuditFindings) -> AuditChanged:
-        return self._handle(messages.apply_findings, message)
+        return self._handle(audits.apply_findings, message)
 
     @record_audit_findings.validator
     def _validate_findings(self, message: RecordAuditFindings) -> None:
-        self._check(lambda: messages.validate_findings(self.state, message))
+        self._check(lambda: audits.validate_findings(self.state, message))
 
     @workflow.signal(name="record_audit_findings")
     def record_audit_findings_signal(self, message: RecordAuditFindings) -> None:
         self._signal("record_audit_findings",
-                     lambda: messages.validate_findings(self.state, message),
-                     messages.apply_findings, message)
+                     lambda: audits.validate_findings(self.state, message),
+                     audits.apply_findings, message)
 
     @workflow.update(name="close_audit")
     def close_audit(self, message: CloseAudit) -> AuditChanged:
-        return self._handle(messages.apply_close_audit, message)
+        return self._handle(audits.apply_close_audit, message)
 
     @close_audit.validator
     def _validate_close_audit(self, message: CloseAudit) -> None:
-        self._check(lambda: messages.validate_close_audit(self.state, message))
+        self._check(lambda: audits.validate_close_audit(self.state, message))
 
     @workflow.signal(name="close_audit")
     def close_audit_signal(self, message: CloseAudit) -> None:
-        self._signal("close_audit", lambda: messages.validate_close_audit(self.state, message),
-                     messages.apply_close_audit, message)
+        self._signal("close_audit", lambda: audits.validate_close_audit(self.state, message),
+                     audits.apply_close_audit, message)
 
     # complete_task
     @workflow.update(name="complete_task")

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from models.messages import CaseClosed, CloseCase
 from workflows.engine import CaseEngine
-from workflows.engine_messages import answered_once
 from workflows.errors import conflict, invalid
+from workflows.idempotency import answered_once
 from workflows.state import ACTIVE, AWAITING_ENDORSEMENT, CLOSED, FINAL, CaseState
 
 CLOSE_KEY = "close_case"

@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from models.messages import ContactRecorded, RaiseEvent, RecordContact
 from workflows.engine import CaseEngine, Wakeup
-from workflows.engine_messages import answered_once, apply_event
+from workflows.engine_audits import apply_event
 from workflows.errors import conflict, invalid
+from workflows.idempotency import answered_once
 from workflows.state import ACTIVE, CLOSED, CaseState
 
 PRACTITIONER_MEETING_DAYS = 365  # K1: the practitioner meets the child once a year

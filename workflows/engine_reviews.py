@@ -21,8 +21,8 @@ from models.terms import ContractTerms
 from workflows import engine_contacts as contacts
 from workflows import policy
 from workflows.engine import CaseEngine, Wakeup
-from workflows.engine_messages import answered_once
 from workflows.errors import conflict, invalid, not_found
+from workflows.idempotency import answered_once
 from workflows.state import ACTIVE, CLOSED, CaseState, PlanVersion, ReviewState
 
 CONTRACT_REVIEW_DAYS = 14  # V4: a contract review within two weeks of the concern

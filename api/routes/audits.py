@@ -15,7 +15,7 @@ from api.schemas import AuditChangedView, CloseAuditIn, FindingsIn
 from api.scoping import visible_case
 from models.messages import AuditChanged, CloseAudit, RecordAuditFindings
 from workflows.case_contract import CaseContractWorkflow
-from workflows.engine_messages import close_audit_key, findings_key
+from workflows.engine_audits import close_audit_key, findings_key
 
 router = APIRouter(tags=["audits"])
 

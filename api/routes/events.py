@@ -14,7 +14,7 @@ from api.schemas import EventIn, EventView
 from api.scoping import visible_case
 from models.messages import EventRecorded, RaiseEvent, RequestReview, ReviewRequested
 from workflows.case_contract import CaseContractWorkflow
-from workflows.engine_messages import event_key
+from workflows.engine_audits import event_key
 from workflows.engine_reviews import review_key
 
 router = APIRouter(tags=["events"])
