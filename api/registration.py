@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.upsert import upsert
@@ -20,6 +19,7 @@ from api.errors import Conflict, Unprocessable
 from models.tables import CaseRow
 from models.terms import ContractTerms
 from workflows import policy
+from workflows.business_calendar import BusinessCalendar, CalendarSpec, UnknownJurisdiction
 from workflows.case_contract import workflow_id_for
 from workflows.fingerprint import terms_fingerprint
 from workflows.state import AWAITING_ENDORSEMENT
@@ -37,14 +37,14 @@ def check_calendar(terms: ContractTerms) -> None:
 
 
 def check_jurisdiction(jurisdiction: str) -> None:
-    """422 unless `holidays` has a calendar for the jurisdiction ("AU-VIC": country and
-    subdivision), as the schedule activity will need."""
-    country, _, subdivision = jurisdiction.partition("-")
+    """422 unless the business calendar -- the one the schedule activity builds -- knows
+    the jurisdiction ("AU" or "AU-<state>"): one source of truth, so nothing accepted
+    here can fail there."""
     try:
-        holidays.country_holidays(country, subdiv=subdivision or None)
-    except NotImplementedError as exc:
-        raise Unprocessable(f"No public-holiday calendar for {jurisdiction!r} "
-                            "(use e.g. AU-VIC).", field="jurisdiction", rule="input") from exc
+        BusinessCalendar(CalendarSpec(jurisdiction=jurisdiction))
+    except UnknownJurisdiction as exc:
+        raise Unprocessable(f"{exc} (no public-holiday calendar for it).",
+                            field="jurisdiction", rule="input") from exc
 
 
 def _different_terms(case_id: str) -> Conflict:

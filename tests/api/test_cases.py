@@ -88,6 +88,10 @@ async def test_malformed_registrations_name_the_field(api: httpx.AsyncClient) ->
     assert_problem(await api.post("/cases", json=body), 422, field="time_zone", rule="input")
     body = registration(new_case_id(), jurisdiction="XX-NOPE")
     assert_problem(await api.post("/cases", json=body), 422, field="jurisdiction")
+    # `holidays` knows New Zealand, but the schedule activity's calendar does not: a
+    # case accepted here would never get its deadlines.
+    body = registration(new_case_id(), jurisdiction="NZ")
+    assert_problem(await api.post("/cases", json=body), 422, field="jurisdiction")
     body = registration("no spaces allowed")
     assert_problem(await api.post("/cases", json=body), 422, field="case_id", rule="input")
 
