@@ -7,23 +7,19 @@ embedded API accepts."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from casework import cli
 from casework.config import Settings
 from casework.processes import free_port
 from casework.tokens import generate_local_key_pem, mint_token
 from tests.api.conftest import ApiClient, assert_problem, running_app, token_for
+from tests.jwks_server import serving_jwks
 
 
 def _bad_tokens(settings: Settings) -> dict[str, tuple[str, str]]:
@@ -107,29 +103,8 @@ def provider_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="module")
 def jwks_url(provider_key: rsa.RSAPrivateKey) -> Iterator[str]:
-    jwk = RSAAlgorithm.to_jwk(provider_key.public_key(), as_dict=True)
-    body = json.dumps({"keys": [jwk | {"kid": "idp-1", "use": "sig", "alg": "RS256"}]}).encode()
-
-    class Jwks(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_jwks(provider_key.public_key(), "idp-1") as url:
+        yield url
 
 
 async def test_production_accepts_the_identity_providers_tokens_only(

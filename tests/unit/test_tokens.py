@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import stat
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from casework.config import Settings
 from casework.processes import free_port
@@ -38,6 +36,7 @@ from casework.tokens import (
     public_pem_from_private,
     verifier_for_settings,
 )
+from tests.jwks_server import serving_jwks
 
 ISSUER = "https://id.example.test/"
 AUDIENCE = "casework-api"
@@ -310,29 +309,8 @@ def rsa_private_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="module")
 def jwks_url(rsa_private_key: rsa.RSAPrivateKey) -> Iterator[str]:
-    jwk = RSAAlgorithm.to_jwk(rsa_private_key.public_key(), as_dict=True)
-    body = json.dumps({"keys": [jwk | {"kid": "rsa-1", "use": "sig", "alg": "RS256"}]}).encode()
-
-    class JwksHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), JwksHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_jwks(rsa_private_key.public_key(), "rsa-1") as url:
+        yield url
 
 
 @pytest.fixture
