@@ -10,17 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models.effects import CaseEffects, CaseEntry
+from models.effects import CaseEffects
 from workflows import effects_builder as rows
 from workflows.case_contract import workflow_id_for
 from workflows.state import CaseStatus
-
-
-def case_entry(status: CaseStatus, now: datetime) -> CaseEntry:
-    return rows.case_entry(
-        status.state, workflow_id=workflow_id_for(status.case_id),
-        next_deadline=status.next_deadline, next_deadline_kind=status.next_deadline_kind,
-        overdue=status.overdue, now=now)
 
 
 def effects_from_status(status: CaseStatus, now: datetime,
@@ -29,7 +22,7 @@ def effects_from_status(status: CaseStatus, now: datetime,
     (those are facts recorded once, not state)."""
     state = status.state
     return CaseEffects(
-        case=case_entry(status, now),
+        case=rows.case_entry(status, workflow_id=workflow_id_for(status.case_id), now=now),
         periods=[rows.period_entry(p) for p in state.periods],
         tasks=[rows.task_entry(t) for t in state.tasks],
         audits=[rows.audit_entry(a) for a in state.audits],

@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitReport,
         TaskCompleted,
     )
-    from models.schedule import ScheduleRequest, ScheduleResult
+    from models.schedule import ScheduledPeriod, ScheduleRequest, ScheduleResult
     from models.terms import ContractTerms
     from workflows import effects_builder as rows
     from workflows import engine_audits as audits
@@ -182,12 +182,7 @@ class CaseContractWorkflow:
         scheduled = result.periods
         self.state.plan_review_due_at = result.plan_review_due_at
         self.state.plan_review_reminder_at = result.plan_review_reminder_at
-        self.state.periods = [
-            PeriodState(index=i, due_date=s.due_date, follow_up_at=s.follow_up_at,
-                        overdue_at=s.overdue_at, escalation_at=s.escalation_at,
-                        ends_at=s.ends_at, basis=s.basis)
-            for i, s in enumerate(scheduled)
-        ]
+        self.state.periods = [_period(i, s) for i, s in enumerate(scheduled)]
         self.engine.pending.period_indexes.update(range(len(scheduled)))
         self.engine.pending.event(terms.case_id, "registered", workflow.now(),
                                   "contract_registered", "C5", periods=len(scheduled))
@@ -212,12 +207,7 @@ class CaseContractWorkflow:
         now = workflow.now()
         kept = [p for p in self.state.periods if p.overdue_at <= now]
         dropped = {p.index for p in self.state.periods} - {p.index for p in kept}
-        fresh = [
-            PeriodState(index=i, due_date=s.due_date, follow_up_at=s.follow_up_at,
-                        overdue_at=s.overdue_at, escalation_at=s.escalation_at,
-                        ends_at=s.ends_at, basis=s.basis)
-            for i, s in enumerate(result.periods) if i >= len(kept)
-        ]
+        fresh = [_period(i, s) for i, s in enumerate(result.periods) if i >= len(kept)]
         for period, scheduled in zip(kept, result.periods, strict=False):
             period.ends_at = scheduled.ends_at
             self.engine.pending.period_indexes.add(period.index)
@@ -293,13 +283,8 @@ class CaseContractWorkflow:
 
     def _effects(self, batch: Pending) -> CaseEffects:
         state = self.state
-        now = workflow.now()
-        deadline = self.engine.next_deadline()
-        case = rows.case_entry(
-            state, workflow_id=workflow.info().workflow_id,
-            next_deadline=deadline.at if deadline else None,
-            next_deadline_kind=deadline.kind if deadline else None,
-            overdue=self.engine.is_overdue(now), now=now)
+        case = rows.case_entry(self.status(), workflow_id=workflow.info().workflow_id,
+                               now=workflow.now())
         return CaseEffects(
             case=case,
             periods=[rows.period_entry(state.periods[i]) for i in sorted(batch.period_indexes)],
@@ -541,6 +526,14 @@ class CaseContractWorkflow:
         self.state.answered[key] = {"event_id": message.event_id}
         self._calendar_changes.append(message)
         self._wake = True
+
+
+def _period(index: int, scheduled: ScheduledPeriod) -> PeriodState:
+    """A period as the schedule activity planned it, nothing yet sent or received."""
+    return PeriodState(index=index, due_date=scheduled.due_date,
+                       follow_up_at=scheduled.follow_up_at, overdue_at=scheduled.overdue_at,
+                       escalation_at=scheduled.escalation_at, ends_at=scheduled.ends_at,
+                       basis=scheduled.basis)
 
 
 def _describe(effects: CaseEffects) -> str:

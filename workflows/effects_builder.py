@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from models.effects import AuditEntry, CaseEntry, PeriodEntry, TaskEntry
-from workflows.state import AuditState, CaseState, PeriodState, TaskState
+from workflows.state import AuditState, CaseState, CaseStatus, PeriodState, TaskState
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -85,18 +85,17 @@ def case_summary(state: CaseState) -> dict[str, Any]:
     }
 
 
-def case_entry(state: CaseState, *, workflow_id: str, next_deadline: datetime | None,
-               next_deadline_kind: str | None, overdue: bool, now: datetime) -> CaseEntry:
-    """The `cases` row; the deadline and overdue flag come from the engine's view."""
-    terms = state.terms
+def case_entry(status: CaseStatus, *, workflow_id: str, now: datetime) -> CaseEntry:
+    """The `cases` row, from the same status the workflow's `status` query answers."""
+    state, terms = status.state, status.state.terms
     return CaseEntry(
         case_id=terms.case_id, agency_id=terms.agency_id, jurisdiction=terms.jurisdiction,
         status=state.status, workflow_id=workflow_id,
         terms_fingerprint=state.terms_fingerprint,
         contract_start=terms.contract_start, contract_end=terms.contract_end,
         order_expiry=terms.order_expiry,
-        next_deadline=next_deadline, next_deadline_kind=next_deadline_kind,
-        overdue=overdue, consecutive_failures=state.consecutive_failures,
+        next_deadline=status.next_deadline, next_deadline_kind=status.next_deadline_kind,
+        overdue=status.overdue, consecutive_failures=state.consecutive_failures,
         audit_open=bool(state.open_audits()), updated_at=now, closed_at=state.closed_at,
         summary=case_summary(state),
     )

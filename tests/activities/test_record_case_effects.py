@@ -23,7 +23,7 @@ from models.tables import (
 )
 from tests.workflows.conftest import make_terms
 from workflows import effects_builder as rows
-from workflows.state import CaseState, PeriodState
+from workflows.state import CaseState, CaseStatus, PeriodState
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -54,9 +54,11 @@ def _effects(case_id: str) -> CaseEffects:
     state.periods = [period]
     key = f"{case_id}:period-0:follow_up"
     return CaseEffects(
-        case=rows.case_entry(state, workflow_id=f"case-contract-{case_id}",
-                             next_deadline=period.follow_up_at, next_deadline_kind="follow_up",
-                             overdue=False, now=NOW),
+        case=rows.case_entry(
+            CaseStatus(case_id=case_id, agency_id=terms.agency_id, status=state.status,
+                       state=state, next_deadline=period.follow_up_at,
+                       next_deadline_kind="follow_up", overdue=False),
+            workflow_id=f"case-contract-{case_id}", now=NOW),
         periods=[rows.period_entry(period)],
         timeline=[TimelineEntry(key, NOW, "follow_up_sent", "R1", {"period_index": 0})],
         notifications=[NotificationEntry(key, "follow_up", "R1", "agency",
