@@ -119,7 +119,7 @@ def require_roles(*roles: Role, action: str | None = None
     allowed = frozenset(roles)
 
     async def gate(request: Request, principal: PrincipalDep) -> Principal:
-        if principal.roles.isdisjoint(allowed):
+        if not principal.has_any(*allowed):
             raise forbidden(principal, allowed, action)
         return principal
 

@@ -68,11 +68,6 @@ class Principal:
         """True when the caller holds at least one of `roles`."""
         return not self.roles.isdisjoint(roles)
 
-    @property
-    def is_agency_scoped(self) -> bool:
-        """True when every role is agency-scoped, so reads must filter by `agency_id` (C7)."""
-        return bool(self.roles) and self.roles <= AGENCY_SCOPED_ROLES
-
 
 class TokenFailure(StrEnum):
     """Why a token was refused; short, stable strings for a 401 problem detail."""

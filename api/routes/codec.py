@@ -114,7 +114,7 @@ async def session_sign_in(request: Request, state: StateDep) -> HTMLResponse:
     if record is not None:
         record.principal = principal
     allowed = PERMISSIONS[Action.DECODE_PAYLOADS].roles
-    if principal.roles.isdisjoint(allowed):
+    if not principal.has_any(*allowed):
         needed = ", ".join(sorted(role.value for role in allowed))
         return session_page(f"This token's roles may not decrypt history; it needs one of: "
                             f"{needed}.", error=True, status_code=403)

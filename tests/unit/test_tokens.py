@@ -112,19 +112,16 @@ def test_valid_token_gives_the_principal(private_pem: str, verifier: TokenVerifi
     )
     assert principal.has_any(Role.TEAM_MANAGER, Role.ADMIN)
     assert not principal.has_any(Role.OPERATIONS)
-    assert not principal.is_agency_scoped
     assert jwt.get_unverified_header(token) == {"alg": "ES256", "kid": "local", "typ": "JWT"}
 
 
-def test_c7_agency_token_is_agency_scoped(private_pem: str, verifier: TokenVerifier) -> None:
+def test_c7_agency_token_carries_its_agency(private_pem: str, verifier: TokenVerifier) -> None:
     token = _mint(private_pem, roles=["agency", "integration"], agency_id="agency-42")
 
     principal = verifier.verify(token)
 
     assert principal.agency_id == "agency-42"
-    assert principal.is_agency_scoped
-    mixed = Principal("u", frozenset({Role.AGENCY, Role.PRACTITIONER}), "agency-42")
-    assert not mixed.is_agency_scoped
+    assert principal.roles == {Role.AGENCY, Role.INTEGRATION}
 
 
 def test_expired_token_is_refused(private_pem: str, verifier: TokenVerifier) -> None:
