@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.messages import AssessReport, CarryOver, CloseCase, SubmitReport
-from tests.workflows.conftest import local_today, make_terms, sleep_until, start_case
+from tests.workflows.conftest import local_today, make_terms, run_ids, sleep_until, start_case
 from workflows.case_contract import CaseContractWorkflow
 
 HISTORY_EVENTS_PER_RUN_BOUND = 150
@@ -26,7 +26,6 @@ async def test_five_years_continue_as_new_with_state_intact(
     start = local_today(await env.get_current_time())
     terms = make_terms(f"c-{unique_id}", start, periods=20)
     case = await start_case(env.client, worker, terms, endorse_on=start)
-    run_ids: list[str] = []
     periods = (await case.status()).state.periods
     for index, period in enumerate(periods):
         await sleep_until(env, period.follow_up_at + timedelta(hours=1))
@@ -35,9 +34,6 @@ async def test_five_years_continue_as_new_with_state_intact(
                                          SubmitReport(report_id=report_id))
         await case.handle.execute_update(CaseContractWorkflow.assess_report,
                                          AssessReport(report_id, "adequate", "prac"))
-        run_id = await _current_run_id(env, case.handle.id)
-        if run_id not in run_ids:
-            run_ids.append(run_id)
     await sleep_until(env, periods[-1].ends_at + timedelta(hours=1))
     status = await case.status()
     assert status.status == "closing"
@@ -46,7 +42,8 @@ async def test_five_years_continue_as_new_with_state_intact(
     assert [p.reports[0].report_id for p in status.state.periods] == [
         f"r-{unique_id}-{i}" for i in range(20)]
     assert status.state.consecutive_failures == 0
-    assert len(run_ids) >= 10
+    runs = await run_ids(env.client, case.handle.id)
+    assert len(runs) >= 10
 
     # Five years without recorded contacts leave K1 items open (E2): carry them over.
     open_items = await _open_items(case.handle)
@@ -59,8 +56,7 @@ async def test_five_years_continue_as_new_with_state_intact(
     assert closed.status == "closed"
     result = await case.handle.result()
     assert result.status == "closed"
-    run_ids.append(await _current_run_id(env, case.handle.id))
-    for run_id in dict.fromkeys(run_ids):
+    for run_id in await run_ids(env.client, case.handle.id):
         handle: WorkflowHandle[CaseContractWorkflow, object] = env.client.get_workflow_handle(
             case.handle.id, run_id=run_id)
         history = await handle.fetch_history()
@@ -77,17 +73,3 @@ async def _open_items(handle: WorkflowHandle[CaseContractWorkflow, object]) -> l
         items: list[str] = exc.cause.details[0]["open_items"]
         return items
     raise AssertionError("closing with open items must be refused (E2)")
-
-
-async def _current_run_id(env: WorkflowEnvironment, workflow_id: str) -> str:
-    """The latest run's id from the raw describe call: the time-skipping server returns
-    an unset Datetime search attribute as a typed null, which the SDK's describe() then
-    fails to convert once the workflow has closed."""
-    from temporalio.api.common.v1 import WorkflowExecution
-    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-
-    response = await env.client.workflow_service.describe_workflow_execution(
-        DescribeWorkflowExecutionRequest(
-            namespace=env.client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)))
-    run_id: str = response.workflow_execution_info.execution.run_id
-    return run_id
