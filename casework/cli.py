@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import sys
+import traceback
 from collections.abc import Sequence
 
 from casework.codec import MissingEncryptionKeys
@@ -162,5 +165,43 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"casework {args.command}: {exc}") from exc
 
 
+def exit_code_of(exit: SystemExit) -> int:
+    """The status the interpreter would give this `SystemExit`: a message means 1 (and is
+    printed to stderr, as the interpreter would), `None` means 0."""
+    if exit.code is None:
+        return 0
+    if isinstance(exit.code, int):
+        return exit.code
+    print(exit.code, file=sys.stderr)
+    return 1
+
+
+def entry() -> None:
+    """The console script: `main`, then leave without interpreter teardown.
+
+    Every command loads the Temporal SDK's native runtime (the codec module imports it),
+    and its background threads can take the GIL while CPython finalizes and abort a command
+    that had already succeeded (SIGABRT, "PyGILState_Release: thread state ... must be
+    current", temporalio/sdk-python#300): about one run in twenty of
+    `register-search-attributes` on a busy machine, which made CI flaky. Output is
+    flushed first; nothing else is left to tear down by then (servers and connections
+    are closed by the commands themselves). Tests call `main` in-process instead.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exit:
+        code = exit_code_of(exit)
+    except KeyboardInterrupt:
+        code = 130  # the shell's convention for SIGINT
+    except Exception:  # printed here: the teardown that would print it is skipped below
+        traceback.print_exc()
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    entry()
