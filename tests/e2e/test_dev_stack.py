@@ -130,20 +130,20 @@ def test_dev_starts_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
         assert not _listening(port)
 
 
-def test_readyz_names_the_unreachable_dependency(tmp_path: Path) -> None:
+async def test_readyz_names_the_unreachable_dependency(tmp_path: Path) -> None:
     """With Temporal pointed at a closed port, /readyz is 503 and says `temporal`."""
-    from fastapi.testclient import TestClient
-
     from api.app import create_app
     from casework.config import Settings
-    from casework.migrate import upgrade_to_head
+    from casework.migrate import upgrade_to_head_async
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
-    upgrade_to_head(url)
+    await upgrade_to_head_async(url)
     settings = Settings(database_url=url, temporal_address=f"127.0.0.1:{free_port()}",
                         data_dir=tmp_path)
-    with TestClient(create_app(settings)) as client:
-        response = client.get("/readyz")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://casework") as client:
+        response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["failed"] == ["temporal"]
