@@ -51,11 +51,15 @@ class ReportAccepted:
 
 @dataclass
 class AssessReport:
-    """R4: the practitioner's assessment of a received report."""
+    """R4: the practitioner's assessment of a received report. Without `assessment_id`
+    the same assessment of the same report counts once (a retry); a second round of the
+    same follow-up (say, seek further information again) needs its own
+    `assessment_id`."""
 
     report_id: str
     assessment: str
     assessed_by: str = ""
+    assessment_id: str | None = None
 
 
 @dataclass

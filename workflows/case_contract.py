@@ -399,11 +399,12 @@ class CaseContractWorkflow:
 
     @assess_report.validator
     def _validate_assessment(self, message: AssessReport) -> None:
-        self._check(lambda: messages.validate_assessment(self.state, message))
+        self._check(lambda: messages.validate_assessment(self.state, message, workflow.now()))
 
     @workflow.signal(name="assess_report")
     def assess_report_signal(self, message: AssessReport) -> None:
-        self._signal("assess_report", lambda: messages.validate_assessment(self.state, message),
+        self._signal("assess_report",
+                     lambda: messages.validate_assessment(self.state, message, workflow.now()),
                      messages.apply_assessment, message)
 
     # raise_event (R7)

@@ -52,6 +52,7 @@ class CaseEngine:
         if self.state.status != ACTIVE:
             return []
         found: list[Wakeup] = []
+        end = self.contract_end_at()
         for period in self.state.periods:
             if period.index == self.state.periods_ended:
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
@@ -61,11 +62,10 @@ class CaseEngine:
                 found.append(Wakeup(period.follow_up_at, "follow_up", period.index))
             if period.overdue_marked_at is None:
                 found.append(Wakeup(period.overdue_at, "overdue", period.index))
-            if period.escalated_at is None and period.escalation_at < period.ends_at:
+            if self._escalation_awaited(period, end):
                 found.append(Wakeup(period.escalation_at, "escalation", period.index))
             if period.outcome == policy.Outcome.PENDING and period.index > self.state.periods_ended:
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
-        end = self.contract_end_at()
         if end is not None:
             found.append(Wakeup(end, "contract_end", None))
         return sorted(found, key=lambda w: (w.at, w.kind))
@@ -137,6 +137,13 @@ class CaseEngine:
             # the period is late (R5) and there is nothing to chase.
             return True
         period.overdue_marked_at = period.overdue_at
+        if period.ends_at <= period.overdue_at:
+            # R2 asks for a report the period can still accept. Here the report window
+            # closed as D ended (the contract ends on its last due date, or the next D
+            # is the day after), so there is nothing to chase: R5 records it MISSING.
+            # Marked all the same, so no follow-up or overdue wakeup stays behind.
+            self.pending.period_indexes.add(period.index)
+            return True
         key = f"period-{period.index}:overdue"
         due = period.due_date.isoformat()
         self.pending.notify(self.case_id, key, now, "overdue_request", "R2", "agency",
@@ -151,13 +158,22 @@ class CaseEngine:
         self.pending.period_indexes.add(period.index)
         return True
 
+    def _escalation_awaited(self, period: PeriodState, end: datetime | None) -> bool:
+        """R3 applies while there is still no report, even after the period has ended (a
+        monthly schedule ends it before D + 28): the letter goes regardless. Only an
+        escalation instant at or after the contract's end is dropped, since nothing is
+        chased once the contract has ended (E1). `wakeups` and `_escalate` both ask this,
+        so a passed instant is always acted on and never left as a wakeup."""
+        if period.escalated_at is not None or period.reports:
+            return False
+        return end is None or period.escalation_at < end
+
     def _escalate(self, period: PeriodState, now: datetime) -> None:
         """R3: still no report four weeks after D -> written request to the agency's
         program manager."""
-        if period.escalated_at is not None or now < period.escalation_at or period.reports:
+        if now < period.escalation_at or not self._escalation_awaited(
+                period, self.contract_end_at()):
             return
-        if period.escalation_at >= period.ends_at:
-            return  # the period ends first (short interval or contract end): R5 decides it
         period.escalated_at = now
         key = f"period-{period.index}:escalation"
         due = period.due_date.isoformat()
@@ -178,6 +194,7 @@ class CaseEngine:
                     else None
                 ),
                 period_ended=now >= period.ends_at,
+                awaiting_resubmission=period.awaiting_resubmission,
             )
             if outcome.value != period.outcome:
                 period.outcome = outcome.value
@@ -209,20 +226,26 @@ class CaseEngine:
                 self._recommend_audit(period, now)
 
     def _recommend_audit(self, period: PeriodState, now: datetime) -> None:
-        """R6: liaise with the LEO and recommend an exception audit, once per streak. A
-        streak that completes while an earlier R6 audit is still open is recorded on it
-        rather than opening a second one."""
+        """R6: each streak triggers liaison with the LEO and an exception-audit
+        recommendation, once. A streak that completes while an earlier R6 audit is still
+        open is recorded on that audit rather than opening a second one, but the LEO is
+        still told and the practitioner still gets a liaison task: it is a new streak."""
         key = f"period-{period.index}:exception_audit"
         existing = next((a for a in self.state.open_audits() if a.rule == "R6"), None)
-        if existing is not None:
+        if existing is None:
+            audit = self.open_audit("R6", "three_consecutive_failures", now)
+            task_id = f"{self.case_id}:{audit.audit_id}:liaise_leo"
+        else:
+            audit = existing
             self.pending.event(self.case_id, key, now, "streak_recorded_on_open_audit", "R6",
-                               audit_id=existing.audit_id, period_index=period.index)
-            return
-        audit = self.open_audit("R6", "three_consecutive_failures", now)
+                               audit_id=audit.audit_id, period_index=period.index)
+            # Per period (one audit may carry several streaks), under the audit's prefix
+            # so that closing the audit (R8) finishes it like the first liaison task.
+            task_id = f"{self.case_id}:{audit.audit_id}:period-{period.index}:liaise_leo"
         self.pending.notify(self.case_id, key, now, "exception_audit_liaison", "R6", "leo",
                             "Three consecutive reporting failures: exception audit recommended")
         self.open_task(
-            f"{self.case_id}:{audit.audit_id}:liaise_leo", "liaise_leo", "R6",
+            task_id, "liaise_leo", "R6",
             "Liaise with the LEO: exception audit recommended after three consecutive "
             "reporting failures", "practitioner", now,
         )

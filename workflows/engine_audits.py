@@ -77,14 +77,19 @@ def validate_findings(state: CaseState, message: RecordAuditFindings) -> None:
 @answered_once(findings_key, AuditChanged)
 def apply_findings(engine: CaseEngine, message: RecordAuditFindings, now: datetime
                    ) -> AuditChanged:
+    """R8: the audit records findings and recommendations *to the CSO*: recording them
+    also sends them to the agency (the text stays in the database, referred to by id)."""
     state = engine.state
+    case_id = state.terms.case_id
     audit = _audit(state, message.audit_id)
     audit.findings_ids.append(message.findings_id)
     audit.status = "findings_recorded"
     engine.pending.audit_ids.add(audit.audit_id)
-    engine.pending.event(state.terms.case_id, f"{audit.audit_id}:findings:{message.findings_id}",
-                         now, "audit_findings_recorded", "R8", audit_id=audit.audit_id,
-                         findings_id=message.findings_id)
+    key = f"{audit.audit_id}:findings:{message.findings_id}"
+    engine.pending.event(case_id, key, now, "audit_findings_recorded", "R8",
+                         audit_id=audit.audit_id, findings_id=message.findings_id)
+    engine.pending.notify(case_id, key, now, "exception_audit_findings", "R8", "agency",
+                          f"Exception audit {audit.audit_id}: findings and recommendations")
     result = AuditChanged(audit_id=audit.audit_id, status=audit.status)
     return result
 

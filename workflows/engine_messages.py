@@ -124,12 +124,34 @@ def validate_report(state: CaseState, message: SubmitReport, now: datetime) -> N
                 f"Period {period.index} (due {period.due_date}) is not awaiting a report.",
                 field="period_index", rule="R4",
             )
-    elif _target_period(state, now) is None:
+    else:
+        _target_period(state, now)
+
+
+def _awaiting_periods(state: CaseState, now: datetime) -> list[PeriodState]:
+    """The periods a report that names none could be meant for: each open period whose
+    due date has passed (a late report, or a requested resubmission) and the current
+    period (the first not yet due) if it is open. Only when none of those awaits one is
+    an early report taken for the next open period, as before."""
+    open_periods = [p for p in state.periods if _open_for_report(p, now)]
+    current = next((p.index for p in state.periods if p.overdue_at > now), len(state.periods))
+    return [p for p in open_periods if p.index <= current] or open_periods[:1]
+
+
+def _target_period(state: CaseState, now: datetime) -> PeriodState:
+    """R4/R5: a report without `period_index` goes to the one period awaiting a report.
+    With several awaiting, guessing could record an on-time report for the current
+    period as a late one for the previous period (a wrong R5 outcome for both), so the
+    caller is asked to choose."""
+    candidates = _awaiting_periods(state, now)
+    if not candidates:
         raise conflict("No reporting period is awaiting a report.", field="report_id", rule="R4")
-
-
-def _target_period(state: CaseState, now: datetime) -> PeriodState | None:
-    return next((p for p in state.periods if _open_for_report(p, now)), None)
+    if len(candidates) > 1:
+        choices = ", ".join(f"period {p.index} (due {p.due_date.isoformat()})"
+                            for p in candidates)
+        raise invalid(f"Several periods are awaiting a report: {choices}. Name one with "
+                      "period_index.", field="period_index", rule="R4")
+    return candidates[0]
 
 
 @answered_once(report_key, ReportAccepted)
@@ -138,9 +160,7 @@ def apply_report(engine: CaseEngine, message: SubmitReport, now: datetime) -> Re
     if message.period_index is not None:
         period = state.periods[message.period_index]
     else:
-        target = _target_period(state, now)
-        assert target is not None  # validate_report guarantees it
-        period = target
+        period = _target_period(state, now)  # validate_report made sure there is one
     resubmission = bool(period.reports)
     period.reports.append(ReportReceipt(message.report_id, now, message.submitted_by))
     period.awaiting_resubmission = False
@@ -168,6 +188,9 @@ def apply_report(engine: CaseEngine, message: SubmitReport, now: datetime) -> Re
 
 # ------------------------------------------------------------------ assessments
 def assessment_key(message: AssessReport) -> str:
+    """A retry answers the first time; `assessment_id` tells rounds apart (R4)."""
+    if message.assessment_id:
+        return f"assess:{message.report_id}:id:{message.assessment_id}"
     return f"assess:{message.report_id}:{message.assessment}"
 
 
@@ -178,8 +201,10 @@ def _report_period(state: CaseState, report_id: str) -> PeriodState | None:
     return None
 
 
-def validate_assessment(state: CaseState, message: AssessReport) -> None:
-    """R4: the practitioner assesses the latest report of a period, once finally."""
+def validate_assessment(state: CaseState, message: AssessReport, now: datetime) -> None:
+    """R4: the practitioner assesses the latest report of a period, once finally. A
+    resubmission can be requested only while the period can still accept a report:
+    after its end no new report would be taken (R5 decides the period then)."""
     if message.assessment not in {a.value for a in policy.Assessment}:
         allowed = ", ".join(a.value for a in policy.Assessment)
         raise invalid(f"Unknown assessment {message.assessment!r}; one of {allowed}.",
@@ -200,6 +225,11 @@ def validate_assessment(state: CaseState, message: AssessReport) -> None:
     if period.awaiting_resubmission:
         raise conflict("A resubmission was requested; assess the new report.",
                        field="report_id", rule="R4")
+    if message.assessment == policy.Assessment.REQUEST_RESUBMISSION and now >= period.ends_at:
+        raise conflict(
+            f"The report window of period {period.index} (due {period.due_date}) closed at "
+            f"{period.ends_at.isoformat()}: no resubmission could be accepted. Assess the "
+            "report as it is.", field="assessment", rule="R4")
 
 
 @answered_once(assessment_key, AssessmentRecorded)
@@ -214,7 +244,9 @@ def apply_assessment(engine: CaseEngine, message: AssessReport, now: datetime
     case_id = state.terms.case_id
     kind = policy.Assessment(message.assessment)
     engine.pending.period_indexes.add(period.index)
-    engine.pending.event(case_id, f"report:{message.report_id}:{kind.value}", now,
+    # One timeline entry and notice per assessment (round), not per kind of assessment.
+    key = assessment_key(message).removeprefix("assess:")
+    engine.pending.event(case_id, f"report:{key}", now,
                          "report_assessed", "R4", report_id=message.report_id,
                          period_index=period.index, assessment=kind.value)
     if kind == policy.Assessment.REQUEST_RESUBMISSION:
@@ -223,8 +255,7 @@ def apply_assessment(engine: CaseEngine, message: AssessReport, now: datetime
                               "resubmission_request", "R4", "agency",
                               f"Please resubmit the progress report due {period.due_date}")
     elif kind not in policy.FINAL_ASSESSMENTS:
-        engine.pending.notify(case_id, f"report:{message.report_id}:{kind.value}", now,
-                              kind.value, "R4", "agency",
+        engine.pending.notify(case_id, f"report:{key}", now, kind.value, "R4", "agency",
                               f"Follow-up on the progress report due {period.due_date}: "
                               f"{kind.value.replace('_', ' ')}")
     if kind in policy.FINAL_ASSESSMENTS or kind == policy.Assessment.REQUEST_RESUBMISSION:

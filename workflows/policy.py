@@ -323,11 +323,17 @@ class Outcome(StrEnum):
 
 
 def period_outcome(*, overdue_at: datetime, first_report_at: datetime | None,
-                   final_assessment: Assessment | None, period_ended: bool) -> Outcome:
+                   final_assessment: Assessment | None, period_ended: bool,
+                   awaiting_resubmission: bool = False) -> Outcome:
     """R5: judged on the FIRST report's arrival (on time when before `overdue_at`, the
     instant the due date ends). A late report is a failure whatever its quality, so LATE
     is known on arrival; no report by the period's end is MISSING; an on-time report is
-    SUCCESS or INADEQUATE once finally assessed, PENDING until then."""
+    SUCCESS or INADEQUATE once finally assessed, PENDING until then.
+
+    A requested resubmission (R4) that has not arrived when the period ends is MISSING
+    too: R5 fails a report that "never arrived before the next due date", and the
+    period can no longer accept one, so waiting longer would leave it PENDING for good
+    and stall the R6 count behind it."""
     if first_report_at is None:
         return Outcome.MISSING if period_ended else Outcome.PENDING
     if first_report_at >= overdue_at:
@@ -336,6 +342,8 @@ def period_outcome(*, overdue_at: datetime, first_report_at: datetime | None,
         return Outcome.SUCCESS
     if final_assessment == Assessment.INADEQUATE_QUALITY:
         return Outcome.INADEQUATE
+    if awaiting_resubmission and period_ended:
+        return Outcome.MISSING
     return Outcome.PENDING
 
 

@@ -52,10 +52,10 @@ async def assess_report(
 ) -> AssessmentView:
     """Adequate or inadequate quality decide the period's outcome (R5); the others are
     follow-ups, and request_resubmission keeps the period open for a new report.
-    Repeat-safe on (report, assessment)."""
+    Repeat-safe on (report, assessment), or on `assessment_id` when given."""
     await visible_case(session, caller, case_id)
     message = AssessReport(report_id=report_id, assessment=body.assessment,
-                           assessed_by=body.assessed_by)
+                           assessed_by=body.assessed_by, assessment_id=body.assessment_id)
     result = await gateway.update(case_id, CaseContractWorkflow.assess_report, message,
                                   answer_key=assessment_key(message),
                                   answer_type=AssessmentRecorded)

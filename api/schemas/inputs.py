@@ -141,8 +141,11 @@ class ReportIn(BaseModel):
         {"report_id": "rep-2027-q1", "submitted_by": "ag-9"}]})
 
     report_id: Id
-    period_index: int | None = Field(default=None, ge=0,
-                                     description="Default: the period awaiting a report.")
+    period_index: int | None = Field(
+        default=None, ge=0,
+        description="Default: the one period awaiting a report (R4). When several are "
+                    "(a late or resubmitted report for an earlier period, and the current "
+                    "one), the report is refused with 422 naming them: give period_index.")
     submitted_by: PersonRef = ""
 
 
@@ -154,6 +157,10 @@ class AssessmentIn(BaseModel):
 
     assessment: str = _codes((a.value for a in policy.Assessment), "R4")
     assessed_by: PersonRef = ""
+    assessment_id: Id | None = Field(
+        default=None, description="Repeat-safety key. Without it the same assessment of "
+        "the same report is answered once; give a fresh one for a second round of the "
+        "same follow-up (e.g. seek_further_information again).")
 
 
 class EventIn(BaseModel):

@@ -7,6 +7,7 @@ import asyncio
 import httpx
 
 from tests.api.conftest import active_case, assert_problem, new_case_id, registration
+from tests.polling import eventually
 
 
 async def test_r4_a_report_is_accepted_once_whatever_the_retries(
@@ -42,6 +43,29 @@ async def test_r4_r5_an_adequate_on_time_report_succeeds(api: httpx.AsyncClient)
     assert_problem(other, 409, field="assessment", rule="R4")
     assert_problem(await api.post(f"/cases/{case_id}/reports/rep-404/assessment",
                                   json={"assessment": "adequate"}), 404, field="report_id")
+
+
+async def test_r4_a_second_round_of_the_same_follow_up_needs_its_own_id(
+        api: httpx.AsyncClient) -> None:
+    """Seek further information twice on one report: two notices to the agency. Without
+    an assessment_id a repeat is a retry, answered once."""
+    case_id = await active_case(api)
+    await api.post(f"/cases/{case_id}/reports", json={"report_id": "rep-1"})
+    path = f"/cases/{case_id}/reports/rep-1/assessment"
+    ask = {"assessment": "seek_further_information"}
+    first = await api.post(path, json=ask)
+    retry = await api.post(path, json=ask)
+    assert (first.json()["duplicate"], retry.json()["duplicate"]) == (False, True)
+    rounds = [await api.post(path, json={**ask, "assessment_id": "round-2"}),
+              await api.post(path, json={**ask, "assessment_id": "round-2"}),
+              await api.post(path, json={**ask, "assessment_id": "round-3"})]
+    assert [r.json()["duplicate"] for r in rounds] == [False, True, False]
+
+    async def three_notices() -> None:
+        notices = (await api.get("/notifications", params={"case_id": case_id})).json()
+        assert sum(n["kind"] == "seek_further_information" for n in notices["items"]) == 3
+
+    await eventually(three_notices)
 
 
 async def test_reports_are_refused_before_endorsement_and_for_unknown_periods(

@@ -494,6 +494,29 @@ def test_r5_period_outcome(first_report_at: datetime | None, final: Assessment |
                                  final_assessment=final, period_ended=ended) == expected
 
 
+@pytest.mark.parametrize(("first_report_at", "final", "ended", "expected"), [
+    (ON_TIME, None, False, Outcome.PENDING),  # the new report can still arrive
+    (ON_TIME, None, True, Outcome.MISSING),  # it never arrived before the next due date
+    (OVERDUE_AT, None, True, Outcome.LATE),  # the first report was late: late it stays
+])
+def test_r5_requested_resubmission_not_arrived_by_period_end_is_missing(
+        first_report_at: datetime, final: Assessment | None, ended: bool,
+        expected: Outcome) -> None:
+    assert policy.period_outcome(overdue_at=OVERDUE_AT, first_report_at=first_report_at,
+                                 final_assessment=final, period_ended=ended,
+                                 awaiting_resubmission=True) == expected
+
+
+def test_r5_r6_missing_resubmission_counts_in_the_streak() -> None:
+    """A period left PENDING would hold the R6 count for good; MISSING feeds it."""
+    outcome = policy.period_outcome(overdue_at=OVERDUE_AT, first_report_at=ON_TIME,
+                                    final_assessment=None, period_ended=True,
+                                    awaiting_resubmission=True)
+    fired, state = feed([Outcome.LATE, outcome, Outcome.MISSING])
+    assert fired == [False, False, True]
+    assert state.consecutive_failures == 3
+
+
 def test_r5_failures_are_late_missing_and_inadequate() -> None:
     assert [o for o in Outcome if policy.is_failure(o)] == [
         Outcome.LATE, Outcome.MISSING, Outcome.INADEQUATE]

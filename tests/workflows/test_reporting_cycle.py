@@ -103,7 +103,8 @@ async def test_r2_report_on_day_27_is_late_but_not_escalated(
     period = (await case.status()).state.periods[0]
     assert period.overdue_marked_at == period.overdue_at  # R2 at the end of D
     assert period.escalated_at is None
-    await _submit(case, f"r-{unique_id}")
+    # Name the period: period 1 also awaits a report (R4 refuses to guess between them).
+    await _submit(case, f"r-{unique_id}", 0)
     assert await _assess(case, f"r-{unique_id}", "adequate") == "late"  # R5
     await sleep_until(env, period.escalation_at + timedelta(days=2))
     period = (await case.status()).state.periods[0]
@@ -133,7 +134,7 @@ async def test_r3_report_on_day_29_comes_after_escalation(
     period = (await case.status()).state.periods[0]
     assert period.escalated_at is not None
     assert abs(period.escalated_at - period.escalation_at) < timedelta(seconds=1)
-    await _submit(case, f"r-{unique_id}")
+    await _submit(case, f"r-{unique_id}", 0)  # period 1 awaits one too: name it (R4)
     notices = await _notifications(sessions, terms.case_id)
     escalations = [n for n in notices if n.kind == "escalation"]
     assert len(escalations) == 1 and escalations[0].recipient == "program_manager"
@@ -197,7 +198,7 @@ async def test_r6_three_failures_trigger_once_success_resets_next_streak_after_c
     async def on_time(index: int, assessment: str) -> None:
         await sleep_until(env, periods[index].follow_up_at + timedelta(hours=1))
         # Name the period: period 1's report is still outstanding, and a report that
-        # names none goes to the oldest period awaiting one.
+        # names none is refused while two periods await one (R4).
         await _submit(case, f"r-{unique_id}-{index}", index)
         await _assess(case, f"r-{unique_id}-{index}", assessment)
 
