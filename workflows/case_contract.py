@@ -199,21 +199,28 @@ class CaseContractWorkflow:
                                          state.plan_review_reminder_at, workflow.now())
 
     async def _reschedule(self) -> None:
-        """V5: a review changed the schedule or end date. Periods already due keep their
-        dates and what was sent; later ones are planned afresh (renewal adds periods)."""
+        """V5: a review changed the schedule or end date. A period whose due date stays
+        keeps everything it has (reports, notices sent, outcome) and only learns when it
+        now ends; the others are planned afresh (renewal adds periods). The review's
+        validator made sure every period the agency was told of or acted on keeps its
+        date, so no notice is dropped as a repeat of a superseded period's."""
         due_dates = self.state.reschedule_due_dates or []
         self.state.reschedule_due_dates = None
         result = await self._schedule(due_dates)
         now = workflow.now()
-        kept = [p for p in self.state.periods if p.overdue_at <= now]
-        dropped = {p.index for p in self.state.periods} - {p.index for p in kept}
-        fresh = [_period(i, s) for i, s in enumerate(result.periods) if i >= len(kept)]
-        for period, scheduled in zip(kept, result.periods, strict=False):
-            period.ends_at = scheduled.ends_at
-            self.engine.pending.period_indexes.add(period.index)
-        self.state.periods = kept + fresh
-        self.engine.pending.removed_periods.update(dropped - {p.index for p in fresh})
-        self.engine.pending.period_indexes.update(p.index for p in fresh)
+        before = {p.index: p for p in self.state.periods}
+        periods: list[PeriodState] = []
+        for index, scheduled in enumerate(result.periods):
+            old = before.get(index)
+            if old is not None and old.due_date == scheduled.due_date:
+                if old.ends_at > now:  # an ended period stays decided as it was
+                    old.ends_at = scheduled.ends_at
+                periods.append(old)
+            else:
+                periods.append(_period(index, scheduled))
+        self.state.periods = periods
+        self.engine.pending.removed_periods.update(set(before) - {p.index for p in periods})
+        self.engine.pending.period_indexes.update(p.index for p in periods)
         self.engine.pending.event(self.state.terms.case_id,
                                   f"rescheduled:{now.isoformat()}", now,
                                   "schedule_changed", "V5",

@@ -23,7 +23,7 @@ from workflows import policy
 from workflows.engine import CaseEngine, Wakeup
 from workflows.errors import conflict, invalid, not_found
 from workflows.idempotency import answered_once
-from workflows.state import ACTIVE, CLOSED, CaseState, PlanVersion, ReviewState
+from workflows.state import ACTIVE, CLOSED, CaseState, PeriodState, PlanVersion, ReviewState
 
 CONTRACT_REVIEW_DAYS = 14  # V4: a contract review within two weeks of the concern
 UNSCHEDULED_REVIEW_DAYS = 14  # V3: our deadline for a requested case plan review
@@ -165,26 +165,55 @@ def _review(state: CaseState, review_id: str) -> ReviewState:
     raise not_found(f"No review {review_id!r} on this case.", field="review_id")
 
 
+def settled_periods(state: CaseState, now: datetime) -> list[PeriodState]:
+    """V5: the periods a review can no longer renegotiate. The agency has been told of
+    their due dates or acted on them: due already, a report received, or the R1 follow-up
+    sent. They are a prefix of the schedule (every later period is untouched), and a new
+    schedule starts after the last of them."""
+    touched = [p.index for p in state.periods
+               if p.overdue_at <= now or p.reports or p.follow_up_sent_at is not None]
+    last = max(touched, default=-1)
+    return [p for p in state.periods if p.index <= last]
+
+
 def proposed_due_dates(state: CaseState, message: ReviewOutcome, now: datetime
                        ) -> list[date] | None:
-    """V5: periods already due keep their dates; the future ones are replaced by the new
-    schedule, or extended at the schedule's interval when only the end date moves."""
-    kept = [p.due_date for p in state.periods if p.overdue_at <= now]
+    """V5: settled periods keep their dates; the others are replaced by the new schedule,
+    or extended (or cut) at the schedule's interval when only the end date moves."""
+    kept = [p.due_date for p in settled_periods(state, now)]
     if message.new_due_dates is not None:
         return kept + sorted(message.new_due_dates)
     if message.new_contract_end is None:
         return None
     interval = state.terms.schedule.interval_months or 3
-    dates = [p.due_date for p in state.periods]
     end = min(message.new_contract_end, state.terms.order_expiry)
-    if end < dates[-1]:
-        dates = [d for d in dates if d <= end or d in kept]
-    while True:
+    dates = [p.due_date for p in state.periods if p.due_date <= end or p.due_date in kept]
+    while dates:
         following = policy.add_months(dates[-1], interval)
         if following > end:
             break
         dates.append(following)
     return dates
+
+
+def _outcome_field(field: str, settled: int) -> str:
+    """Name a refused amendment by the request's own field, not the contract terms'
+    (`schedule.due_dates[5]` -> `new_due_dates[2]` after three settled periods)."""
+    if field.startswith("schedule.due_dates["):
+        position = int(field[len("schedule.due_dates["):].split("]")[0]) - settled
+        return f"new_due_dates[{position}]" if position >= 0 else "new_due_dates"
+    if field.startswith("schedule"):
+        return "new_due_dates"
+    if field.startswith("functions"):
+        return f"new_{field}"
+    if field == "contract_end":
+        return "new_contract_end"
+    return field
+
+
+def _changes_contract(message: ReviewOutcome) -> bool:
+    return (message.new_due_dates is not None or message.new_contract_end is not None
+            or message.new_functions is not None or message.total_case_management is not None)
 
 
 def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datetime) -> None:
@@ -195,23 +224,58 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
         raise conflict(f"Review {review.review_id} already has an outcome.", field="review_id")
     if state.status == CLOSED:
         raise conflict("The case is closed.", field="status", rule="E2")
-    kept = [p for p in state.periods if p.overdue_at <= now]
+    if state.status != ACTIVE and (_changes_contract(message) or message.return_to_cp):
+        raise conflict(
+            f"The contract is {state.status}: a review can no longer change its schedule, "
+            "end date or functions, or return it to CP.", field="status", rule="E1")
+    if message.return_to_cp and (message.new_due_dates is not None
+                                 or message.new_contract_end is not None):
+        raise invalid("Returning case management to CP ends the contract (E1); it cannot "
+                      "also set new due dates or a new end date.", field="return_to_cp",
+                      rule="E1")
+    settled = settled_periods(state, now)
     if message.new_due_dates is not None:
         for position, due in enumerate(message.new_due_dates):
-            if kept and due <= kept[-1].due_date:
-                raise invalid(f"{due} is not after the last period already due "
-                              f"({kept[-1].due_date}).", field=f"new_due_dates[{position}]",
-                              rule="V5")
-    if message.endorse_plan_version is not None and message.draft_plan_version is None:
-        if not any(v.version == message.endorse_plan_version and v.status == "draft"
-                   for v in state.plan_versions):
-            raise invalid(f"No draft case plan {message.endorse_plan_version!r} to endorse.",
-                          field="endorse_plan_version", rule="V6")
+            if due < now.date():  # UTC date: a day's grace either side of the dateline
+                raise invalid(f"{due} has passed: a new due date must be in the future.",
+                              field=f"new_due_dates[{position}]", rule="V5")
+            if settled and due <= settled[-1].due_date:
+                raise invalid(
+                    f"{due} is not after {settled[-1].due_date}, the last period already due, "
+                    "reported or followed up; those keep their dates.",
+                    field=f"new_due_dates[{position}]", rule="V5")
+    if message.new_contract_end is not None:
+        last_settled = settled[-1].due_date if settled else None
+        if last_settled is not None and message.new_contract_end < last_settled:
+            raise invalid(
+                f"{message.new_contract_end} is before {last_settled}, the due date of a "
+                "period already due, reported or followed up.", field="new_contract_end",
+                rule="V5")
+        if proposed_due_dates(state, message, now) == []:
+            raise invalid(f"No report would fall due by {message.new_contract_end}; the "
+                          "contract needs a reporting schedule.", field="new_contract_end",
+                          rule="C5")
+    _validate_plan_versions(state, message)
     candidate = _amended_terms(state, message, now)
     try:
         policy.validate_terms(candidate)
     except PolicyViolation as exc:
-        raise invalid(exc.message, field=exc.field, rule=exc.rule) from exc
+        raise invalid(exc.message, field=_outcome_field(exc.field, len(settled)),
+                      rule=exc.rule) from exc
+
+
+def _validate_plan_versions(state: CaseState, message: ReviewOutcome) -> None:
+    """V6: a new draft has a fresh version; only a draft (an earlier one or the one this
+    outcome records) can be endorsed, so exactly one endorsed plan stays current."""
+    known = {v.version: v.status for v in state.plan_versions}
+    draft = message.draft_plan_version
+    if draft is not None and known.get(draft, "draft") != "draft":
+        raise invalid(f"Case plan {draft!r} is already {known[draft]}; a new draft needs a "
+                      "new version.", field="draft_plan_version", rule="V6")
+    endorse = message.endorse_plan_version
+    if endorse is not None and endorse != draft and known.get(endorse) != "draft":
+        raise invalid(f"No draft case plan {endorse!r} to endorse.",
+                      field="endorse_plan_version", rule="V6")
 
 
 def _amended_terms(state: CaseState, message: ReviewOutcome, now: datetime) -> ContractTerms:
@@ -233,6 +297,13 @@ def _amended_terms(state: CaseState, message: ReviewOutcome, now: datetime) -> C
     )
 
 
+def _belongs_to(task_id: str, case_id: str, review_id: str) -> bool:
+    """A review's tasks are `<case>:review-<id>` and `<case>:review-<id>:<what>`; review
+    `r1` does not own `r10`'s."""
+    base = f"{case_id}:review-{review_id}"
+    return task_id == base or task_id.startswith(f"{base}:")
+
+
 @answered_once(outcome_key, ReviewOutcomeRecorded)
 def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: datetime
                          ) -> ReviewOutcomeRecorded:
@@ -245,10 +316,13 @@ def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: dateti
     changed: list[str] = []
     amended = _amended_terms(state, message, now)
     due_dates = proposed_due_dates(state, message, now)
+    end_moved = amended.contract_end != state.terms.contract_end
     if due_dates is not None and due_dates != [p.due_date for p in state.periods]:
-        state.reschedule_due_dates = due_dates
         changed.append("schedule")
-    if amended.contract_end != state.terms.contract_end:
+    if due_dates is not None and ("schedule" in changed or end_moved):
+        # E1: the last period ends with the contract, so a new end date alone reschedules.
+        state.reschedule_due_dates = due_dates
+    if end_moved:
         changed.append("contract_end")
     if (amended.functions, amended.total_case_management) != (
             state.terms.functions, state.terms.total_case_management):
@@ -271,8 +345,7 @@ def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: dateti
                                  answered_by=review.review_id)
     for task in state.open_tasks():
         if task.task_id.startswith(f"{case_id}:review-") and not any(
-                task.task_id.startswith(f"{case_id}:review-{r.review_id}")
-                for r in state.open_reviews()):
+                _belongs_to(task.task_id, case_id, r.review_id) for r in state.open_reviews()):
             engine.finish_task(task, now, message.decided_by or "review held")
     if message.return_to_cp:
         changed.append("returned_to_cp")
@@ -300,15 +373,19 @@ def _plan_versions(state: CaseState, message: ReviewOutcome, now: datetime,
 
 
 def end_contract_early(engine: CaseEngine, now: datetime, reason: str) -> None:
-    """E1: case management returns to CP: periods not yet due are dropped, the current
-    one ends now, and the case moves to closing."""
+    """E1: case management returns to CP: periods not yet due are dropped unless a report
+    already came for them, every kept period ends now at the latest (so each gets its R5
+    outcome), and the case moves to closing."""
     state = engine.state
-    kept = [p for p in state.periods if p.overdue_at <= now]
-    dropped = [p.index for p in state.periods if p.overdue_at > now]
-    if kept:
-        kept[-1].ends_at = min(kept[-1].ends_at, now)
+    last = max((p.index for p in state.periods if p.overdue_at <= now or p.reports),
+               default=-1)
+    kept = [p for p in state.periods if p.index <= last]
+    dropped = [p.index for p in state.periods if p.index > last]
+    for period in kept:
+        period.ends_at = min(period.ends_at, now)
     state.periods = kept
     engine.pending.removed_periods.update(dropped)
     engine.pending.period_indexes.difference_update(dropped)
+    engine.pending.period_indexes.update(p.index for p in kept)
     engine.decide_outcomes(now)
     engine.end_contract(now, reason)

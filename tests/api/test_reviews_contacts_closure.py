@@ -47,7 +47,7 @@ async def test_v3_v6_a_review_is_requested_held_and_endorses_a_plan(
 
     outcome_path = f"/cases/{case_id}/reviews/rev-1/outcome"
     c2 = {"total_case_management": False, "new_functions": ["risk_assessment"]}
-    assert_problem(await api.post(outcome_path, json=c2), 422, field="functions[0]",
+    assert_problem(await api.post(outcome_path, json=c2), 422, field="new_functions[0]",
                    rule="C2")
     outcome = {"decided_by": "tm-1", "draft_plan_version": "plan-2",
                "endorse_plan_version": "plan-2", "notes": "Plan 2 endorsed."}
