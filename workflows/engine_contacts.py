@@ -1,7 +1,7 @@
 """K1: contact with the child, as time passes and as contacts are recorded.
 
-Direct contact is expected at the case plan's frequency (fortnightly by default); a
-longer gap is evidence of lack of client contact (R7), raised once per gap, and a year
+Direct (in-person) contact is expected at the case plan's frequency (fortnightly by
+default); a longer gap is evidence of lack of client contact (R7), raised once per gap, and a year
 without the practitioner meeting the child opens a task. Pure: no I/O, no Temporal.
 """
 
@@ -10,14 +10,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from models.messages import ContactRecorded, RaiseEvent, RecordContact
+from workflows import policy
 from workflows.engine import CaseEngine, Wakeup
 from workflows.engine_audits import apply_event
 from workflows.errors import conflict, invalid
 from workflows.idempotency import answered_once
 from workflows.state import ACTIVE, CLOSED, CaseState
 
-PRACTITIONER_MEETING_DAYS = 365  # K1: the practitioner meets the child once a year
-CONTACT_KINDS = frozenset({"direct", "home_visit", "practitioner_visit", "phone", "video"})
+PRACTITIONER_MEETING_MONTHS = 12  # K1: the practitioner meets the child once a year
+IN_PERSON_KINDS = frozenset({"direct", "home_visit", "practitioner_visit"})
+"""K1 expects *direct* contact: only these close a contact gap or count as the yearly
+practitioner meeting. Calls are recorded on the timeline but do not."""
+CONTACT_KINDS = IN_PERSON_KINDS | {"phone", "video"}
 
 
 # ---------------------------------------------------------------- time passing
@@ -53,7 +57,7 @@ def _contact_checks(state: CaseState) -> tuple[datetime | None, datetime | None]
         gap_check = _day_end(last + timedelta(days=state.terms.contact_frequency_days))
     meeting_check = None
     if contacts.meeting_task_after != meeting:
-        meeting_check = _day_end(meeting + timedelta(days=PRACTITIONER_MEETING_DAYS))
+        meeting_check = _day_end(policy.add_months(meeting, PRACTITIONER_MEETING_MONTHS))
     return gap_check, meeting_check
 
 
@@ -125,9 +129,11 @@ def apply_contact(engine: CaseEngine, message: RecordContact, now: datetime
     state = engine.state
     contacts = state.contacts
     contacts.count += 1
-    if contacts.last_contact_on is None or message.occurred_on > contacts.last_contact_on:
+    in_person = message.kind in IN_PERSON_KINDS
+    if in_person and (contacts.last_contact_on is None
+                      or message.occurred_on > contacts.last_contact_on):
         contacts.last_contact_on = message.occurred_on
-    if message.by_role == "practitioner" and (
+    if in_person and message.by_role == "practitioner" and (
             contacts.last_practitioner_meeting_on is None
             or message.occurred_on > contacts.last_practitioner_meeting_on):
         contacts.last_practitioner_meeting_on = message.occurred_on

@@ -176,6 +176,10 @@ def _require_id(value: str | None, where: str, rule: str = "input") -> None:
                               "'.', '_', ':' or '-' (ids only: no names or free text).")
 
 
+MAX_CONTACT_FREQUENCY_DAYS = 365
+"""K1: contact is expected at the plan's frequency, and at least once a year."""
+
+
 def _check_shape(terms: ContractTerms) -> None:
     """Plain input errors (rule "input"), then the contract's dates (E1)."""
     _require_id(terms.case_id, "case_id")
@@ -183,8 +187,10 @@ def _check_shape(terms: ContractTerms) -> None:
     for name in ("jurisdiction", "time_zone"):
         if not getattr(terms, name).strip():
             raise PolicyViolation("input", name, "Required.")
-    if terms.contact_frequency_days < 1:
-        raise PolicyViolation("input", "contact_frequency_days", "At least one day.")
+    if not 1 <= terms.contact_frequency_days <= MAX_CONTACT_FREQUENCY_DAYS:
+        raise PolicyViolation("K1", "contact_frequency_days",
+                              f"Between 1 and {MAX_CONTACT_FREQUENCY_DAYS} days: the child is "
+                              "seen at least once a year.")
     if terms.contract_end <= terms.contract_start:
         raise PolicyViolation("E1", "contract_end", f"The contract ends on "
                               f"{terms.contract_end}, not after its start {terms.contract_start}.")

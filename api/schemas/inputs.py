@@ -78,7 +78,10 @@ class CaseRegistration(BaseModel):
     time_zone: str | None = Field(default=None, description="Default: the TIME_ZONE setting.")
     extra_closures: list[date] = Field(default_factory=list)
     removed_holidays: list[date] = Field(default_factory=list)
-    contact_frequency_days: int = Field(default=14, description="K1")
+    contact_frequency_days: int = Field(
+        default=14, ge=1, le=policy.MAX_CONTACT_FREQUENCY_DAYS,
+        description="K1: the case plan's contact frequency; a longer gap is evidence of "
+        "lack of client contact (R7).")
 
     def to_terms(self, jurisdiction: str, time_zone: str) -> ContractTerms:
         return ContractTerms(

@@ -94,6 +94,12 @@ async def test_malformed_registrations_name_the_field(api: httpx.AsyncClient) ->
     assert_problem(await api.post("/cases", json=body), 422, field="jurisdiction")
     body = registration("no spaces allowed")
     assert_problem(await api.post("/cases", json=body), 422, field="case_id", rule="input")
+    # K1: a contact frequency beyond a year would overflow the workflow's date arithmetic
+    # and stall the case; the child is seen at least once a year anyway.
+    for days in (0, 366, 3_000_000):
+        body = registration(new_case_id(), contact_frequency_days=days)
+        assert_problem(await api.post("/cases", json=body), 422,
+                       field="contact_frequency_days")
 
 
 async def test_unknown_cases_are_404_with_the_same_answer(api: httpx.AsyncClient) -> None:

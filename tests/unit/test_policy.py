@@ -163,9 +163,14 @@ def test_input_refuses_free_text_agency_id() -> None:
     assert (error.rule, error.field) == ("input", "agency_id")
 
 
-def test_input_refuses_contact_frequency_of_zero_days() -> None:
-    error = violation(make_terms(contact_frequency_days=0))
-    assert (error.rule, error.field) == ("input", "contact_frequency_days")
+@pytest.mark.parametrize("days", [0, 366])
+def test_k1_refuses_contact_frequency_outside_one_day_to_a_year(days: int) -> None:
+    error = violation(make_terms(contact_frequency_days=days))
+    assert (error.rule, error.field) == ("K1", "contact_frequency_days")
+
+
+def test_k1_accepts_a_yearly_contact_frequency() -> None:
+    policy.validate_terms(make_terms(contact_frequency_days=365))
 
 
 def test_e1_refuses_contract_end_on_start() -> None:

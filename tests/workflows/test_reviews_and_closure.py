@@ -233,11 +233,45 @@ async def test_k1_no_practitioner_meeting_in_a_year_opens_task(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
     start = local_today(await env.get_current_time())
-    terms = make_terms(f"c-{unique_id}", start, periods=6, contact_frequency_days=400)
+    terms = make_terms(f"c-{unique_id}", start, periods=6, contact_frequency_days=365)
     case = await start_case(env.client, worker, terms, endorse_on=start)
-    await sleep_until(env, datetime.combine(start + timedelta(days=367), time(12), MELBOURNE))
-    tasks = [t for t in (await case.status()).state.tasks if t.rule == "K1"]
-    assert [t.kind for t in tasks] == ["practitioner_meeting"]
+    await sleep_until(env, datetime.combine(start + timedelta(days=30), time(12), MELBOURNE))
+    # K1: the practitioner meets the child; a phone call is not a meeting.
+    await case.handle.execute_update(
+        CaseContractWorkflow.record_contact,
+        RecordContact(contact_id="call", occurred_on=start + timedelta(days=30), kind="phone",
+                      by_role="practitioner"))
+    anniversary = add_months(start, 12)
+
+    async def meeting_tasks() -> list[str]:
+        return [t.kind for t in (await case.status()).state.tasks if t.rule == "K1"]
+
+    await sleep_until(env, datetime.combine(anniversary, time(20), MELBOURNE))
+    assert await meeting_tasks() == []  # twelve months are not yet over
+    await sleep_until(env, datetime.combine(anniversary + timedelta(days=1), time(12),
+                                            MELBOURNE))
+    assert await meeting_tasks() == ["practitioner_meeting"]
+    await env.sleep(timedelta(days=40))
+    assert await meeting_tasks() == ["practitioner_meeting"]  # once for this gap
+
+
+async def test_k1_calls_do_not_close_a_direct_contact_gap(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    await sleep_until(env, datetime.combine(start + timedelta(days=10), time(12), MELBOURNE))
+    for contact_id, kind in (("call", "phone"), ("video", "video")):
+        await case.handle.execute_update(
+            CaseContractWorkflow.record_contact,
+            RecordContact(contact_id=contact_id, occurred_on=start + timedelta(days=10),
+                          kind=kind, by_role="agency"))
+    # Fourteen days after the start with no direct contact: evidence of lack of contact.
+    await sleep_until(env, datetime.combine(start + timedelta(days=16), time(12), MELBOURNE))
+    state = (await case.status()).state
+    assert [(a.rule, a.trigger) for a in state.audits] == [("R7", "lack_of_client_contact")]
+    assert state.contacts.count == 2
 
 
 async def test_renewal_extending_end_date_adds_periods(
