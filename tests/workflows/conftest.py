@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
@@ -20,6 +21,7 @@ from temporalio.worker import Worker
 from casework.processes import venv_binary
 from casework.temporal_client import ensure_search_attributes, make_data_converter
 from models.messages import EndorseContract
+from models.tables import NotificationRow
 from models.terms import (
     ContractTerms,
     Endorsement,
@@ -124,6 +126,15 @@ async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
     remaining = instant - await env.get_current_time()
     if remaining > timedelta(0):
         await env.sleep(remaining)
+
+
+async def notifications(sessions: async_sessionmaker[AsyncSession], case_id: str
+                        ) -> list[NotificationRow]:
+    """The case's outbox in the read model, oldest first."""
+    async with sessions() as session:
+        rows = await session.scalars(select(NotificationRow).where(
+            NotificationRow.case_id == case_id).order_by(NotificationRow.created_at))
+        return list(rows)
 
 
 async def run_ids(client: Client, workflow_id: str) -> list[str]:

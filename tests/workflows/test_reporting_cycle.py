@@ -15,13 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.messages import AssessReport, CloseAudit, RecordAuditFindings, SubmitReport
-from models.tables import AuditRow, NotificationRow, TaskRow
+from models.tables import AuditRow, TaskRow
 from tests.polling import eventually
 from tests.workflows.conftest import (
     MELBOURNE,
     Case,
     local_today,
     make_terms,
+    notifications,
     sleep_until,
     start_case,
 )
@@ -42,14 +43,6 @@ async def _assess(case: Case, report_id: str, assessment: str) -> str:
     recorded = await case.handle.execute_update(
         CaseContractWorkflow.assess_report, AssessReport(report_id, assessment, "prac-1"))
     return recorded.outcome
-
-
-async def _notifications(sessions: async_sessionmaker[AsyncSession], case_id: str
-                         ) -> list[NotificationRow]:
-    async with sessions() as session:
-        rows = await session.scalars(select(NotificationRow).where(
-            NotificationRow.case_id == case_id).order_by(NotificationRow.created_at))
-        return list(rows)
 
 
 def _local_noon(day_offset: int, due: object) -> datetime:
@@ -85,7 +78,7 @@ async def test_r1_year_of_on_time_adequate_reports(
                for p in status.state.periods)
     assert status.state.consecutive_failures == 0
     await sleep_until(env, status.state.periods[-1].ends_at + timedelta(hours=1))
-    kinds = [n.kind for n in await _notifications(sessions, terms.case_id)]
+    kinds = [n.kind for n in await notifications(sessions, terms.case_id)]
     assert kinds.count("follow_up") == 4
     assert "overdue_request" not in kinds and "escalation" not in kinds
     assert (await case.status()).status == "closing"  # E1: contract ended
@@ -109,7 +102,7 @@ async def test_r2_report_on_day_27_is_late_but_not_escalated(
     await sleep_until(env, period.escalation_at + timedelta(days=2))
     period = (await case.status()).state.periods[0]
     assert period.escalated_at is None  # R3 not reached: the report came first
-    notices = await _notifications(sessions, terms.case_id)
+    notices = await notifications(sessions, terms.case_id)
     assert [n.kind for n in notices if n.kind in ("overdue_request", "escalation")] == [
         "overdue_request"]
     async with sessions() as session:
@@ -135,7 +128,7 @@ async def test_r3_report_on_day_29_comes_after_escalation(
     assert period.escalated_at is not None
     assert abs(period.escalated_at - period.escalation_at) < timedelta(seconds=1)
     await _submit(case, f"r-{unique_id}", 0)  # period 1 awaits one too: name it (R4)
-    notices = await _notifications(sessions, terms.case_id)
+    notices = await notifications(sessions, terms.case_id)
     escalations = [n for n in notices if n.kind == "escalation"]
     assert len(escalations) == 1 and escalations[0].recipient == "program_manager"
     assert escalations[0].rule == "R3"
@@ -162,7 +155,7 @@ async def test_r4_duplicate_report_counts_once_and_early_report_skips_follow_up(
     period = (await case.status()).state.periods[0]
     assert period.follow_up_sent_at is None  # R1: report already in
     assert period.overdue_marked_at is None
-    kinds = [n.kind for n in await _notifications(sessions, terms.case_id)]
+    kinds = [n.kind for n in await notifications(sessions, terms.case_id)]
     assert kinds.count("follow_up") == 0
 
 
@@ -232,7 +225,7 @@ async def test_r6_three_failures_trigger_once_success_resets_next_streak_after_c
     assert [status for _, status in r6_audits(status)] == ["closed", "open"]
 
     async def recorded() -> None:
-        notices = await _notifications(sessions, terms.case_id)
+        notices = await notifications(sessions, terms.case_id)
         assert [n.recipient for n in notices
                 if n.kind == "exception_audit_liaison" and n.rule == "R6"] == ["leo"] * 2
         async with sessions() as session:

@@ -23,7 +23,7 @@ from models.messages import (
     ReportAccepted,
     SubmitReport,
 )
-from models.tables import NotificationRow, TimelineEventRow
+from models.tables import TimelineEventRow
 from models.terms import ReportingSchedule
 from tests.polling import eventually
 from tests.workflows.conftest import (
@@ -31,6 +31,7 @@ from tests.workflows.conftest import (
     Case,
     local_today,
     make_terms,
+    notifications,
     sleep_until,
     start_case,
 )
@@ -66,14 +67,6 @@ def _detail(error: ApplicationError) -> dict[str, object]:
     detail = error.details[0]
     assert isinstance(detail, dict)
     return detail
-
-
-async def _notifications(sessions: async_sessionmaker[AsyncSession], case_id: str
-                         ) -> list[NotificationRow]:
-    async with sessions() as session:
-        rows = await session.scalars(select(NotificationRow).where(
-            NotificationRow.case_id == case_id).order_by(NotificationRow.created_at))
-        return list(rows)
 
 
 def _local_noon(day: date, day_offset: int) -> datetime:
@@ -174,7 +167,7 @@ async def test_r3_escalation_goes_after_the_period_ended_but_not_after_the_contr
     assert abs(period.escalated_at - period.escalation_at) < timedelta(seconds=1)
 
     async def letter_sent() -> None:
-        letters = [(n.recipient, n.rule) for n in await _notifications(sessions, terms.case_id)
+        letters = [(n.recipient, n.rule) for n in await notifications(sessions, terms.case_id)
                    if n.notification_key == f"{terms.case_id}:period-0:escalation"]
         assert letters == [("program_manager", "R3")]
 
@@ -183,7 +176,7 @@ async def test_r3_escalation_goes_after_the_period_ended_but_not_after_the_contr
     await sleep_until(env, last.escalation_at + HOUR)
     status = await case.status()
     assert status.status == "closing" and status.state.periods[-1].escalated_at is None
-    keys = [n.notification_key for n in await _notifications(sessions, terms.case_id)]
+    keys = [n.notification_key for n in await notifications(sessions, terms.case_id)]
     assert f"{terms.case_id}:period-2:escalation" not in keys
 
 
@@ -212,7 +205,7 @@ async def test_r2_no_overdue_chase_when_the_contract_ends_as_the_last_report_fal
     assert [t.task_id for t in status.state.tasks if t.kind == "overdue_follow_up"] == []
 
     async def recorded() -> None:
-        kinds = [n.kind for n in await _notifications(sessions, terms.case_id)]
+        kinds = [n.kind for n in await notifications(sessions, terms.case_id)]
         assert "overdue_request" not in kinds and kinds.count("follow_up") == 2
         async with sessions() as session:
             outcomes = list(await session.scalars(select(TimelineEventRow.event_key).where(
@@ -253,7 +246,7 @@ async def test_r6_second_streak_while_the_audit_is_open_still_liaises_with_the_l
 
     async def leo_told_twice() -> None:
         notices = [(n.notification_key, n.recipient) for n in
-                   await _notifications(sessions, case_id)
+                   await notifications(sessions, case_id)
                    if n.kind == "exception_audit_liaison" and n.rule == "R6"]
         assert notices == [(f"{case_id}:period-2:exception_audit", "leo"),
                            (f"{case_id}:period-6:exception_audit", "leo")]
@@ -291,7 +284,7 @@ async def test_r8_findings_and_recommendations_are_sent_to_the_agency(
 
     async def sent() -> None:
         sent = [(n.notification_key, n.kind, n.rule, n.recipient)
-                for n in await _notifications(sessions, terms.case_id) if n.rule == "R8"]
+                for n in await notifications(sessions, terms.case_id) if n.rule == "R8"]
         assert sent == [(f"{terms.case_id}:{raised.audit_id}:findings:f-{unique_id}",
                          "exception_audit_findings", "R8", "agency")]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -15,13 +14,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.messages import RequestReview, ReviewOutcome, SubmitReport
-from models.tables import NotificationRow
 from tests.workflows.conftest import (
     MELBOURNE,
     Case,
     add_months,
     local_today,
     make_terms,
+    notifications,
     sleep_until,
     start_case,
 )
@@ -46,15 +45,6 @@ async def _refused(case: Case, outcome: ReviewOutcome) -> dict[str, object]:
         return {"type": exc.cause.type, "field": details.get("field"),
                 "rule": details.get("rule")}
     raise AssertionError("the outcome should have been refused")
-
-
-async def _notices(sessions: async_sessionmaker[AsyncSession], case_id: str
-                   ) -> list[tuple[str, str]]:
-    async with sessions() as session:
-        rows = await session.execute(
-            select(NotificationRow.kind, NotificationRow.notification_key)
-            .where(NotificationRow.case_id == case_id))
-        return [(kind, key.removeprefix(f"{case_id}:")) for kind, key in rows]
 
 
 async def test_v5_renewal_keeps_a_report_received_before_its_due_date(
@@ -83,7 +73,8 @@ async def test_v5_renewal_keeps_a_report_received_before_its_due_date(
         *terms.schedule.due_dates, add_months(terms.contract_end, 3), renewed_end]
     assert [r.report_id for r in periods[0].reports] == ["early"]
     assert periods[0].overdue_marked_at is None
-    notices = await _notices(sessions, terms.case_id)
+    notices = [(n.kind, n.notification_key.removeprefix(f"{terms.case_id}:"))
+               for n in await notifications(sessions, terms.case_id)]
     assert ("overdue_request", "period-0:overdue") not in notices
     assert ("follow_up", "period-0:follow_up") not in notices  # R1: the report was in
 
