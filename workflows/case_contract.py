@@ -111,7 +111,6 @@ class CaseContractWorkflow:
             self.state.terms_fingerprint = terms_fingerprint(input.terms)
         self.engine = CaseEngine(self.state)
         self._wake = False
-        self._calendar_changes: list[CalendarChanged] = []
         self._published: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------------ main loop
@@ -123,7 +122,7 @@ class CaseContractWorkflow:
             # Reset before acting: a message handled while we record (below) sets it
             # again, so the sleep that follows returns at once instead of losing it.
             self._wake = False
-            if self._calendar_changes:
+            if self.state.calendar_changes:
                 await self._recompute_deadlines()
             if self.state.reschedule_due_dates is not None:
                 await self._reschedule()
@@ -245,7 +244,7 @@ class CaseContractWorkflow:
     async def _recompute_deadlines(self) -> None:
         """A closure day was declared after the case started: recompute the instants that
         have not passed and not been acted on; what was already sent stays sent."""
-        changes, self._calendar_changes = self._calendar_changes, []
+        changes, self.state.calendar_changes = self.state.calendar_changes, []
         terms = self.state.terms
         for change in changes:
             terms.extra_closures = sorted(set(terms.extra_closures) | set(change.extra_closures))
@@ -532,7 +531,7 @@ class CaseContractWorkflow:
         if key in self.state.answered:
             return
         self.state.answered[key] = {"event_id": message.event_id}
-        self._calendar_changes.append(message)
+        self.state.calendar_changes.append(message)
         self._wake = True
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from models.messages import CalendarChanged
 from models.terms import ContractTerms, Endorsement
 
 # Contract status values (search attribute `ContractStatus`).
@@ -168,6 +169,10 @@ class CaseState:
     contacts: ContactLog = field(default_factory=ContactLog)
     # V5 schedule changes waiting for the schedule activity (due dates to (re)plan).
     reschedule_due_dates: list[date] | None = None
+    # Calendar changes accepted but not yet applied. In the state, not on the workflow
+    # object: one that arrives just before continue-as-new must reach the next run (its
+    # id is already answered, so a repeat would be ignored).
+    calendar_changes: list[CalendarChanged] = field(default_factory=list)
     ended_at: datetime | None = None
     end_reason: str = ""
     closed_at: datetime | None = None

@@ -16,6 +16,7 @@ from models.tables import NotificationRow, TimelineEventRow
 from tests.polling import eventually
 from tests.workflows.conftest import MELBOURNE, local_today, make_terms, sleep_until, start_case
 from workflows.business_calendar import BusinessCalendar, CalendarSpec
+from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
 from workflows.deadlines import FOLLOW_UP_BUSINESS_DAYS
 
 
@@ -68,3 +69,37 @@ async def test_declared_closure_moves_future_follow_up_and_resends_nothing(
         assert events.count("deadlines_recomputed") == 1
 
     await eventually(recorded)
+
+
+async def test_a_change_accepted_before_continue_as_new_reaches_the_next_run(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    """The change is kept in the carried state, not on the run: a run that starts with
+    an accepted but unapplied change applies it (the signal's id is already answered,
+    so a repeat could not bring it back)."""
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=2)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    state = (await case.status()).state
+    second = state.periods[1]
+    closure = BusinessCalendar(CalendarSpec()).shift_business_days(second.due_date, -3)
+    change = CalendarChanged(event_id=f"closure-{unique_id}", extra_closures=[closure])
+    state.answered[f"calendar:{change.event_id}"] = {"event_id": change.event_id}
+    state.calendar_changes = [change]  # as the signal handler leaves it
+    await case.handle.terminate("replaced by a run carrying the state")
+    next_run = await env.client.start_workflow(
+        CaseContractWorkflow.run, CaseContractInput(terms=terms, state=state),
+        id=workflow_id_for(terms.case_id), task_queue=worker.task_queue)
+
+    expected_day = BusinessCalendar(CalendarSpec(extra_closures=(closure,))
+                                    ).shift_business_days(second.due_date,
+                                                          -FOLLOW_UP_BUSINESS_DAYS)
+
+    async def applied() -> None:
+        carried = (await next_run.query(CaseContractWorkflow.status)).state
+        assert carried.periods[1].follow_up_at == datetime.combine(expected_day, time(9),
+                                                                   MELBOURNE)
+        assert carried.calendar_changes == []
+        assert closure in carried.terms.extra_closures
+
+    await eventually(applied)
