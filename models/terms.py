@@ -147,3 +147,6 @@ class Endorsement:
     signatories: list[Signatory]
     # Id of the recorded best-interests decision when a parent declined to sign.
     best_interests_decision_id: str | None = None
+    # Id of the recorded decision that signing is not age-appropriate for this child
+    # (C4 "where age-appropriate"): the child then need not sign despite their age.
+    child_not_signing_decision_id: str | None = None

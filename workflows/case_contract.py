@@ -376,11 +376,12 @@ class CaseContractWorkflow:
 
     @endorse.validator
     def _validate_endorse(self, message: EndorseContract) -> None:
-        self._check(lambda: messages.validate_endorsement(self.state, message))
+        self._check(lambda: messages.validate_endorsement(self.state, message, workflow.now()))
 
     @workflow.signal(name="endorse")
     def endorse_signal(self, message: EndorseContract) -> None:
-        self._signal("endorse", lambda: messages.validate_endorsement(self.state, message),
+        self._signal("endorse",
+                     lambda: messages.validate_endorsement(self.state, message, workflow.now()),
                      messages.apply_endorsement, message)
 
     # submit_report (R4)

@@ -10,7 +10,7 @@ message's id (idempotency.py), so a repeat returns the first answer and changes 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from models.errors import PolicyViolation
 from models.messages import (
@@ -23,6 +23,7 @@ from models.messages import (
     SubmitReport,
     TaskCompleted,
 )
+from models.terms import SignatoryRole
 from workflows import policy
 from workflows.engine import CaseEngine
 from workflows.errors import CaseError, conflict, invalid, not_found
@@ -43,24 +44,38 @@ def endorsement_key(_: EndorseContract) -> str:
     return "endorse"
 
 
-def validate_endorsement(state: CaseState, message: EndorseContract) -> None:
+def validate_endorsement(state: CaseState, message: EndorseContract, now: datetime) -> None:
     """C4: only a contract awaiting endorsement can be endorsed, by a team manager, with
-    the signatures the policy requires; a repeat of the same endorsement is answered."""
+    the signatures the policy requires, on a day that has come (the contract is active
+    from the endorsement, so one dated ahead would make it active before anyone signed);
+    a repeat of the same endorsement is answered."""
     if state.status != AWAITING_ENDORSEMENT:
         if state.endorsement == message.endorsement:
             return
         raise conflict(f"The contract is already {state.status}.", field="status", rule="C4")
+    endorsed_on = message.endorsement.endorsed_on
+    if endorsed_on > now.date() + timedelta(days=1):  # UTC date: a day's grace
+        raise invalid(f"Endorsed on {endorsed_on}, a day still to come.",
+                      field="endorsement.endorsed_on", rule="C4")
     try:
         policy.validate_endorsement(state.terms, message.endorsement)
     except PolicyViolation as exc:
         raise invalid(exc.message, field=f"endorsement.{exc.field}", rule=exc.rule) from exc
-    first_due = state.periods[0].due_date if state.periods else None
-    if first_due is not None and message.endorsement.endorsed_on >= first_due:
+    first_due = min(_due_dates(state), default=None)
+    if first_due is not None and endorsed_on >= first_due:
         raise invalid(
-            f"Endorsed on {message.endorsement.endorsed_on}, on or after the first report due "
+            f"Endorsed on {endorsed_on}, on or after the first report due "
             f"date {first_due}: the reporting schedule must be renegotiated first.",
             field="endorsement.endorsed_on", rule="C5",
         )
+
+
+def _due_dates(state: CaseState) -> list[date]:
+    """The scheduled due dates, or the contract's own while the first run is still
+    scheduling them (an endorsement can arrive before the schedule activity answers)."""
+    terms = state.terms
+    return [p.due_date for p in state.periods] or policy.resolve_due_dates(
+        terms.schedule, terms.contract_start, min(terms.contract_end, terms.order_expiry))
 
 
 @answered_once(endorsement_key, EndorsementRecorded)
@@ -76,16 +91,15 @@ def apply_endorsement(engine: CaseEngine, message: EndorseContract, now: datetim
                   team_manager_id=message.endorsement.team_manager_id)
     # C6: copies of the contract, and the agency told when each report is due.
     recipients = ["agency", "parent"]
-    if policy.child_must_sign(state.terms.child_birth_date, message.endorsement.endorsed_on):
-        recipients.append("child")
+    child_signed = any(s.role == SignatoryRole.CHILD and s.signed_on is not None
+                       for s in message.endorsement.signatories)
+    if child_signed or policy.child_must_sign(state.terms.child_birth_date,
+                                              message.endorsement.endorsed_on):
+        recipients.append("child")  # age permitting: old enough, or signed themselves
     for recipient in recipients:
         pending.notify(case_id, f"contract_copy:{recipient}", now, "contract_copy", "C6",
                        recipient, "Copy of the endorsed case contract")
-    # The endorsement may arrive while the first run is still scheduling the periods.
-    terms = state.terms
-    due = [p.due_date for p in state.periods] or policy.resolve_due_dates(
-        terms.schedule, terms.contract_start, min(terms.contract_end, terms.order_expiry))
-    due_dates = ", ".join(day.isoformat() for day in due)
+    due_dates = ", ".join(day.isoformat() for day in _due_dates(state))
     pending.notify(case_id, "reporting_schedule", now, "reporting_schedule", "C6", "agency",
                    f"Progress reports are due on {due_dates}")
     result = EndorsementRecorded(status=state.status,

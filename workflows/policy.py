@@ -258,8 +258,9 @@ def child_must_sign(child_birth_date: date | None, on: date,
 
 def validate_endorsement(terms: ContractTerms, endorsement: Endorsement) -> None:
     """C4: the team manager endorses; the case planning decision maker, the agency
-    representative, the child (when child_must_sign on the endorsement day) and a parent
-    or guardian have signed on or before it. A parent may decline only with a recorded
+    representative, the child (when child_must_sign on the endorsement day, unless a
+    recorded decision says signing is not age-appropriate for them) and a parent or
+    guardian have signed on or before it. A parent may decline only with a recorded
     best-interests decision. C3: never endorsed before the ACSASS consultation. The
     endorsement may precede the contract start (a contract signed in advance is active
     from its start) but not the end of case management."""
@@ -290,7 +291,10 @@ def validate_endorsement(terms: ContractTerms, endorsement: Endorsement) -> None
                                   f"{signatory.signed_on}, after the endorsement on {on}.")
         signed.add(signatory.role)
     required = [SignatoryRole.CP_DECISION_MAKER, SignatoryRole.AGENCY_REPRESENTATIVE]
-    if child_must_sign(terms.child_birth_date, on):
+    if endorsement.child_not_signing_decision_id is not None:
+        _require_id(endorsement.child_not_signing_decision_id,
+                    "child_not_signing_decision_id", rule="C4")
+    elif child_must_sign(terms.child_birth_date, on):
         required.append(SignatoryRole.CHILD)
     missing = [role.value for role in required if role not in signed]
     if not declined_parent and SignatoryRole.PARENT_GUARDIAN not in signed:

@@ -127,6 +127,9 @@ class EndorsementIn(BaseModel):
     endorsed_on: date
     signatories: list[SignatoryIn]
     best_interests_decision_id: str | None = None
+    child_not_signing_decision_id: str | None = Field(
+        default=None, description="C4: id of the recorded decision that signing is not "
+        "age-appropriate for this child, who then need not sign whatever their age.")
 
     def to_endorsement(self) -> Endorsement:
         return Endorsement(
@@ -134,6 +137,7 @@ class EndorsementIn(BaseModel):
             signatories=[Signatory(role=s.role, person_id=s.person_id, signed_on=s.signed_on,
                                    declined=s.declined) for s in self.signatories],
             best_interests_decision_id=self.best_interests_decision_id,
+            child_not_signing_decision_id=self.child_not_signing_decision_id,
         )
 
 
