@@ -23,7 +23,7 @@ from api.schemas.views import (
     ReviewView,
     TaskView,
 )
-from api.scoping import visible_case
+from api.scoping import AGENCY_ADDRESSEE, visible_case
 from models.tables import AuditRow, CaseRow, PeriodRow, TaskRow
 from workflows.state import CLOSED, CaseStatus, PeriodState
 
@@ -131,8 +131,13 @@ async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
     caller may not reach (C7)."""
     row = await visible_case(session, caller, case_id)
     if row.status == CLOSED:
-        return await read_model_view(session, row)
-    try:
-        return view_from_status(await gateway.status(case_id))
-    except NotFound:
-        return await read_model_view(session, row)
+        view = await read_model_view(session, row)
+    else:
+        try:
+            view = view_from_status(await gateway.status(case_id))
+        except NotFound:
+            view = await read_model_view(session, row)
+    if caller.agency_scoped:
+        # C7: the practitioner's tasks are CP's file, as on /tasks.
+        view.open_tasks = [t for t in view.open_tasks if t.assignee_role == AGENCY_ADDRESSEE]
+    return view

@@ -82,8 +82,16 @@ def notification_list(case_id: str | None, agency_id: str | None,
     return statement
 
 
-def timeline_list(case_id: str) -> Select[Any]:
-    return select(TimelineEventRow).where(TimelineEventRow.case_id == case_id)
+CP_WORK_EVENTS = ("task_opened", "task_completed", "task_carried_over")
+"""Timeline entries about CP's own tasks: left out for agency callers (C7), as /tasks
+and the case's open tasks leave the tasks themselves out."""
+
+
+def timeline_list(case_id: str, *, agency_view: bool = False) -> Select[Any]:
+    statement = select(TimelineEventRow).where(TimelineEventRow.case_id == case_id)
+    if agency_view:
+        statement = statement.where(TimelineEventRow.kind.not_in(CP_WORK_EVENTS))
+    return statement
 
 
 def note_list(case_id: str) -> Select[Any]:

@@ -119,7 +119,8 @@ async def timeline(caller: Annotated[Caller, Depends(permitted(Action.READ_TIMEL
                    cursor: CursorQuery = None) -> Page[TimelineEntryView]:
     await visible_case(session, caller, case_id)
     rows, next_cursor = await keyset_page(
-        session, timeline_list(case_id), TimelineEventRow.occurred_at,
+        session, timeline_list(case_id, agency_view=caller.agency_scoped),
+        TimelineEventRow.occurred_at,
         TimelineEventRow.event_key, decode_cursor(cursor), limit)
     return Page[TimelineEntryView](items=[TimelineEntryView.model_validate(r) for r in rows],
                                    next_cursor=next_cursor)

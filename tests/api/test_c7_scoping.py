@@ -140,6 +140,20 @@ async def test_c7_an_agency_sees_only_what_is_addressed_to_it(
     assert notices and {row["recipient"] for row in notices} == {"agency"}
     tasks = (await owner.get("/tasks", params={"case_id": case_of_a, "limit": 200})).json()
     assert tasks["items"] == []
+    # The same on the case itself: its open tasks, and their entries on the timeline.
+    staff = api.as_role(Role.PRACTITIONER)
+    assert (await staff.get(f"/cases/{case_of_a}")).json()["open_tasks"]
+    assert (await owner.get(f"/cases/{case_of_a}")).json()["open_tasks"] == []
+
+    async def kinds(client: ApiClient) -> set[str]:
+        page = (await client.get(f"/cases/{case_of_a}/timeline",
+                                 params={"limit": 200})).json()
+        return {entry["kind"] for entry in page["items"]}
+
+    assert "task_opened" in await kinds(staff)
+    owner_kinds = await kinds(owner)
+    assert "audit_opened" in owner_kinds and not any(k.startswith("task_")
+                                                      for k in owner_kinds)
 
 
 async def test_c7_staff_roles_see_every_agency(api: ApiClient, case_of_a: str) -> None:
