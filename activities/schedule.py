@@ -17,7 +17,7 @@ from temporalio import activity
 
 from models.schedule import ScheduledPeriod, ScheduleRequest, ScheduleResult
 from models.tables import CalendarClosureRow
-from workflows.business_calendar import BusinessCalendar, CalendarSpec
+from workflows.business_calendar import BusinessCalendar, CalendarSpec, closure_scopes
 from workflows.deadlines import local_instant, period_deadlines
 
 PLAN_REVIEW_WEEKS_BEFORE_EXPIRY = 6  # V2
@@ -113,8 +113,8 @@ class ScheduleActivities:
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(CalendarClosureRow.day).where(
-                    CalendarClosureRow.jurisdiction == request.jurisdiction
+                    CalendarClosureRow.jurisdiction.in_(closure_scopes(request.jurisdiction))
                 )
             )
-            declared = list(rows)
+            declared = sorted(set(rows))
         return schedule_for(request, declared, self._lead_days)

@@ -75,6 +75,13 @@ def _subdivision(jurisdiction: str) -> str | None:
     raise UnknownJurisdiction(jurisdiction)
 
 
+def closure_scopes(jurisdiction: str) -> tuple[str, ...]:
+    """Whose declared closure days a case in `jurisdiction` observes: its own and its
+    country's (a national day of mourning declared for "AU" closes Victoria too)."""
+    country = jurisdiction.partition("-")[0]
+    return (jurisdiction,) if country == jurisdiction else (jurisdiction, country)
+
+
 class BusinessCalendar:
     """Answers "is this a business day?" and counts business days for one CalendarSpec.
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from activities.upsert import upsert
 from api.case_gateway import GatewayDep
@@ -26,6 +26,15 @@ router = APIRouter(tags=["calendar"])
 SIGNAL_CONCURRENCY = 16
 
 
+def _observing(declared_for: str) -> ColumnElement[bool]:
+    """Cases that observe a closure declared for `declared_for`: its own, and for a
+    country its states' too (the converse of `closure_scopes`)."""
+    same = CaseRow.jurisdiction == declared_for
+    if "-" in declared_for:
+        return same
+    return or_(same, CaseRow.jurisdiction.startswith(f"{declared_for}-"))
+
+
 @router.post(
     "/calendar/closures", status_code=201, response_model=ClosureDayView,
     dependencies=[Depends(permitted(Action.DECLARE_CLOSURE_DAY))],
@@ -37,10 +46,11 @@ async def declare_closure(
     body: ClosureDayIn, response: Response, session: SessionDep, gateway: GatewayDep,
 ) -> ClosureDayView:
     """Stored for the schedule activity (new cases count it at once), then every running
-    case of the jurisdiction is told (`calendar_changed`) to recompute the deadlines that
-    have not passed; what was already sent stays sent. Repeat-safe on (jurisdiction,
-    day): a repeat signals again, which the workflows ignore, so a repeat also finishes a
-    declaration interrupted half-way."""
+    case of the jurisdiction -- for a country ("AU"), of each of its states too -- is
+    told (`calendar_changed`) to recompute the deadlines that have not passed; what was
+    already sent stays sent. Repeat-safe on (jurisdiction, day): a repeat signals again,
+    which the workflows ignore, so a repeat also finishes a declaration interrupted
+    half-way."""
     check_jurisdiction(body.jurisdiction)
     key = (body.jurisdiction, body.day)
     existing = await session.get(CalendarClosureRow, key)
@@ -58,7 +68,7 @@ async def declare_closure(
         raise Conflict(f"{body.day} is already declared for {body.jurisdiction} as "
                        f"{stored.name!r}.", field="name")
     running = (await session.scalars(select(CaseRow.case_id).where(
-        CaseRow.jurisdiction == body.jurisdiction, CaseRow.status != CLOSED))).all()
+        _observing(body.jurisdiction), CaseRow.status != CLOSED))).all()
     signal = CalendarChanged(event_id=f"closure:{body.jurisdiction}:{body.day.isoformat()}",
                              extra_closures=[body.day])
     limit = asyncio.Semaphore(SIGNAL_CONCURRENCY)

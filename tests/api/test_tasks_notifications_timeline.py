@@ -6,7 +6,16 @@ from datetime import timedelta
 
 import httpx
 
-from tests.api.conftest import active_case, assert_problem, eventually, new_case_id, today
+from tests.api.conftest import (
+    active_case,
+    assert_problem,
+    endorsement,
+    eventually,
+    new_case_id,
+    registration,
+    today,
+)
+from workflows.business_calendar import BusinessCalendar, CalendarSpec
 
 
 async def _pages(api: httpx.AsyncClient, path: str, **params: object) -> list[dict[str, object]]:
@@ -115,3 +124,40 @@ async def test_a_closure_day_is_declared_once_and_reaches_running_cases(
         assert len(changes) == 1, events
 
     await eventually(recomputed)
+
+
+async def test_a_national_closure_reaches_the_states_cases(api: httpx.AsyncClient) -> None:
+    """A closure declared for "AU" (say a national day of mourning) closes Victoria too:
+    a running AU-VIC case moves its follow-up, and a case registered afterwards counts it
+    from the start. The first report is due on a day no other test uses."""
+    first_due = today() + timedelta(days=50)
+    due = [first_due + timedelta(days=80 * i) for i in range(3)]
+    schedule = {"due_dates": [d.isoformat() for d in due]}
+    closure = BusinessCalendar(CalendarSpec()).shift_business_days(first_due, -3)
+
+    async def registered(case_id: str) -> None:
+        body = registration(case_id, schedule=schedule, contract_end=due[-1].isoformat())
+        created = await api.post("/cases", json=body)
+        assert created.status_code == 201, created.text
+
+    running = new_case_id("national")
+    await registered(running)
+    endorsed = await api.post(f"/cases/{running}/endorsement", json=endorsement())
+    assert endorsed.status_code == 200, endorsed.text
+    before = (await api.get(f"/cases/{running}")).json()["periods"][0]
+    assert closure.isoformat() not in str(before["basis"]["follow_up"])
+
+    declared = await api.post("/calendar/closures", json={
+        "jurisdiction": "AU", "day": closure.isoformat(), "name": "National closure"})
+    assert declared.status_code == 201, declared.text
+    assert declared.json()["signalled_cases"] >= 1
+    later = new_case_id("national")
+    await registered(later)
+
+    async def counted() -> None:
+        for case_id in (running, later):
+            period = (await api.get(f"/cases/{case_id}")).json()["periods"][0]
+            assert closure.isoformat() in str(period["basis"]["follow_up"]), period
+            assert period["follow_up_at"] < before["follow_up_at"]  # one more day skipped
+
+    await eventually(counted)
