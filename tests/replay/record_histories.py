@@ -30,6 +30,7 @@ from casework.processes import venv_binary
 from casework.temporal_client import ensure_search_attributes, make_data_converter
 from models.messages import (
     AssessReport,
+    CalendarChanged,
     CarryOver,
     CloseAudit,
     CloseCase,
@@ -40,6 +41,7 @@ from models.messages import (
     ReviewOutcome,
     SubmitReport,
 )
+from models.terms import ReportingSchedule
 from tests.workflows.conftest import (
     Case,
     local_today,
@@ -130,6 +132,31 @@ async def continue_as_new(env: WorkflowEnvironment, worker: Worker, case_id: str
     return case
 
 
+async def four_weekly_renewal(env: WorkflowEnvironment, worker: Worker, case_id: str
+                              ) -> Case:
+    """Session 3's paths: R3 letters after a four-weekly period has ended, a declared
+    closure carried in the state, a report sent before its period is due kept through
+    a renewal that only moves the end date (V5, E1)."""
+    start = local_today(await env.get_current_time())
+    due = [start + timedelta(days=28 * (i + 1)) for i in range(5)]
+    terms = make_terms(case_id, start, schedule=ReportingSchedule(due_dates=due),
+                       contract_end=due[-1], order_expiry=due[-1] + timedelta(days=365))
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    periods = (await case.status()).state.periods
+    update = case.handle.execute_update
+    await sleep_until(env, periods[0].escalation_at + timedelta(hours=1))  # 0 missing
+    await case.handle.signal(CaseContractWorkflow.calendar_changed, CalendarChanged(
+        "closure-1", extra_closures=[periods[3].due_date - timedelta(days=2)]))
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-1", 1))
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-2-early", 2))
+    await update(CaseContractWorkflow.request_review,
+                 RequestReview("renew", "case_plan", "practitioner"))
+    await update(CaseContractWorkflow.record_review_outcome,
+                 ReviewOutcome("renew", new_contract_end=due[-1] + timedelta(days=20)))
+    await sleep_until(env, periods[2].ends_at + timedelta(hours=1))
+    return case
+
+
 def _shifted(case: Case, days: int) -> list[date]:
     return [d + timedelta(days=days) for d in case.terms.schedule.due_dates]
 
@@ -144,6 +171,7 @@ SCENARIOS: dict[str, Scenario] = {
     "reporting-cycle": reporting_cycle,
     "reviews-contacts-closure": reviews_contacts_closure,
     "continue-as-new": continue_as_new,
+    "four-weekly-renewal": four_weekly_renewal,
 }
 
 
@@ -173,14 +201,17 @@ async def record(name: str, scenario: Scenario, database_url: str) -> list[Path]
     return written
 
 
-async def main() -> None:
+async def main(only: list[str]) -> None:
+    """Record every scenario (or only the named ones, keeping the others' histories)."""
     HISTORIES.mkdir(exist_ok=True)
-    for old in HISTORIES.glob("*.json"):
-        old.unlink()
+    chosen = {name: SCENARIOS[name] for name in only} if only else SCENARIOS
+    for name in chosen:
+        for old in HISTORIES.glob(f"{name}-run*.json"):
+            old.unlink()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'record.db'}"
         await upgrade_to_head_async(url)
-        for name, scenario in SCENARIOS.items():
+        for name, scenario in chosen.items():
             for path in await record(name, scenario, url):
                 print(f"wrote {path.relative_to(Path.cwd())}")
 
@@ -188,9 +219,14 @@ async def main() -> None:
 if __name__ == "__main__":
     import argparse
 
-    argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="python -m tests.replay.record_histories",
         description="Re-record tests/histories/*.json from the current workflow. Only with "
         "a deliberate, versioned workflow change: old histories are what running cases "
-        "have.").parse_args()
-    asyncio.run(main())
+        "have. Name scenarios to record only those (e.g. a new one).")
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                        help=f"one of {', '.join(SCENARIOS)}; default: all")
+    names = parser.parse_args().scenarios
+    if unknown := sorted(set(names) - set(SCENARIOS)):
+        parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    asyncio.run(main(names))
