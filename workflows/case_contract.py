@@ -257,7 +257,14 @@ class CaseContractWorkflow:
             before = (period.follow_up_at, period.overdue_at, period.escalation_at)
             if period.follow_up_sent_at is None and period.follow_up_at > now:
                 period.follow_up_at = fresh.follow_up_at
-                period.basis["follow_up"] = fresh.basis["follow_up"]
+                period.basis["follow_up"] = dict(fresh.basis["follow_up"])
+                if fresh.follow_up_at <= now:
+                    # R1: the closure moved the reminder into the past; it goes at once,
+                    # and its basis says so rather than claim a time that has gone.
+                    period.follow_up_at = now
+                    period.basis["follow_up"]["note"] = (
+                        f"the closure moved this reminder to {fresh.follow_up_at.isoformat()}"
+                        ", already past when it was declared: sent at once")
             if period.overdue_marked_at is None and period.overdue_at > now:
                 period.overdue_at = fresh.overdue_at
                 period.basis["overdue"] = fresh.basis["overdue"]

@@ -14,7 +14,14 @@ from temporalio.worker import Worker
 from models.messages import CalendarChanged
 from models.tables import NotificationRow, TimelineEventRow
 from tests.polling import eventually
-from tests.workflows.conftest import MELBOURNE, local_today, make_terms, sleep_until, start_case
+from tests.workflows.conftest import (
+    MELBOURNE,
+    local_today,
+    make_terms,
+    notifications,
+    sleep_until,
+    start_case,
+)
 from workflows.business_calendar import BusinessCalendar, CalendarSpec
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
 from workflows.deadlines import FOLLOW_UP_BUSINESS_DAYS
@@ -103,3 +110,35 @@ async def test_a_change_accepted_before_continue_as_new_reaches_the_next_run(
         assert closure in carried.terms.extra_closures
 
     await eventually(applied)
+
+
+async def test_r1_a_closure_that_moves_the_reminder_into_the_past_sends_it_at_once(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    """Two hours before the follow-up, a closure inside its ten business days moves it a
+    business day earlier: already past. It goes at once, once, and says why."""
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=2)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    first = (await case.status()).state.periods[0]
+    await sleep_until(env, first.follow_up_at - timedelta(hours=2))
+    declared_at = await env.get_current_time()
+    closure = BusinessCalendar(CalendarSpec()).shift_business_days(first.due_date, -3)
+    await case.handle.signal("calendar_changed", CalendarChanged(
+        event_id=f"closure-{unique_id}", extra_closures=[closure]))
+
+    async def sent_at_once() -> None:
+        period = (await case.status()).state.periods[0]
+        assert period.follow_up_sent_at is not None
+        assert declared_at <= period.follow_up_sent_at < declared_at + timedelta(hours=1)
+        assert period.follow_up_at == period.follow_up_sent_at
+        assert "sent at once" in str(period.basis["follow_up"]["note"])
+        follow_ups = [n for n in await notifications(sessions, terms.case_id)
+                      if n.kind == "follow_up"]
+        assert len(follow_ups) == 1
+
+    await eventually(sent_at_once)
+    await sleep_until(env, first.follow_up_at + timedelta(hours=1))  # the old instant
+    period = (await case.status()).state.periods[0]
+    assert period.follow_up_sent_at < first.follow_up_at
