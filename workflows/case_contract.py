@@ -130,14 +130,10 @@ class CaseContractWorkflow:
             boundary = reviews.advance_case(self.engine, workflow.now())
             await self._flush()
             if self.state.status == CLOSED:
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._flush()
+                await self._drain()
                 return self.status()
             if self._should_continue_as_new(boundary):
-                # Let running handlers finish and record what they decided, so no update
-                # or signal is lost across the new run.
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._flush()
+                await self._drain()
                 self.state.runs += 1
                 workflow.continue_as_new(CaseContractInput(
                     terms=self.state.terms, state=self.state,
@@ -145,6 +141,19 @@ class CaseContractWorkflow:
                     search_attributes=input.search_attributes,
                 ))
             await self._sleep_until_next()
+
+    async def _drain(self) -> None:
+        """Before the run ends (closure or continue-as-new): let running handlers finish
+        and record what they decided, again and again until a check finds nothing new.
+        A message handled during the last recording would otherwise change the carried
+        state while its timeline, notices and rows -- in the batch, which is not carried
+        -- were lost, and its id, already answered, would make a retry a duplicate. No
+        await separates the final check from the caller's return or continue-as-new."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush()
+        while self.engine.pending or not workflow.all_handlers_finished():
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._flush()
 
     async def _sleep_until_next(self) -> None:
         """Sleep until the next instant, or until a message needs recording: a report or
@@ -205,7 +214,18 @@ class CaseContractWorkflow:
         date, so no notice is dropped as a repeat of a superseded period's."""
         due_dates = self.state.reschedule_due_dates or []
         self.state.reschedule_due_dates = None
-        result = await self._schedule(due_dates)
+        while True:
+            result = await self._schedule(due_dates)
+            if self.state.status != ACTIVE:
+                return  # returned to CP (or ended) meanwhile: its periods stay as they are
+            # A report or follow-up may have reached a period while the activity ran:
+            # that period now keeps its date too, and the schedule is planned again.
+            settled = reviews.settled_periods(self.state, workflow.now())
+            kept = [p.due_date for p in settled]
+            merged = kept + [d for d in due_dates if not kept or d > kept[-1]]
+            if merged == due_dates:
+                break
+            due_dates = merged
         now = workflow.now()
         before = {p.index: p for p in self.state.periods}
         periods: list[PeriodState] = []
@@ -251,9 +271,15 @@ class CaseContractWorkflow:
             terms.removed_holidays = sorted(
                 set(terms.removed_holidays) | set(change.removed_holidays))
         scheduled = (await self._schedule([p.due_date for p in self.state.periods])).periods
+        # Matched by due date: a review may have changed or cut the periods while the
+        # activity ran (a return to CP, say); those it dropped need nothing.
+        fresh_for = {fresh.due_date: fresh for fresh in scheduled}
         now = workflow.now()
         changed: list[int] = []
-        for period, fresh in zip(self.state.periods, scheduled, strict=True):
+        for period in self.state.periods:
+            fresh = fresh_for.get(period.due_date)
+            if fresh is None:
+                continue
             before = (period.follow_up_at, period.overdue_at, period.escalation_at)
             if period.follow_up_sent_at is None and period.follow_up_at > now:
                 period.follow_up_at = fresh.follow_up_at

@@ -1,0 +1,246 @@
+"""Messages that arrive while the workflow waits on an activity (recording effects,
+planning deadlines): nothing accepted is lost, nothing dropped comes back, and the case
+keeps working. The activities are held open by a gate, so the timing is the test's."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.read_model import ReadModelActivities
+from activities.schedule import ScheduleActivities
+from models.effects import CaseEffects
+from models.messages import (
+    CalendarChanged,
+    RecordContact,
+    RequestReview,
+    ReviewOutcome,
+    SubmitReport,
+)
+from models.schedule import ScheduleRequest, ScheduleResult
+from models.tables import TimelineEventRow
+from tests.polling import eventually
+from tests.workflows.conftest import add_months, local_today, make_terms, run_ids, start_case
+from worker import sandbox_runner
+from workflows.case_contract import CaseContractWorkflow
+
+
+class Holds(Protocol):
+    async def pass_through(self, argument: object) -> None: ...
+
+
+class Gate:
+    """Holds an activity call open, until `release()`, when `holds(call number from 1,
+    argument)` says so."""
+
+    def __init__(self, holds: Callable[[int, object], bool]) -> None:
+        self._holds = holds
+        self._open = asyncio.Event()
+        self.held = asyncio.Event()
+        self.calls: list[object] = []
+
+    async def pass_through(self, argument: object) -> None:
+        self.calls.append(argument)
+        if self._holds(len(self.calls), argument) and not self._open.is_set():
+            self.held.set()
+            await self._open.wait()
+
+    def release(self) -> None:
+        self._open.set()
+
+
+def gated_worker(env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], *,
+                 schedule_gate: Holds | None = None, record_gate: Holds | None = None
+                 ) -> Worker:
+    read_model = ReadModelActivities(sessions)
+    schedule = ScheduleActivities(sessions)
+
+    @activity.defn(name="schedule_periods")
+    async def schedule_periods(request: ScheduleRequest) -> ScheduleResult:
+        if schedule_gate is not None:
+            await schedule_gate.pass_through(request)
+        return await schedule.schedule_periods(request)
+
+    @activity.defn(name="record_case_effects")
+    async def record_case_effects(effects: CaseEffects) -> int:
+        if record_gate is not None:
+            await record_gate.pass_through(effects)
+        return await read_model.record_case_effects(effects)
+
+    return Worker(env.client, task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+                  workflows=[CaseContractWorkflow],
+                  activities=[schedule_periods, record_case_effects],
+                  workflow_runner=sandbox_runner(strict=True))
+
+
+def after_first_call(number: int, _: object) -> bool:
+    """Every call but the first (the first run's own schedule)."""
+    return number > 1
+
+
+async def _workflow_task_failures(handle: object) -> list[str]:
+    history = await handle.fetch_history()  # type: ignore[attr-defined]
+    return [e.workflow_task_failed_event_attributes.failure.message for e in history.events
+            if e.HasField("workflow_task_failed_event_attributes")]
+
+
+async def test_e1_return_to_cp_while_deadlines_are_recomputed(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """The recompute's answer has a period per old due date; the return to CP cut them
+    meanwhile. The case must still close its contract, not fail every workflow task."""
+    gate = Gate(after_first_call)
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start)
+    async with gated_worker(env, sessions, schedule_gate=gate) as worker:
+        case = await start_case(env.client, worker, terms, endorse_on=start)
+        await case.handle.execute_update(
+            CaseContractWorkflow.request_review,
+            RequestReview(review_id="rv", kind="case_plan", requested_by_role="practitioner"))
+        await case.handle.signal(CaseContractWorkflow.calendar_changed, CalendarChanged(
+            event_id="closure", extra_closures=[terms.schedule.due_dates[1] - timedelta(days=3)]))
+        await asyncio.wait_for(gate.held.wait(), 10)
+        returned = await case.handle.execute_update(
+            CaseContractWorkflow.record_review_outcome,
+            ReviewOutcome(review_id="rv", return_to_cp=True))
+        assert returned.contract_status == "closing"
+        gate.release()
+
+        async def settled() -> None:
+            status = await case.status()
+            assert (status.state.status, status.state.periods) == ("closing", [])
+            async with sessions() as session:
+                recorded = list(await session.scalars(select(TimelineEventRow.kind).where(
+                    TimelineEventRow.case_id == terms.case_id,
+                    TimelineEventRow.kind == "deadlines_recomputed")))
+            assert recorded == ["deadlines_recomputed"]
+
+        await eventually(settled)
+        assert await _workflow_task_failures(case.handle) == []
+
+
+async def test_v5_a_report_that_arrives_during_a_reschedule_is_kept(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """The new schedule was checked against the periods as they were; a report reaching
+    period 0 while the deadlines are planned settles it, so it keeps its date and the
+    report, and the new dates follow it."""
+    gate = Gate(after_first_call)
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start)
+    first_due = terms.schedule.due_dates[0]
+    async with gated_worker(env, sessions, schedule_gate=gate) as worker:
+        case = await start_case(env.client, worker, terms, endorse_on=start)
+        await case.handle.execute_update(
+            CaseContractWorkflow.request_review,
+            RequestReview(review_id="rv", kind="case_plan", requested_by_role="practitioner"))
+        new_dates = [add_months(start, 2 * (i + 1)) for i in range(6)]
+        await case.handle.execute_update(
+            CaseContractWorkflow.record_review_outcome,
+            ReviewOutcome(review_id="rv", new_due_dates=new_dates))
+        await asyncio.wait_for(gate.held.wait(), 10)
+        accepted = await case.handle.execute_update(
+            CaseContractWorkflow.submit_report, SubmitReport(report_id="rep-1", period_index=0))
+        assert accepted.due_date == first_due
+        gate.release()
+
+        expected: list[date] = [first_due, *[d for d in new_dates if d > first_due]]
+
+        async def kept() -> None:
+            periods = (await case.status()).state.periods
+            assert [p.due_date for p in periods] == expected
+            assert [r.report_id for r in periods[0].reports] == ["rep-1"]
+
+        await eventually(kept)
+        assert len(gate.calls) == 3  # first run, the review's plan, the plan again around it
+
+
+async def test_e1_return_to_cp_during_a_reschedule_brings_no_period_back(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    gate = Gate(after_first_call)
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start)
+    async with gated_worker(env, sessions, schedule_gate=gate) as worker:
+        case = await start_case(env.client, worker, terms, endorse_on=start)
+        for review_id in ("rv-1", "rv-2"):
+            await case.handle.execute_update(
+                CaseContractWorkflow.request_review,
+                RequestReview(review_id=review_id, kind="case_plan",
+                              requested_by_role="practitioner"))
+        await case.handle.execute_update(
+            CaseContractWorkflow.record_review_outcome,
+            ReviewOutcome(review_id="rv-1",
+                          new_due_dates=[add_months(start, 2 * (i + 1)) for i in range(6)]))
+        await asyncio.wait_for(gate.held.wait(), 10)
+        await case.handle.execute_update(CaseContractWorkflow.record_review_outcome,
+                                         ReviewOutcome(review_id="rv-2", return_to_cp=True))
+        gate.release()
+
+        async def stays_ended() -> None:
+            state = (await case.status()).state
+            assert state.reschedule_due_dates is None
+            assert (state.status, state.periods) == ("closing", [])
+
+        await eventually(stays_ended)
+        await env.sleep(timedelta(minutes=5))
+        assert (await case.status()).state.periods == []
+
+
+async def test_a_message_during_the_last_recording_before_continue_as_new_is_recorded(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """c1's batch is held while c2 arrives; released, the loop finds it is time to
+    continue-as-new and records c2 just before; c3 arrives while that batch is held. All
+    three rows must be written (c3 was carried in the state but its row was dropped
+    with the run)."""
+    gates = {number: asyncio.Event() for number in (1, 2)}
+    held = {number: asyncio.Event() for number in (1, 2)}
+
+    class HoldContacts:
+        async def pass_through(self, argument: object) -> None:
+            assert isinstance(argument, CaseEffects)
+            for number in (1, 2):
+                if any(e.event_key.endswith(f":contact:c{number}") for e in argument.timeline):
+                    held[number].set()
+                    await gates[number].wait()
+
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start)
+    gate = HoldContacts()
+    async with gated_worker(env, sessions, record_gate=gate) as worker:
+        case = await start_case(env.client, worker, terms, endorse_on=start,
+                                continue_as_new_after_events=20)
+
+        def contact(number: int) -> RecordContact:
+            return RecordContact(contact_id=f"c{number}", occurred_on=start, kind="direct",
+                                 by_role="practitioner")
+
+        await case.handle.signal("record_contact", contact(1))
+        await asyncio.wait_for(held[1].wait(), 10)
+        await case.handle.signal("record_contact", contact(2))
+        await asyncio.sleep(0.5)
+        gates[1].set()
+        await asyncio.wait_for(held[2].wait(), 10)
+        await case.handle.signal("record_contact", contact(3))
+        await asyncio.sleep(0.5)
+        gates[2].set()
+
+        async def all_recorded() -> None:
+            async with sessions() as session:
+                keys = set(await session.scalars(select(TimelineEventRow.event_key).where(
+                    TimelineEventRow.case_id == terms.case_id,
+                    TimelineEventRow.kind == "contact_recorded")))
+            assert keys == {f"{terms.case_id}:contact:c{n}" for n in (1, 2, 3)}
+
+        await eventually(all_recorded)
+        assert len(await run_ids(env.client, case.handle.id)) >= 2
