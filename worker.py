@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -11,7 +13,12 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.workflow import SandboxImportNotificationPolicy
 
-from activities.notifications import Deliverer, WebhookDeliverer
+from activities.notifications import (
+    Deliverer,
+    LogDeliverer,
+    WebhookDeliverer,
+    run_redelivery,
+)
 from activities.read_model import ReadModelActivities
 from activities.schedule import ScheduleActivities
 from casework.config import Settings, get_settings
@@ -58,16 +65,33 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Run until `stop` is set (or forever), then shut down gracefully."""
     client = await connect(settings)
     engine = make_engine(settings.effective_database_url)
+    sessions = make_session_factory(engine)
     worker = build_worker(
-        client, settings.temporal_task_queue, make_session_factory(engine),
+        client, settings.temporal_task_queue, sessions,
         deliverer=deliverer_for(settings),
         review_reminder_lead_days=settings.review_reminder_lead_days,
     )
     try:
-        async with worker:
+        async with worker, redelivering(sessions, settings):
             await (stop.wait() if stop else asyncio.Future())
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def redelivering(sessions: async_sessionmaker[AsyncSession], settings: Settings
+                       ) -> AsyncIterator[None]:
+    """Retry undelivered outbox notices in the background while the worker runs (the
+    activity that records them tries each only once, so as not to hold a case)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_redelivery(
+        sessions, deliverer_for(settings) or LogDeliverer(),
+        settings.notification_retry_seconds, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def deliverer_for(settings: Settings) -> Deliverer | None:

@@ -1,14 +1,20 @@
 """Delivering the outbox.
 
 The workflow decides that a notice goes out; `record_case_effects` writes it to the
-outbox under a unique key (case, subject, kind), then the deliverer sends what is not yet
-delivered. A retried activity finds the row delivered and sends nothing again.
+outbox under a unique key (case, subject, kind) and makes a first attempt to send it. A
+failed attempt is recorded on the row (`attempts`, `last_error`) and never fails the
+activity: a mail relay or agency endpoint that is down must not hold the case's workflow
+in its recording step, where no deadline would be acted on. `redeliver` (run by every
+worker on a timer, `run_redelivery`) retries what is still undelivered. A delivered row
+is never sent again; two workers may both retry the same row at the same moment, so
+each delivery carries the row's key as an Idempotency-Key.
 The embedded default delivers to the log; a webhook deliverer posts JSON to an agency
 integration endpoint.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,7 +22,7 @@ from typing import Protocol
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.tables import NotificationRow
 
@@ -36,7 +42,7 @@ class LogDeliverer:
 
 
 class WebhookDeliverer:
-    """POSTs each notice as JSON; non-2xx is a failure the activity retries."""
+    """POSTs each notice as JSON; non-2xx is a failed attempt, retried by redelivery."""
 
     def __init__(self, url: str, timeout_seconds: float = 10.0) -> None:
         self._url = url
@@ -57,15 +63,18 @@ class WebhookDeliverer:
 
 
 async def deliver_undelivered(session: AsyncSession, deliverer: Deliverer,
-                              keys: Sequence[str]) -> int:
-    """Deliver the named outbox rows not yet delivered; returns how many went out.
-    Each delivery is committed on its own so one failure does not resend the others."""
-    if not keys:
-        return 0
-    rows = (await session.scalars(
-        select(NotificationRow).where(NotificationRow.notification_key.in_(keys),
-                                      NotificationRow.delivered_at.is_(None))
-    )).all()
+                              keys: Sequence[str] | None = None, *, limit: int = 100) -> int:
+    """Try once to deliver the named outbox rows (or, with no keys, the oldest `limit`
+    undelivered ones); returns how many went out. Each attempt is committed on its own,
+    so a failure neither resends the others nor stops them; it is recorded on its row."""
+    statement = select(NotificationRow).where(NotificationRow.delivered_at.is_(None))
+    if keys is not None:
+        if not keys:
+            return 0
+        statement = statement.where(NotificationRow.notification_key.in_(keys))
+    else:
+        statement = statement.order_by(NotificationRow.created_at).limit(limit)
+    rows = (await session.scalars(statement)).all()
     sent = 0
     for row in rows:
         row.attempts += 1
@@ -73,10 +82,29 @@ async def deliver_undelivered(session: AsyncSession, deliverer: Deliverer,
             await deliverer.deliver(row)
         except Exception as exc:
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            await session.commit()
-            raise
-        row.delivered_at = datetime.now(UTC)
-        row.last_error = None
+            log.warning("notice %s not delivered (attempt %d): %s", row.notification_key,
+                        row.attempts, row.last_error)
+        else:
+            row.delivered_at = datetime.now(UTC)
+            row.last_error = None
+            sent += 1
         await session.commit()
-        sent += 1
     return sent
+
+
+async def run_redelivery(sessions: async_sessionmaker[AsyncSession], deliverer: Deliverer,
+                         interval_seconds: float, stop: asyncio.Event) -> None:
+    """Every `interval_seconds` until `stop`: retry the undelivered notices. A failing
+    round (say, the database briefly away) is logged and the next one tries again."""
+    while not stop.is_set():
+        try:
+            async with sessions() as session:
+                sent = await deliver_undelivered(session, deliverer)
+            if sent:
+                log.info("redelivered %d notice(s)", sent)
+        except Exception:
+            log.exception("outbox redelivery round failed")
+        try:
+            await asyncio.wait_for(stop.wait(), interval_seconds)
+        except TimeoutError:
+            pass

@@ -108,7 +108,9 @@ class ReadModelActivities:
 
     @activity.defn(name="record_case_effects")
     async def record_case_effects(self, effects: CaseEffects) -> int:
-        """Write the batch, then deliver its notices; returns how many were delivered."""
+        """Write the batch, then try its notices once; returns how many were delivered.
+        Only writing can fail the activity: an undelivered notice waits for redelivery
+        (activities/notifications.py) instead of holding the workflow here."""
         async with self._sessions() as session:
             await write_effects(session, effects)
             await session.commit()

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         default=None,
         description="Deliver outbox notices by POSTing JSON here; default: to the log.",
     )
+    notification_retry_seconds: float = Field(
+        default=60.0, gt=0,
+        description="How often each worker retries outbox notices not yet delivered.",
+    )
 
     # ---------------------------------------------------------------- security (C7)
     environment: Literal["embedded", "production"] = Field(

@@ -23,7 +23,7 @@ from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade_to_head_async
 from casework.processes import spawn, stop, venv_binary, wait_for_port
 from casework.temporal_client import connect, ensure_search_attributes
-from worker import build_worker, deliverer_for
+from worker import build_worker, deliverer_for, redelivering
 
 
 class _QuietServer(uvicorn.Server):
@@ -98,8 +98,9 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stopping.set)
 
     engine = make_engine(settings.effective_database_url)
+    sessions = make_session_factory(engine)
     worker = build_worker(
-        client, settings.temporal_task_queue, make_session_factory(engine),
+        client, settings.temporal_task_queue, sessions,
         deliverer=deliverer_for(settings),
         review_reminder_lead_days=settings.review_reminder_lead_days,
     )
@@ -108,7 +109,7 @@ async def _serve(settings: Settings) -> None:
         log_level="warning", lifespan="on",
     ))
     try:
-        async with worker:
+        async with worker, redelivering(sessions, settings):
             api = asyncio.create_task(server.serve())
             while not server.started and not api.done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
                 await asyncio.sleep(0.05)

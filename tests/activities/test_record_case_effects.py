@@ -1,16 +1,19 @@
 """The read-model activity is idempotent (issues 3 and 4): Temporal retries an activity
 whose result it did not hear, and replays re-run nothing but a retried attempt writes
 again -- so the same batch written twice leaves one row of each, and a notice goes out
-once even when its first delivery failed."""
+once even when its first delivery failed, and a failed delivery never fails the
+activity (the workflow would wait in it, acting on no deadline)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
+from activities.notifications import deliver_undelivered, run_redelivery
 from activities.read_model import ReadModelActivities
 from models.effects import AuditEntry, CaseEffects, NotificationEntry, TaskEntry, TimelineEntry
 from models.tables import (
@@ -21,6 +24,7 @@ from models.tables import (
     TaskRow,
     TimelineEventRow,
 )
+from tests.polling import eventually
 from tests.workflows.conftest import make_terms
 from workflows import effects_builder as rows
 from workflows.state import CaseState, CaseStatus, PeriodState
@@ -99,28 +103,44 @@ async def test_the_same_batch_twice_writes_each_row_once_and_notifies_once(
     assert deliverer.delivered == [f"{case_id}:period-0:follow_up"]
 
 
-async def test_a_failed_delivery_is_retried_and_then_sent_once(
+async def test_a_failed_delivery_does_not_fail_the_activity_and_is_redelivered_once(
+    sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """The relay is down: the batch is still recorded (the workflow goes on with its
+    deadlines), the failure is on the row, and redelivery sends it once it is back."""
+    case_id = f"c-{unique_id}"
+    deliverer = CountingDeliverer(failures=2)
+    activities = ReadModelActivities(sessions, deliverer)
+    effects = _effects(case_id)
+    key = f"{case_id}:period-0:follow_up"
+    assert await _record(activities, effects) == 0
+    async with sessions() as session:
+        row = await session.get(NotificationRow, key)
+        assert row is not None and row.delivered_at is None and row.attempts == 1
+        assert row.last_error is not None and "mail relay" in row.last_error
+        assert await deliver_undelivered(session, deliverer, [key]) == 0  # still down
+        assert await deliver_undelivered(session, deliverer, [key]) == 1
+        assert await deliver_undelivered(session, deliverer, [key]) == 0
+    assert deliverer.delivered == [key]
+    async with sessions() as session:
+        row = await session.get(NotificationRow, key)
+        assert row is not None and row.delivered_at is not None and row.attempts == 3
+        assert row.last_error is None
+
+
+async def test_the_redelivery_loop_retries_until_delivered_and_stops_when_told(
     sessions: async_sessionmaker[AsyncSession], unique_id: str,
 ) -> None:
     case_id = f"c-{unique_id}"
-    deliverer = CountingDeliverer(failures=1)
-    activities = ReadModelActivities(sessions, deliverer)
-    effects = _effects(case_id)
-    try:
-        await _record(activities, effects)
-    except ConnectionError:
-        pass
-    else:
-        raise AssertionError("the first delivery should have failed")
-    async with sessions() as session:
-        row = await session.get(NotificationRow, f"{case_id}:period-0:follow_up")
-        assert row is not None and row.delivered_at is None and row.attempts == 1
-        assert row.last_error is not None and "mail relay" in row.last_error
-    assert await _record(activities, effects) == 1  # Temporal's retry
-    assert await _record(activities, effects) == 0
-    assert deliverer.delivered == [f"{case_id}:period-0:follow_up"]
-    async with sessions() as session:
-        row = await session.get(NotificationRow, f"{case_id}:period-0:follow_up")
-        assert row is not None and row.delivered_at is not None and row.attempts == 2
-        assert row.last_error is None
+    deliverer = CountingDeliverer(failures=3)
+    await _record(ReadModelActivities(sessions, deliverer), _effects(case_id))
+    stop = asyncio.Event()
+    loop = asyncio.create_task(run_redelivery(sessions, deliverer, 0.05, stop))
 
+    async def delivered() -> None:
+        assert f"{case_id}:period-0:follow_up" in deliverer.delivered
+
+    await eventually(delivered)
+    stop.set()
+    await asyncio.wait_for(loop, 5)
+    assert deliverer.delivered.count(f"{case_id}:period-0:follow_up") == 1

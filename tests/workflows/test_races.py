@@ -1,6 +1,7 @@
 """Messages that arrive while the workflow waits on an activity (recording effects,
 planning deadlines): nothing accepted is lost, nothing dropped comes back, and the case
-keeps working. The activities are held open by a gate, so the timing is the test's."""
+keeps working. The activities are held open by a gate, so the timing is the test's. And
+an activity that cannot finish its side job (delivering a notice) does not hold it."""
 
 from __future__ import annotations
 
@@ -27,10 +28,17 @@ from models.messages import (
     SubmitReport,
 )
 from models.schedule import ScheduleRequest, ScheduleResult
-from models.tables import TimelineEventRow
+from models.tables import NotificationRow, TimelineEventRow
 from tests.polling import eventually
-from tests.workflows.conftest import add_months, local_today, make_terms, run_ids, start_case
-from worker import sandbox_runner
+from tests.workflows.conftest import (
+    add_months,
+    local_today,
+    make_terms,
+    run_ids,
+    sleep_until,
+    start_case,
+)
+from worker import build_worker, sandbox_runner
 from workflows.case_contract import CaseContractWorkflow
 
 
@@ -244,3 +252,38 @@ async def test_a_message_during_the_last_recording_before_continue_as_new_is_rec
 
         await eventually(all_recorded)
         assert len(await run_ids(env.client, case.handle.id)) >= 2
+
+
+class RelayDown:
+    """A deliverer whose endpoint never answers."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def deliver(self, notification: NotificationRow) -> None:
+        self.attempts += 1
+        raise ConnectionError("agency endpoint unreachable")
+
+
+async def test_r1_r2_an_unreachable_endpoint_does_not_hold_the_case(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """Notices that cannot be delivered wait in the outbox; the case still reminds, marks
+    overdue and opens its task on time (it used to retry the recording for ever)."""
+    relay = RelayDown()
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start)
+    async with build_worker(env.client, f"tq-{uuid.uuid4().hex[:8]}", sessions,
+                            deliverer=relay, strict_sandbox=True) as worker:
+        case = await start_case(env.client, worker, terms, endorse_on=start)
+        first = (await case.status()).state.periods[0]
+        await sleep_until(env, first.overdue_at + timedelta(hours=1))
+        state = (await case.status()).state
+        assert state.periods[0].follow_up_sent_at is not None
+        assert state.periods[0].overdue_marked_at == first.overdue_at
+        assert "overdue_follow_up" in {t.kind for t in state.open_tasks()}
+    async with sessions() as session:
+        undelivered = list(await session.scalars(select(NotificationRow.kind).where(
+            NotificationRow.case_id == terms.case_id, NotificationRow.delivered_at.is_(None))))
+    assert {"follow_up", "overdue_request"} <= set(undelivered)
+    assert relay.attempts >= len(undelivered)
