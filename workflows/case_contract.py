@@ -195,8 +195,15 @@ class CaseContractWorkflow:
         self.engine.pending.event(terms.case_id, "registered", workflow.now(),
                                   "contract_registered", "C5", periods=len(scheduled))
         await self._flush()
-        if self.state.status == AWAITING_ENDORSEMENT:
-            await workflow.wait_condition(lambda: self.state.status != AWAITING_ENDORSEMENT)
+        # C4: no deadline runs until the endorsement. Meanwhile, what messages leave on
+        # the record (a refused report, say) is written as it happens, not held until
+        # then -- a case may wait weeks for its team manager.
+        while self.state.status == AWAITING_ENDORSEMENT:
+            self._wake = False
+            await workflow.wait_condition(
+                lambda: self.state.status != AWAITING_ENDORSEMENT or self._wake)
+            if self.state.status == AWAITING_ENDORSEMENT and self.engine.pending:
+                await self._flush()
 
     def _open_plan_review(self) -> None:
         """V2: once the contract is active, the scheduled case plan review is open."""

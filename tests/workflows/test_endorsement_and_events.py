@@ -12,7 +12,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from models.messages import EndorseContract, RaiseEvent
+from models.messages import EndorseContract, RaiseEvent, SubmitReport
 from models.tables import NotificationRow, TimelineEventRow
 from models.terms import Signatory, SignatoryRole
 from tests.polling import eventually
@@ -102,3 +102,33 @@ async def test_r7_events_by_signal_open_one_audit_and_refusals_are_recorded(
     await eventually(recorded)
     description = await case.handle.describe()
     assert description.status == WorkflowExecutionStatus.RUNNING  # a bad signal is not fatal
+
+
+async def test_c4_a_signal_refused_before_endorsement_is_recorded_at_once(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    """No report is due before the endorsement (C4): an integration's early report is
+    refused, and the refusal is on the timeline while the contract still waits."""
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start)
+    case = await start_case(env.client, worker, terms)
+
+    async def registered() -> None:  # the first run has recorded and is waiting
+        async with sessions() as session:
+            kinds = list(await session.scalars(select(TimelineEventRow.kind).where(
+                TimelineEventRow.case_id == terms.case_id)))
+        assert kinds == ["contract_registered"]
+
+    await eventually(registered)
+    await case.handle.signal("submit_report", SubmitReport(report_id="too-early"))
+
+    async def refusal_recorded() -> None:
+        async with sessions() as session:
+            rows = list(await session.scalars(select(TimelineEventRow).where(
+                TimelineEventRow.case_id == terms.case_id,
+                TimelineEventRow.kind == "signal_refused")))
+        assert [(r.rule, r.detail["signal"]) for r in rows] == [("C4", "submit_report")]
+
+    await eventually(refusal_recorded)
+    assert (await case.status()).state.status == "awaiting_endorsement"
