@@ -26,15 +26,8 @@ from models.tables import (
 )
 
 
-async def write_effects(session: AsyncSession, effects: CaseEffects, *,
-                        newer_only: bool = True) -> None:
-    """Write one batch by natural keys. The case and period rows take a batch's state
-    only if it is not older than theirs (`updated_at`, the workflow's time): an attempt
-    that timed out but commits after its retry and a later batch must not roll the case
-    back. `casework reconcile` passes `newer_only=False`: it repairs from the live status
-    with the wall clock, which need not be ahead of the workflow's time."""
+async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
     case = effects.case
-    guard = "updated_at" if newer_only else None
     now = datetime.now(UTC)
     case_row = {
         "case_id": case.case_id,
@@ -57,8 +50,7 @@ async def write_effects(session: AsyncSession, effects: CaseEffects, *,
         "closed_at": case.closed_at,
     }
     await upsert(session, CaseRow, [case_row], ["case_id"],
-                 [c for c in case_row if c not in ("case_id", "created_at")],
-                 newer_only=guard)
+                 [c for c in case_row if c not in ("case_id", "created_at")])
     if effects.removed_periods:
         await session.execute(delete(PeriodRow).where(
             PeriodRow.case_id == case.case_id,
@@ -79,7 +71,7 @@ async def write_effects(session: AsyncSession, effects: CaseEffects, *,
             "updated_at": case.updated_at,
         }
         for p in effects.periods
-    ], ["case_id", "period_index"], newer_only=guard)
+    ], ["case_id", "period_index"])
     await upsert(session, TimelineEventRow, [
         {"event_key": e.event_key, "case_id": case.case_id, "agency_id": case.agency_id,
          "occurred_at": e.occurred_at, "kind": e.kind, "rule": e.rule, "detail": e.detail}

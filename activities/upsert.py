@@ -17,13 +17,9 @@ async def upsert(
     rows: Sequence[dict[str, Any]],
     keys: Iterable[str],
     update: Iterable[str] | None = None,
-    *,
-    newer_only: str | None = None,
 ) -> None:
     """Insert `rows`; on a key clash update the `update` columns (None: all non-key
-    columns given; empty: leave the existing row as it is). With `newer_only` (a
-    timestamp column), a clashing row is updated only if the new value is not older, so
-    a late write of an older state cannot overwrite a newer one."""
+    columns given; empty: leave the existing row as it is)."""
     if not rows:
         return
     key_list = list(keys)
@@ -35,8 +31,6 @@ async def upsert(
         statement = statement.on_conflict_do_update(
             index_elements=key_list,
             set_={column: statement.excluded[column] for column in columns},
-            where=(getattr(model, newer_only) <= statement.excluded[newer_only]
-                   if newer_only else None),
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=key_list)

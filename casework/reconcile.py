@@ -174,7 +174,7 @@ async def reconcile(client: Client, sessions: async_sessionmaker[AsyncSession], 
             for line in drift.differences:
                 say(f"{case_id}: {line}")
             if repair:
-                await write_effects(session, second[1], newer_only=False)
+                await write_effects(session, second[1])
                 await session.commit()
                 drift.repaired = True
                 say(f"{case_id}: repaired from the workflow's status")

@@ -7,7 +7,6 @@ activity (the workflow would wait in it, acting on no deadline)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
 from activities.notifications import deliver_undelivered, run_redelivery
-from activities.read_model import ReadModelActivities, write_effects
+from activities.read_model import ReadModelActivities
 from models.effects import AuditEntry, CaseEffects, NotificationEntry, TaskEntry, TimelineEntry
 from models.tables import (
     AuditRow,
@@ -145,34 +144,3 @@ async def test_the_redelivery_loop_retries_until_delivered_and_stops_when_told(
     stop.set()
     await asyncio.wait_for(loop, 5)
     assert deliverer.delivered.count(f"{case_id}:period-0:follow_up") == 1
-
-
-async def test_a_late_write_of_an_older_batch_does_not_roll_the_case_back(
-    sessions: async_sessionmaker[AsyncSession], unique_id: str,
-) -> None:
-    """An attempt that timed out may commit after its retry and a later batch: the case
-    and period rows keep the newer state (reconcile, which repairs from the live status,
-    may still overwrite)."""
-    case_id = f"c-{unique_id}"
-    older = _effects(case_id)
-    newer = dataclasses.replace(
-        older, case=dataclasses.replace(older.case, overdue=True, consecutive_failures=1,
-                                        updated_at=NOW + timedelta(hours=1)),
-        periods=[dataclasses.replace(older.periods[0], outcome="missing")])
-
-    async def stored() -> tuple[bool, int, str]:
-        async with sessions() as session:
-            case = await session.get(CaseRow, case_id)
-            period = await session.get(PeriodRow, (case_id, 0))
-            assert case is not None and period is not None
-            return case.overdue, case.consecutive_failures, period.outcome
-
-    for effects in (newer, older):
-        async with sessions() as session:
-            await write_effects(session, effects)
-            await session.commit()
-    assert await stored() == (True, 1, "missing")
-    async with sessions() as session:
-        await write_effects(session, older, newer_only=False)
-        await session.commit()
-    assert await stored() == (False, 0, "pending")
