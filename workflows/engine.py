@@ -62,7 +62,7 @@ class CaseEngine:
                 found.append(Wakeup(period.follow_up_at, "follow_up", period.index))
             if period.overdue_marked_at is None:
                 found.append(Wakeup(period.overdue_at, "overdue", period.index))
-            if self._escalation_awaited(period, end):
+            if self._escalation_awaited(period):
                 found.append(Wakeup(period.escalation_at, "escalation", period.index))
             if period.outcome == policy.Outcome.PENDING and period.index > self.state.periods_ended:
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
@@ -158,21 +158,21 @@ class CaseEngine:
         self.pending.period_indexes.add(period.index)
         return True
 
-    def _escalation_awaited(self, period: PeriodState, end: datetime | None) -> bool:
-        """R3 applies while there is still no report, even after the period has ended (a
-        monthly schedule ends it before D + 28): the letter goes regardless. Only an
-        escalation instant at or after the contract's end is dropped, since nothing is
-        chased once the contract has ended (E1). `wakeups` and `_escalate` both ask this,
-        so a passed instant is always acted on and never left as a wakeup."""
+    def _escalation_awaited(self, period: PeriodState) -> bool:
+        """R3 asks the program manager for a report still missing four weeks after D.
+        When the period's report window closed first (a schedule shorter than D + 28,
+        or the contract's end), no report could be accepted any more: like R2 on a
+        closed window, nothing is requested, and R5 has already decided the period
+        MISSING (a failure that counts towards R6). `wakeups` and `_escalate` both ask
+        this, so a passed instant is always acted on and never left as a wakeup."""
         if period.escalated_at is not None or period.reports:
             return False
-        return end is None or period.escalation_at < end
+        return period.escalation_at < period.ends_at
 
     def _escalate(self, period: PeriodState, now: datetime) -> None:
         """R3: still no report four weeks after D -> written request to the agency's
         program manager."""
-        if now < period.escalation_at or not self._escalation_awaited(
-                period, self.contract_end_at()):
+        if now < period.escalation_at or not self._escalation_awaited(period):
             return
         period.escalated_at = now
         key = f"period-{period.index}:escalation"

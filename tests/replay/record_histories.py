@@ -134,9 +134,9 @@ async def continue_as_new(env: WorkflowEnvironment, worker: Worker, case_id: str
 
 async def four_weekly_renewal(env: WorkflowEnvironment, worker: Worker, case_id: str
                               ) -> Case:
-    """Session 3's paths: R3 letters after a four-weekly period has ended, a declared
-    closure carried in the state, a report sent before its period is due kept through
-    a renewal that only moves the end date (V5, E1)."""
+    """Session 3's paths: four-weekly periods that end before their R3 instant (no
+    letter), a declared closure carried in the state, a report sent before its period
+    is due kept through a renewal that only moves the end date (V5, E1)."""
     start = local_today(await env.get_current_time())
     due = [start + timedelta(days=28 * (i + 1)) for i in range(5)]
     terms = make_terms(case_id, start, schedule=ReportingSchedule(due_dates=due),
