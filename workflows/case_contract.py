@@ -220,11 +220,12 @@ class CaseContractWorkflow:
         validator made sure every period the agency was told of or acted on keeps its
         date, so no notice is dropped as a repeat of a superseded period's."""
         due_dates = self.state.reschedule_due_dates or []
-        self.state.reschedule_due_dates = None
         while True:
             result = await self._schedule(due_dates)
             if self.state.status != ACTIVE:
-                return  # returned to CP (or ended) meanwhile: its periods stay as they are
+                # Returned to CP (or ended) meanwhile: its periods stay as they are.
+                self.state.reschedule_due_dates = None
+                return
             # A report or follow-up may have reached a period while the activity ran:
             # that period now keeps its date too, and the schedule is planned again.
             settled = reviews.settled_periods(self.state, workflow.now())
@@ -245,7 +246,11 @@ class CaseContractWorkflow:
             else:
                 periods.append(_period(index, scheduled))
         self.state.periods = periods
-        self.engine.pending.removed_periods.update(set(before) - {p.index for p in periods})
+        # Still pending (until now, so that a second review waits for this one, V5).
+        self.state.reschedule_due_dates = None
+        dropped = set(before) - {p.index for p in periods}
+        self.engine.pending.removed_periods.update(dropped)
+        self.engine.pending.period_indexes.difference_update(dropped)
         self.engine.pending.period_indexes.update(p.index for p in periods)
         self.engine.pending.event(self.state.terms.case_id,
                                   f"rescheduled:{now.isoformat()}", now,

@@ -196,14 +196,18 @@ def proposed_due_dates(state: CaseState, message: ReviewOutcome, now: datetime
     return dates
 
 
-def _outcome_field(field: str, settled: int) -> str:
+def _outcome_field(field: str, message: ReviewOutcome, schedule: list[date]) -> str:
     """Name a refused amendment by the request's own field, not the contract terms'
-    (`schedule.due_dates[5]` -> `new_due_dates[2]` after three settled periods)."""
+    (`schedule.due_dates[5]`, a position in the whole sorted schedule, becomes
+    `new_due_dates[i]` where `i` is that date's place in the request)."""
     if field.startswith("schedule.due_dates["):
-        position = int(field[len("schedule.due_dates["):].split("]")[0]) - settled
-        return f"new_due_dates[{position}]" if position >= 0 else "new_due_dates"
+        position = int(field[len("schedule.due_dates["):].split("]")[0])
+        requested = message.new_due_dates or []
+        if 0 <= position < len(schedule) and schedule[position] in requested:
+            return f"new_due_dates[{requested.index(schedule[position])}]"
+        return "new_due_dates" if message.new_due_dates is not None else "new_contract_end"
     if field.startswith("schedule"):
-        return "new_due_dates"
+        return "new_due_dates" if message.new_due_dates is not None else "new_contract_end"
     if field.startswith("functions"):
         return f"new_{field}"
     if field == "contract_end":
@@ -224,6 +228,10 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
         raise conflict(f"Review {review.review_id} already has an outcome.", field="review_id")
     if state.status == CLOSED:
         raise conflict("The case is closed.", field="status", rule="E2")
+    if state.reschedule_due_dates is not None and (
+            message.new_due_dates is not None or message.new_contract_end is not None):
+        raise conflict("An earlier review's new schedule is still being applied; send "
+                       "this outcome again in a moment.", field="review_id", rule="V5")
     if state.status != ACTIVE and (_changes_contract(message) or message.return_to_cp):
         raise conflict(
             f"The contract is {state.status}: a review can no longer change its schedule, "
@@ -245,6 +253,10 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
                     "reported or followed up; those keep their dates.",
                     field=f"new_due_dates[{position}]", rule="V5")
     if message.new_contract_end is not None:
+        if message.new_contract_end < now.date():  # UTC date: a day's grace
+            raise invalid(f"{message.new_contract_end} has passed: a contract cannot be "
+                          "ended retroactively (return it to CP to end it now).",
+                          field="new_contract_end", rule="E1")
         last_settled = settled[-1].due_date if settled else None
         if last_settled is not None and message.new_contract_end < last_settled:
             raise invalid(
@@ -260,7 +272,8 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
     try:
         policy.validate_terms(candidate)
     except PolicyViolation as exc:
-        raise invalid(exc.message, field=_outcome_field(exc.field, len(settled)),
+        schedule = sorted(candidate.schedule.due_dates or [])
+        raise invalid(exc.message, field=_outcome_field(exc.field, message, schedule),
                       rule=exc.rule) from exc
 
 

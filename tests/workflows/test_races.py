@@ -14,6 +14,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -40,6 +42,7 @@ from tests.workflows.conftest import (
 )
 from worker import build_worker, sandbox_runner
 from workflows.case_contract import CaseContractWorkflow
+from workflows.errors import CONFLICT
 
 
 class Holds(Protocol):
@@ -170,6 +173,50 @@ async def test_v5_a_report_that_arrives_during_a_reschedule_is_kept(
 
         await eventually(kept)
         assert len(gate.calls) == 3  # first run, the review's plan, the plan again around it
+
+
+async def test_v5_a_second_schedule_change_waits_for_the_first(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """While one review's new schedule is being planned, another that changes the
+    schedule is refused (409, send again): built on the old periods, it would undo the
+    first. Once applied, the second goes through."""
+    gate = Gate(after_first_call)
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start)
+    async with gated_worker(env, sessions, schedule_gate=gate) as worker:
+        case = await start_case(env.client, worker, terms, endorse_on=start)
+        for review_id in ("rv-1", "rv-2"):
+            await case.handle.execute_update(
+                CaseContractWorkflow.request_review,
+                RequestReview(review_id=review_id, kind="case_plan",
+                              requested_by_role="practitioner"))
+        new_dates = [add_months(start, 2 * (i + 1)) for i in range(6)]
+        await case.handle.execute_update(
+            CaseContractWorkflow.record_review_outcome,
+            ReviewOutcome(review_id="rv-1", new_due_dates=new_dates))
+        await asyncio.wait_for(gate.held.wait(), 10)
+        renewal = ReviewOutcome(review_id="rv-2", new_contract_end=add_months(start, 14))
+        try:
+            await case.handle.execute_update(CaseContractWorkflow.record_review_outcome,
+                                             renewal)
+        except WorkflowUpdateFailedError as exc:
+            assert isinstance(exc.cause, ApplicationError)
+            assert exc.cause.type == CONFLICT
+            assert exc.cause.details[0]["rule"] == "V5"
+        else:
+            raise AssertionError("the second schedule change should wait")
+        gate.release()
+
+        async def first_applied() -> None:
+            state = (await case.status()).state
+            assert state.reschedule_due_dates is None
+            assert [p.due_date for p in state.periods] == new_dates
+
+        await eventually(first_applied)
+        recorded = await case.handle.execute_update(
+            CaseContractWorkflow.record_review_outcome, renewal)
+        assert "contract_end" in recorded.changed
 
 
 async def test_e1_return_to_cp_during_a_reschedule_brings_no_period_back(

@@ -148,6 +148,16 @@ async def test_outcomes_that_cannot_apply_are_refused_by_field_and_rule(
     assert await _refused(case, ReviewOutcome(
         review_id="rv", new_due_dates=[passed, terms.contract_end])) == {
         "type": INVALID, "field": "new_due_dates[0]", "rule": "V5"}
+    # The refusal names the date's place in the request, not in the sorted schedule:
+    # the date five months after the first (C5 allows three) is the request's first.
+    too_far = add_months(first_due, 5)
+    assert await _refused(case, ReviewOutcome(
+        review_id="rv", new_due_dates=[too_far, add_months(start, 1)])) == {
+        "type": INVALID, "field": "new_due_dates[0]", "rule": "C5"}
+    # E1: a contract is not ended retroactively.
+    assert await _refused(case, ReviewOutcome(
+        review_id="rv", new_contract_end=passed)) == {
+        "type": INVALID, "field": "new_contract_end", "rule": "E1"}
     # E1: returning to CP ends the contract; it cannot also renew it.
     assert await _refused(case, ReviewOutcome(
         review_id="rv", return_to_cp=True, new_contract_end=add_months(start, 12))) == {
