@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
@@ -63,20 +64,29 @@ class WebhookDeliverer:
 
 
 async def deliver_undelivered(session: AsyncSession, deliverer: Deliverer,
-                              keys: Sequence[str] | None = None, *, limit: int = 100) -> int:
-    """Try once to deliver the named outbox rows (or, with no keys, the oldest `limit`
-    undelivered ones); returns how many went out. Each attempt is committed on its own,
-    so a failure neither resends the others nor stops them; it is recorded on its row."""
+                              keys: Sequence[str] | None = None, *, limit: int = 100,
+                              budget_seconds: float | None = None) -> int:
+    """Try once to deliver the named outbox rows (or, with no keys, `limit` undelivered
+    ones, least tried first, so notices that keep failing do not starve newer ones);
+    returns how many went out. Each attempt is committed on its own, so a failure
+    neither resends the others nor stops them; it is recorded on its row. With
+    `budget_seconds`, no new attempt starts once that much time has gone (the rest
+    wait for redelivery)."""
     statement = select(NotificationRow).where(NotificationRow.delivered_at.is_(None))
     if keys is not None:
         if not keys:
             return 0
-        statement = statement.where(NotificationRow.notification_key.in_(keys))
+        statement = statement.where(NotificationRow.notification_key.in_(keys)
+                                    ).order_by(NotificationRow.created_at)
     else:
-        statement = statement.order_by(NotificationRow.created_at).limit(limit)
+        statement = statement.order_by(NotificationRow.attempts,
+                                       NotificationRow.created_at).limit(limit)
     rows = (await session.scalars(statement)).all()
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     sent = 0
     for row in rows:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         row.attempts += 1
         try:
             await deliverer.deliver(row)

@@ -100,6 +100,11 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
     ], ["audit_id"])
 
 
+FIRST_DELIVERY_BUDGET_SECONDS = 30.0
+"""The activity's first attempts stop well inside its two-minute limit (a hanging
+endpoint takes its timeout per notice); what is left goes out by redelivery."""
+
+
 class ReadModelActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  deliverer: Deliverer | None = None) -> None:
@@ -116,5 +121,6 @@ class ReadModelActivities:
             await session.commit()
         keys = [n.notification_key for n in effects.notifications]
         async with self._sessions() as session:
-            return await deliver_undelivered(session, self._deliverer, keys)
+            return await deliver_undelivered(session, self._deliverer, keys,
+                                             budget_seconds=FIRST_DELIVERY_BUDGET_SECONDS)
 

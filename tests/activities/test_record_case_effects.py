@@ -144,3 +144,47 @@ async def test_the_redelivery_loop_retries_until_delivered_and_stops_when_told(
     stop.set()
     await asyncio.wait_for(loop, 5)
     assert deliverer.delivered.count(f"{case_id}:period-0:follow_up") == 1
+
+
+async def _outbox(sessions: async_sessionmaker[AsyncSession], case_id: str,
+                  attempts: list[int]) -> list[str]:
+    """Undelivered notices of one case, oldest first, with the given attempt counts."""
+    keys = [f"{case_id}:notice-{i}" for i in range(len(attempts))]
+    async with sessions() as session:
+        session.add_all(NotificationRow(
+            notification_key=key, case_id=case_id, agency_id="agency-1", kind="follow_up",
+            rule="R1", recipient="agency", subject="s", attempts=tried,
+            created_at=NOW + timedelta(minutes=i))
+            for i, (key, tried) in enumerate(zip(keys, attempts, strict=True)))
+        await session.commit()
+    return keys
+
+
+async def test_redelivery_tries_the_least_tried_first(
+    sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """Notices that keep failing must not starve a newer one behind them."""
+    keys = await _outbox(sessions, f"c-{unique_id}", [7, 7, 0])
+    deliverer = CountingDeliverer()
+    async with sessions() as session:
+        await deliver_undelivered(session, deliverer, limit=10_000)
+    ours = [key for key in deliverer.delivered if key in keys]
+    assert ours == [keys[2], keys[0], keys[1]]
+
+
+async def test_the_first_delivery_stops_at_its_time_budget(
+    sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """A hanging endpoint: the activity stops starting attempts well inside its own time
+    limit, and leaves the rest to redelivery."""
+
+    class Slow(CountingDeliverer):
+        async def deliver(self, notification: NotificationRow) -> None:
+            await asyncio.sleep(0.2)
+            await super().deliver(notification)
+
+    keys = await _outbox(sessions, f"c-{unique_id}", [0] * 5)
+    deliverer = Slow()
+    async with sessions() as session:
+        sent = await deliver_undelivered(session, deliverer, keys, budget_seconds=0.3)
+    assert sent == 2 and deliverer.delivered == keys[:2]
