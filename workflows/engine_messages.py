@@ -91,11 +91,16 @@ def apply_endorsement(engine: CaseEngine, message: EndorseContract, now: datetim
                   team_manager_id=message.endorsement.team_manager_id)
     # C6: copies of the contract, and the agency told when each report is due.
     recipients = ["agency", "parent"]
+    endorsement = message.endorsement
     child_signed = any(s.role == SignatoryRole.CHILD and s.signed_on is not None
-                       for s in message.endorsement.signatories)
-    if child_signed or policy.child_must_sign(state.terms.child_birth_date,
-                                              message.endorsement.endorsed_on):
-        recipients.append("child")  # age permitting: old enough, or signed themselves
+                       for s in endorsement.signatories)
+    old_enough = (endorsement.child_not_signing_decision_id is None
+                  and policy.child_must_sign(state.terms.child_birth_date,
+                                             endorsement.endorsed_on))
+    if child_signed or old_enough:
+        # "Age permitting": the child signed, or is old enough and not excused by a
+        # decision that the contract is not age-appropriate for them (C4).
+        recipients.append("child")
     for recipient in recipients:
         pending.notify(case_id, f"contract_copy:{recipient}", now, "contract_copy", "C6",
                        recipient, "Copy of the endorsed case contract")

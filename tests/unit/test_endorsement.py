@@ -72,15 +72,17 @@ def test_c4_a_child_of_ten_may_be_excused_by_a_recorded_decision() -> None:
     assert (error.field, error.rule) == ("endorsement.child_not_signing_decision_id", "C4")
 
 
-@pytest.mark.parametrize(("birth", "child_signs", "copy_to_child"), [
-    (date(2018, 5, 1), False, False),   # seven, did not sign: no copy
-    (date(2018, 5, 1), True, True),     # seven and signed: age permits
-    (date(2013, 6, 1), True, True),     # twelve: signs and gets a copy
+@pytest.mark.parametrize(("birth", "child_signs", "excused", "copy_to_child"), [
+    (date(2018, 5, 1), False, False, False),  # seven, did not sign: no copy
+    (date(2018, 5, 1), True, False, True),    # seven and signed: age permits
+    (date(2013, 6, 1), True, False, True),    # twelve: signs and gets a copy
+    (date(2013, 6, 1), False, True, False),   # twelve, excused: not age-appropriate
 ])
 def test_c6_copies_go_to_the_child_who_is_old_enough_or_signed(
-        birth: date, child_signs: bool, copy_to_child: bool) -> None:
+        birth: date, child_signs: bool, excused: bool, copy_to_child: bool) -> None:
     engine = CaseEngine(CaseState(terms=make_terms(child_birth_date=birth)))
-    messages.apply_endorsement(engine, endorsement(child=child_signs), NOW)
+    messages.apply_endorsement(engine, endorsement(
+        child=child_signs, child_decision="dec-4" if excused else None), NOW)
     copies = {n.recipient for n in engine.pending.notifications if n.kind == "contract_copy"}
     assert copies == ({"agency", "parent", "child"} if copy_to_child else {"agency", "parent"})
     assert START < ENDORSED < QUARTERLY[0]
