@@ -8,19 +8,26 @@ different terms under the same id are refused (409). The terms fingerprint
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.upsert import upsert
 from api.case_gateway import CaseGateway
+from api.closures import closure_changed
 from api.errors import Conflict, Unprocessable
-from models.tables import CaseRow
+from models.tables import CalendarClosureRow, CaseRow
 from models.terms import ContractTerms
 from workflows import policy
-from workflows.business_calendar import BusinessCalendar, CalendarSpec, UnknownJurisdiction
-from workflows.case_contract import workflow_id_for
+from workflows.business_calendar import (
+    BusinessCalendar,
+    CalendarSpec,
+    UnknownJurisdiction,
+    closure_scopes,
+)
+from workflows.case_contract import CaseContractWorkflow, workflow_id_for
 from workflows.fingerprint import terms_fingerprint
 from workflows.state import AWAITING_ENDORSEMENT
 
@@ -65,6 +72,7 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
         return False
     # The workflow first, then the row: a row must never exist without its workflow, or a
     # retry would answer 200 for a case that was never started.
+    starting = datetime.now(UTC)
     started = await gateway.start(terms)
     if not started:
         existing = await gateway.status(terms.case_id)
@@ -84,5 +92,30 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
         "created_at": now, "updated_at": now, "closed_at": None,
     }], ["case_id"], update=[])
     await session.commit()
+    if started:
+        await _tell_of_recent_closures(session, gateway, terms, starting)
     return started
+
+
+RECENT_CLOSURE_MARGIN = timedelta(minutes=1)
+"""Covers clock differences between API hosts; a closure told twice recomputes once."""
+
+
+async def _tell_of_recent_closures(session: AsyncSession, gateway: CaseGateway,
+                                   terms: ContractTerms, starting: datetime) -> None:
+    """A closure declared while this case started may be missed twice over: the
+    workflow's schedule read the closures just before it was stored, and the calendar
+    route listed running cases just before this row existed. Closures stored since the
+    start (less a margin) are therefore sent to the case now: if the route missed the
+    row, its closure was stored before the row, so this query, after the row, finds it."""
+    recent = (await session.scalars(select(CalendarClosureRow).where(
+        CalendarClosureRow.jurisdiction.in_(closure_scopes(terms.jurisdiction)),
+        CalendarClosureRow.created_at >= starting - RECENT_CLOSURE_MARGIN,
+        # Only days that can move one of its deadlines (R3 runs past the last due date).
+        CalendarClosureRow.day >= terms.contract_start,
+        CalendarClosureRow.day <= max(terms.contract_end, terms.order_expiry)
+        + timedelta(days=60)))).all()
+    for closure in recent:
+        await gateway.signal(terms.case_id, CaseContractWorkflow.calendar_changed,
+                             closure_changed(closure.jurisdiction, closure.day))
 

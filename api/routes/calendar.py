@@ -10,13 +10,13 @@ from sqlalchemy import ColumnElement, or_, select
 
 from activities.upsert import upsert
 from api.case_gateway import GatewayDep
+from api.closures import closure_changed
 from api.deps import SessionDep
 from api.errors import Conflict
 from api.openapi import problems
 from api.permissions import Action, permitted
 from api.registration import check_jurisdiction
 from api.schemas import ClosureDayIn, ClosureDayView
-from models.messages import CalendarChanged
 from models.tables import CalendarClosureRow, CaseRow
 from workflows.case_contract import CaseContractWorkflow
 from workflows.state import CLOSED
@@ -69,8 +69,7 @@ async def declare_closure(
                        f"{stored.name!r}.", field="name")
     running = (await session.scalars(select(CaseRow.case_id).where(
         _observing(body.jurisdiction), CaseRow.status != CLOSED))).all()
-    signal = CalendarChanged(event_id=f"closure:{body.jurisdiction}:{body.day.isoformat()}",
-                             extra_closures=[body.day])
+    signal = closure_changed(body.jurisdiction, body.day)
     limit = asyncio.Semaphore(SIGNAL_CONCURRENCY)
 
     async def tell(case_id: str) -> bool:
