@@ -179,6 +179,9 @@ class RequestReview:
     concern: str | None = None
     reason_id: str | None = None
     requested_by: str = ""
+    # V4: the day the concern was raised, when earlier than its recording: the two weeks
+    # run from then.
+    raised_on: date | None = None
 
 
 @dataclass

@@ -532,12 +532,12 @@ class CaseContractWorkflow:
 
     @request_review.validator
     def _validate_request_review(self, message: RequestReview) -> None:
-        self._check(lambda: reviews.validate_request_review(self.state, message))
+        self._check(lambda: reviews.validate_request_review(self.state, message, workflow.now()))
 
     @workflow.signal(name="request_review")
     def request_review_signal(self, message: RequestReview) -> None:
         self._signal("request_review",
-                     lambda: reviews.validate_request_review(self.state, message),
+                     lambda: reviews.validate_request_review(self.state, message, workflow.now()),
                      reviews.apply_request_review, message)
 
     @workflow.update(name="record_review_outcome")

@@ -25,7 +25,7 @@ CONTACT_KINDS = IN_PERSON_KINDS | {"phone", "video"}
 
 
 # ---------------------------------------------------------------- time passing
-def _day_end(day: date) -> datetime:
+def day_end(day: date) -> datetime:
     """K1 checks are day-granular; they run at 00:00 UTC after the day (mid-morning in
     Australia), which is early enough and needs no time zone inside the workflow."""
     return datetime.combine(day + timedelta(days=1), time(0), UTC)
@@ -54,10 +54,10 @@ def _contact_checks(state: CaseState) -> tuple[datetime | None, datetime | None]
     last, meeting = _last_contact(state), _last_meeting(state)
     gap_check = None
     if contacts.gap_raised_after != last:
-        gap_check = _day_end(last + timedelta(days=state.terms.contact_frequency_days))
+        gap_check = day_end(last + timedelta(days=state.terms.contact_frequency_days))
     meeting_check = None
     if contacts.meeting_task_after != meeting:
-        meeting_check = _day_end(policy.add_months(meeting, PRACTITIONER_MEETING_MONTHS))
+        meeting_check = day_end(policy.add_months(meeting, PRACTITIONER_MEETING_MONTHS))
     return gap_check, meeting_check
 
 

@@ -113,7 +113,8 @@ def review_key(message: RequestReview) -> str:
     return f"review:{message.review_id}"
 
 
-def validate_request_review(state: CaseState, message: RequestReview) -> None:
+def validate_request_review(state: CaseState, message: RequestReview, now: datetime
+                            ) -> None:
     if not message.review_id.strip():
         raise invalid("review_id must not be empty.", field="review_id")
     if review_key(message) in state.answered:
@@ -130,6 +131,13 @@ def validate_request_review(state: CaseState, message: RequestReview) -> None:
     if state.status != ACTIVE:
         raise conflict(f"The contract is {state.status.replace('_', ' ')}.", field="status",
                        rule="V1")
+    if message.raised_on is not None:
+        if message.raised_on > now.date() + timedelta(days=1):  # UTC date: a day's grace
+            raise invalid("A concern cannot be raised on a day still to come.",
+                          field="raised_on", rule="V4")
+        if message.raised_on < state.terms.contract_start:
+            raise invalid("The concern is before the contract started.", field="raised_on",
+                          rule="V4")
     if any(r.review_id == message.review_id for r in state.reviews):
         raise conflict(f"Review {message.review_id} exists already.", field="review_id")
 
@@ -143,8 +151,13 @@ def apply_request_review(engine: CaseEngine, message: RequestReview, now: dateti
     state = engine.state
     rule = "V4" if message.kind == "contract" else "V3"
     days = CONTRACT_REVIEW_DAYS if rule == "V4" else UNSCHEDULED_REVIEW_DAYS
+    due_at = now + timedelta(days=days)
+    if message.raised_on is not None:
+        # V4: "within two weeks of the concern being raised", counted from the day it
+        # was raised when that was before it reached us (end of that day, as K1 counts).
+        due_at = min(due_at, contacts.day_end(message.raised_on + timedelta(days=days)))
     review = ReviewState(review_id=message.review_id, kind=message.kind, rule=rule,
-                         requested_at=now, due_at=now + timedelta(days=days),
+                         requested_at=now, due_at=due_at,
                          concern=message.concern, requested_by_role=message.requested_by_role)
     state.reviews.append(review)
     _review_opened(engine, review, now)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
+from api.errors import ProblemError
 from api.openapi import problems
 from api.permissions import Action, Caller, permitted
 from api.schemas import EventIn, EventView
@@ -35,15 +36,21 @@ async def raise_event(
     """R7: lack of client contact, deviation from the case plan, repeated failure to
     report significant events, complaints: each opens an exception audit (or joins the
     open one for the same trigger). `contract_concern` with a `concern` (V4) opens a
-    contract review due within two weeks. Repeat-safe on `event_id`."""
+    contract review due within two weeks of `occurred_on` (default: today). Repeat-safe
+    on `event_id`."""
     await visible_case(session, caller, case_id)
     if body.kind == CONTRACT_CONCERN:
         review = RequestReview(review_id=body.event_id, kind="contract",
                                requested_by_role=body.raised_by_role, concern=body.concern,
-                               requested_by=body.raised_by)
-        requested = await gateway.update(case_id, CaseContractWorkflow.request_review, review,
-                                         answer_key=review_key(review),
-                                         answer_type=ReviewRequested)
+                               requested_by=body.raised_by, raised_on=body.occurred_on)
+        try:
+            requested = await gateway.update(case_id, CaseContractWorkflow.request_review,
+                                             review, answer_key=review_key(review),
+                                             answer_type=ReviewRequested)
+        except ProblemError as exc:
+            if exc.extra.get("field") == "raised_on":
+                exc.extra["field"] = "occurred_on"  # this request's name for it
+            raise
         view = EventView(event_id=body.event_id, kind=body.kind, review_id=requested.review_id,
                          review_due_at=requested.due_at, duplicate=requested.duplicate)
     else:

@@ -36,7 +36,8 @@ async def request_review(
     caller: Annotated[Caller, Depends(permitted(Action.REQUEST_REVIEW))],
     case_id: str, body: ReviewIn, response: Response, session: SessionDep, gateway: GatewayDep,
 ) -> ReviewRequestedView:
-    """Opens the review with its deadline (two weeks for a contract review, V4), a task,
+    """Opens the review with its deadline (two weeks for a contract review, V4, from
+    `raised_on` when the concern was raised before it is recorded here), a task,
     and an escalation if it lapses. The reason is stored as a note. Repeat-safe on
     `review_id`."""
     await visible_case(session, caller, case_id)
@@ -44,7 +45,8 @@ async def request_review(
                        body.reason, "reason", body.review_id)
     message = RequestReview(review_id=body.review_id, kind=body.kind,
                             requested_by_role=body.requested_by_role, concern=body.concern,
-                            reason_id=reason.note_id, requested_by=body.requested_by)
+                            reason_id=reason.note_id, requested_by=body.requested_by,
+                            raised_on=body.raised_on)
 
     async def send() -> ReviewRequested:
         return await gateway.update(case_id, CaseContractWorkflow.request_review, message,

@@ -225,6 +225,9 @@ class ReviewIn(BaseModel):
     requested_by_role: str = _codes(REQUESTER_ROLES, "V3")
     reason: Text
     requested_by: PersonRef = ""
+    raised_on: date | None = Field(
+        default=None, description="V4: the day the concern was raised, if before today: "
+        "the two weeks for the contract review run from then.")
 
 
 class ReviewOutcomeIn(BaseModel):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 
-from tests.api.conftest import active_case, assert_problem, new_case_id, registration
+from tests.api.conftest import active_case, assert_problem, new_case_id, registration, today
 from tests.polling import eventually
 
 
@@ -138,3 +139,17 @@ async def test_v4_a_contract_concern_opens_a_contract_review(api: httpx.AsyncCli
                    field="concern", rule="V4")
     reviews = (await api.get(f"/cases/{case_id}")).json()["reviews"]
     assert {r["review_id"]: r["rule"] for r in reviews}["con-1"] == "V4"
+
+
+async def test_v4_a_concern_dated_ahead_is_refused_naming_occurred_on(
+        api: httpx.AsyncClient) -> None:
+    case_id = await active_case(api)
+    body = {"event_id": f"ev-{new_case_id()}", "kind": "contract_concern",
+            "concern": "escalated_risk", "raised_by_role": "practitioner",
+            "occurred_on": (today() + timedelta(days=5)).isoformat()}
+    assert_problem(await api.post(f"/cases/{case_id}/events", json=body), 422,
+                   field="occurred_on", rule="V4")
+    body["occurred_on"] = (today() - timedelta(days=0)).isoformat()
+    accepted = await api.post(f"/cases/{case_id}/events", json=body)
+    assert accepted.status_code == 201, accepted.text
+

@@ -3,7 +3,7 @@ the time-skipping server."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -102,6 +102,33 @@ async def test_v4_concern_requires_contract_review_within_two_weeks(
         RequestReview(review_id="concern-2", kind="contract", requested_by_role="agency",
                       concern="bad_weather")))
     assert bad.type == "Invalid" and bad.details[0]["rule"] == "V4"
+
+
+async def test_v4_the_two_weeks_run_from_the_day_the_concern_was_raised(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    """A concern raised ten days before it reaches us leaves four days for the review;
+    one dated ahead, or before the contract, is refused."""
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"c-{unique_id}", start, periods=3)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    await sleep_until(env, datetime.combine(start + timedelta(days=30), time(12), MELBOURNE))
+    today = local_today(await env.get_current_time())
+    raised = today - timedelta(days=10)
+    requested = await case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="late-news", kind="contract", requested_by_role="agency",
+                      concern="conflict_of_interest", raised_on=raised))
+    # The end of the fourteenth day after it was raised (K1's day boundary, UTC).
+    assert requested.due_at == datetime.combine(raised + timedelta(days=15), time(0), UTC)
+    assert requested.due_at - await env.get_current_time() < timedelta(days=5)
+    for day, rule in ((today + timedelta(days=3), "V4"), (start - timedelta(days=1), "V4")):
+        refused = await _refusal(case.handle.execute_update(
+            CaseContractWorkflow.request_review,
+            RequestReview(review_id=f"r-{day}", kind="contract", requested_by_role="agency",
+                          concern="agency", raised_on=day)))
+        assert (refused.type, refused.details[0]["field"], refused.details[0]["rule"]) == (
+            "Invalid", "raised_on", rule)
 
 
 async def test_v5_schedule_change_mid_contract_keeps_earlier_periods(
