@@ -82,6 +82,9 @@ CONSECUTIVE_FAILURES = SearchAttributeKey.for_int("ConsecutiveFailures")
 EXCEPTION_AUDIT_OPEN = SearchAttributeKey.for_bool("ExceptionAuditOpen")
 
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
+RECORD_WHILE_AWAITING_ENDORSEMENT = "record-while-awaiting-endorsement"
+"""Patch id: a case that waited for its endorsement under older code replays without
+these recordings (DESIGN decision 9: new code still replays running cases)."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 Result = TypeVar("Result")
@@ -199,10 +202,12 @@ class CaseContractWorkflow:
         # the record (a refused report, say) is written as it happens, not held until
         # then -- a case may wait weeks for its team manager.
         while self.state.status == AWAITING_ENDORSEMENT:
-            self._wake = False
             await workflow.wait_condition(
                 lambda: self.state.status != AWAITING_ENDORSEMENT or self._wake)
-            if self.state.status == AWAITING_ENDORSEMENT and self.engine.pending:
+            # Reset before recording: a message handled meanwhile sets it again.
+            self._wake = False
+            if (self.state.status == AWAITING_ENDORSEMENT and self.engine.pending
+                    and workflow.patched(RECORD_WHILE_AWAITING_ENDORSEMENT)):
                 await self._flush()
 
     def _open_plan_review(self) -> None:

@@ -217,7 +217,12 @@ def _outcome_field(field: str, message: ReviewOutcome, schedule: list[date]) -> 
         position = int(field[len("schedule.due_dates["):].split("]")[0])
         requested = message.new_due_dates or []
         if 0 <= position < len(schedule) and schedule[position] in requested:
-            return f"new_due_dates[{requested.index(schedule[position])}]"
+            day = schedule[position]
+            copies = [i for i, requested_day in enumerate(requested) if requested_day == day]
+            # A repeated date is refused at its later copy: the n-th in the schedule is
+            # the n-th in the request.
+            copy = min(schedule[:position].count(day), len(copies) - 1)
+            return f"new_due_dates[{copies[copy]}]"
         return "new_due_dates" if message.new_due_dates is not None else "new_contract_end"
     if field.startswith("schedule"):
         return "new_due_dates" if message.new_due_dates is not None else "new_contract_end"

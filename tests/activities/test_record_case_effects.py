@@ -180,11 +180,12 @@ async def test_the_first_delivery_stops_at_its_time_budget(
 
     class Slow(CountingDeliverer):
         async def deliver(self, notification: NotificationRow) -> None:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)
             await super().deliver(notification)
 
     keys = await _outbox(sessions, f"c-{unique_id}", [0] * 5)
     deliverer = Slow()
     async with sessions() as session:
-        sent = await deliver_undelivered(session, deliverer, keys, budget_seconds=0.3)
+        # Attempts start at 0 s and about 1 s; the third would start after the budget.
+        sent = await deliver_undelivered(session, deliverer, keys, budget_seconds=1.5)
     assert sent == 2 and deliverer.delivered == keys[:2]

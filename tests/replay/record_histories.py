@@ -34,6 +34,7 @@ from models.messages import (
     CarryOver,
     CloseAudit,
     CloseCase,
+    EndorseContract,
     RaiseEvent,
     RecordAuditFindings,
     RecordContact,
@@ -44,6 +45,7 @@ from models.messages import (
 from models.terms import ReportingSchedule
 from tests.workflows.conftest import (
     Case,
+    endorsement_for,
     local_today,
     make_terms,
     run_ids,
@@ -157,6 +159,23 @@ async def four_weekly_renewal(env: WorkflowEnvironment, worker: Worker, case_id:
     return case
 
 
+async def awaiting_endorsement(env: WorkflowEnvironment, worker: Worker, case_id: str
+                               ) -> Case:
+    """C4: a report signalled before the endorsement is refused while the contract waits.
+    The checked-in history was recorded by code older than the patch
+    `record-while-awaiting-endorsement`, so replaying it proves waiting cases survive
+    that change."""
+    start = local_today(await env.get_current_time())
+    terms = make_terms(case_id, start)
+    case = await start_case(env.client, worker, terms)
+    await asyncio.sleep(1)  # the first run has recorded and waits for the endorsement
+    await case.handle.signal(CaseContractWorkflow.submit_report, SubmitReport("too-early"))
+    await asyncio.sleep(1)
+    await case.handle.execute_update(CaseContractWorkflow.endorse,
+                                     EndorseContract(endorsement_for(terms, start)))
+    return case
+
+
 def _shifted(case: Case, days: int) -> list[date]:
     return [d + timedelta(days=days) for d in case.terms.schedule.due_dates]
 
@@ -172,6 +191,7 @@ SCENARIOS: dict[str, Scenario] = {
     "reviews-contacts-closure": reviews_contacts_closure,
     "continue-as-new": continue_as_new,
     "four-weekly-renewal": four_weekly_renewal,
+    "awaiting-endorsement": awaiting_endorsement,
 }
 
 

@@ -22,7 +22,7 @@ def test_histories_are_checked_in() -> None:
     """Every scenario of the recorder is present, including continued runs."""
     names = {path.name.rsplit("-run", 1)[0] for path in HISTORIES}
     assert names == {"reporting-cycle", "reviews-contacts-closure", "continue-as-new",
-                     "four-weekly-renewal"}
+                     "four-weekly-renewal", "awaiting-endorsement"}
     assert sum(1 for p in HISTORIES if p.name.startswith("continue-as-new")) >= 3
 
 

@@ -154,6 +154,11 @@ async def test_outcomes_that_cannot_apply_are_refused_by_field_and_rule(
     assert await _refused(case, ReviewOutcome(
         review_id="rv", new_due_dates=[too_far, add_months(start, 1)])) == {
         "type": INVALID, "field": "new_due_dates[0]", "rule": "C5"}
+    # A repeated date is refused at its later copy.
+    one, two = add_months(start, 1), add_months(start, 2)
+    refused = await _refused(case, ReviewOutcome(
+        review_id="rv", new_due_dates=[one, two, one, terms.contract_end]))
+    assert refused["field"] == "new_due_dates[2]"
     # E1: a contract is not ended retroactively.
     assert await _refused(case, ReviewOutcome(
         review_id="rv", new_contract_end=passed)) == {
