@@ -46,7 +46,12 @@ Period = Callable[[WorkflowEnvironment, Case, int], Awaitable[None]]
 
 
 async def quiet(env: WorkflowEnvironment, case: Case, index: int) -> None:
+    """A report on time, assessed adequate, and the practitioner's quarterly visit (so
+    K1 raises nothing: contact frequency is at its one-year maximum)."""
     update = case.handle.execute_update
+    today = local_today(await env.get_current_time())
+    await update(CaseContractWorkflow.record_contact,
+                 RecordContact(f"visit-{index}", today, "practitioner_visit", "practitioner"))
     await update(CaseContractWorkflow.submit_report, SubmitReport(f"r-{index}", index))
     await update(CaseContractWorkflow.assess_report, AssessReport(f"r-{index}", "adequate"))
 
@@ -92,7 +97,7 @@ async def scenario(period: Period, *, encrypted: bool, database_url: str
                                     make_session_factory(engine)) as worker:
                 start = local_today(await env.get_current_time())
                 terms = make_terms(f"bench-{uuid.uuid4().hex[:8]}", start, periods=PERIODS,
-                                   contact_frequency_days=400)
+                                   contact_frequency_days=365)
                 case = await start_case(env.client, worker, terms, endorse_on=start)
                 periods = (await case.status()).state.periods
                 for index, state in enumerate(periods):
