@@ -8,6 +8,7 @@ different terms under the same id are refused (409). The terms fingerprint
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.upsert import upsert
 from api.case_gateway import CaseGateway
 from api.closures import closure_changed
-from api.errors import Conflict, Unprocessable
+from api.errors import Conflict, ProblemError, Unprocessable
 from models.tables import CalendarClosureRow, CaseRow
 from models.terms import ContractTerms
 from workflows import policy
@@ -97,6 +98,8 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
     return started
 
 
+log = logging.getLogger("casework.registration")
+
 RECENT_CLOSURE_MARGIN = timedelta(minutes=1)
 """Covers clock differences between API hosts; a closure told twice recomputes once."""
 
@@ -116,6 +119,12 @@ async def _tell_of_recent_closures(session: AsyncSession, gateway: CaseGateway,
         CalendarClosureRow.day <= max(terms.contract_end, terms.order_expiry)
         + timedelta(days=60)))).all()
     for closure in recent:
-        await gateway.signal(terms.case_id, CaseContractWorkflow.calendar_changed,
-                             closure_changed(closure.jurisdiction, closure.day))
+        try:
+            await gateway.signal(terms.case_id, CaseContractWorkflow.calendar_changed,
+                                 closure_changed(closure.jurisdiction, closure.day))
+        except ProblemError:
+            # The case is registered: answer so. Declaring the closure again (its route
+            # is repeat-safe) tells every running case, this one included.
+            log.warning("case %s not told of closure %s %s (Temporal unavailable)",
+                        terms.case_id, closure.jurisdiction, closure.day)
 

@@ -132,6 +132,10 @@ def validate_request_review(state: CaseState, message: RequestReview, now: datet
         raise conflict(f"The contract is {state.status.replace('_', ' ')}.", field="status",
                        rule="V1")
     if message.raised_on is not None:
+        if message.kind != "contract":
+            raise invalid("Only a contract concern (V4) counts from the day it was raised; "
+                          "a case plan review request (V3) counts from today.",
+                          field="raised_on", rule="V3")
         if message.raised_on > now.date() + timedelta(days=1):  # UTC date: a day's grace
             raise invalid("A concern cannot be raised on a day still to come.",
                           field="raised_on", rule="V4")

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 
-from tests.api.conftest import active_case, assert_problem, new_case_id, registration, today
+from tests.api.conftest import (
+    active_case,
+    assert_problem,
+    endorsement,
+    new_case_id,
+    registration,
+    today,
+)
 from tests.polling import eventually
 
 
@@ -141,15 +148,42 @@ async def test_v4_a_contract_concern_opens_a_contract_review(api: httpx.AsyncCli
     assert {r["review_id"]: r["rule"] for r in reviews}["con-1"] == "V4"
 
 
-async def test_v4_a_concern_dated_ahead_is_refused_naming_occurred_on(
+async def test_v4_a_concern_counts_from_the_day_it_was_raised(
         api: httpx.AsyncClient) -> None:
-    case_id = await active_case(api)
-    body = {"event_id": f"ev-{new_case_id()}", "kind": "contract_concern",
-            "concern": "escalated_risk", "raised_by_role": "practitioner",
-            "occurred_on": (today() + timedelta(days=5)).isoformat()}
-    assert_problem(await api.post(f"/cases/{case_id}/events", json=body), 422,
-                   field="occurred_on", rule="V4")
-    body["occurred_on"] = (today() - timedelta(days=0)).isoformat()
-    accepted = await api.post(f"/cases/{case_id}/events", json=body)
-    assert accepted.status_code == 201, accepted.text
+    """Through /events (`occurred_on`) and /reviews (`raised_on`): the two weeks run
+    from the day the concern was raised; a day still to come, or a raised day on a case
+    plan review (V3), is refused naming the request's own field."""
+    case_id = new_case_id()
+    started = today() - timedelta(days=20)
+    due = [started + timedelta(days=80 * (i + 1)) for i in range(3)]
+    created = await api.post("/cases", json=registration(
+        case_id, contract_start=started.isoformat(), contract_end=due[-1].isoformat(),
+        schedule={"due_dates": [day.isoformat() for day in due]}))
+    assert created.status_code == 201, created.text
+    endorsed = await api.post(f"/cases/{case_id}/endorsement", json=endorsement())
+    assert endorsed.status_code == 200, endorsed.text
 
+    def end_of(day: date) -> str:  # the review deadline: the end of that UTC day
+        return f"{(day + timedelta(days=1)).isoformat()}T00:00:00Z"
+
+    concern = {"event_id": f"ev-{new_case_id()}", "kind": "contract_concern",
+               "concern": "escalated_risk", "raised_by_role": "practitioner"}
+    ahead = {**concern, "occurred_on": (today() + timedelta(days=5)).isoformat()}
+    assert_problem(await api.post(f"/cases/{case_id}/events", json=ahead), 422,
+                   field="occurred_on", rule="V4")
+    raised = today() - timedelta(days=10)
+    accepted = await api.post(f"/cases/{case_id}/events",
+                              json={**concern, "occurred_on": raised.isoformat()})
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["review_due_at"] == end_of(raised + timedelta(days=14))
+
+    review = {"review_id": f"rv-{new_case_id()}", "kind": "contract", "concern": "agency",
+              "requested_by_role": "agency", "reason": "Raised at the last home visit.",
+              "raised_on": (today() - timedelta(days=12)).isoformat()}
+    requested = await api.post(f"/cases/{case_id}/reviews", json=review)
+    assert requested.status_code == 201, requested.text
+    assert requested.json()["due_at"] == end_of(today() + timedelta(days=2))
+    plan_review = {**review, "review_id": f"rv-{new_case_id()}", "kind": "case_plan",
+                   "concern": None}
+    assert_problem(await api.post(f"/cases/{case_id}/reviews", json=plan_review), 422,
+                   field="raised_on", rule="V3")

@@ -221,10 +221,17 @@ async def record(name: str, scenario: Scenario, database_url: str) -> list[Path]
     return written
 
 
+FROZEN = frozenset({"awaiting-endorsement"})
+"""Histories recorded by older code on purpose (see the scenario): recorded again only
+when named, since a new recording would prove nothing about cases that ran before."""
+
+
 async def main(only: list[str]) -> None:
-    """Record every scenario (or only the named ones, keeping the others' histories)."""
+    """Record every scenario but the frozen ones (or only the named ones), keeping the
+    others' histories."""
     HISTORIES.mkdir(exist_ok=True)
-    chosen = {name: SCENARIOS[name] for name in only} if only else SCENARIOS
+    chosen = ({name: SCENARIOS[name] for name in only} if only
+              else {name: run for name, run in SCENARIOS.items() if name not in FROZEN})
     for name in chosen:
         for old in HISTORIES.glob(f"{name}-run*.json"):
             old.unlink()

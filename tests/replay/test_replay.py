@@ -36,3 +36,13 @@ async def test_recorded_history_replays_without_nondeterminism(path: Path) -> No
     result = await replayer.replay_workflow(WorkflowHistory.from_json(workflow_id, text),
                                             raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+def test_the_pre_patch_history_has_no_patch_marker() -> None:
+    """`awaiting-endorsement` must stay a recording by the code before the patch
+    `record-while-awaiting-endorsement` (no marker in it), or its replay proves nothing."""
+    path = next(p for p in HISTORIES if p.name == "awaiting-endorsement-run1.json")
+    history = WorkflowHistory.from_json("any", _TEXTS[path])
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    assert markers == []
+
