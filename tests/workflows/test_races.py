@@ -33,6 +33,7 @@ from models.schedule import ScheduleRequest, ScheduleResult
 from models.tables import NotificationRow, TimelineEventRow
 from tests.polling import eventually
 from tests.workflows.conftest import (
+    Case,
     add_months,
     local_today,
     make_terms,
@@ -98,6 +99,14 @@ def after_first_call(number: int, _: object) -> bool:
     return number > 1
 
 
+async def _request_reviews(case: Case, *review_ids: str) -> None:
+    for review_id in review_ids:
+        await case.handle.execute_update(
+            CaseContractWorkflow.request_review,
+            RequestReview(review_id=review_id, kind="case_plan",
+                          requested_by_role="practitioner"))
+
+
 async def _workflow_task_failures(handle: object) -> list[str]:
     history = await handle.fetch_history()  # type: ignore[attr-defined]
     return [e.workflow_task_failed_event_attributes.failure.message for e in history.events
@@ -114,9 +123,7 @@ async def test_e1_return_to_cp_while_deadlines_are_recomputed(
     terms = make_terms(f"c-{unique_id}", start)
     async with gated_worker(env, sessions, schedule_gate=gate) as worker:
         case = await start_case(env.client, worker, terms, endorse_on=start)
-        await case.handle.execute_update(
-            CaseContractWorkflow.request_review,
-            RequestReview(review_id="rv", kind="case_plan", requested_by_role="practitioner"))
+        await _request_reviews(case, "rv")
         await case.handle.signal(CaseContractWorkflow.calendar_changed, CalendarChanged(
             event_id="closure", extra_closures=[terms.schedule.due_dates[1] - timedelta(days=3)]))
         await asyncio.wait_for(gate.held.wait(), 10)
@@ -151,9 +158,7 @@ async def test_v5_a_report_that_arrives_during_a_reschedule_is_kept(
     first_due = terms.schedule.due_dates[0]
     async with gated_worker(env, sessions, schedule_gate=gate) as worker:
         case = await start_case(env.client, worker, terms, endorse_on=start)
-        await case.handle.execute_update(
-            CaseContractWorkflow.request_review,
-            RequestReview(review_id="rv", kind="case_plan", requested_by_role="practitioner"))
+        await _request_reviews(case, "rv")
         new_dates = [add_months(start, 2 * (i + 1)) for i in range(6)]
         await case.handle.execute_update(
             CaseContractWorkflow.record_review_outcome,
@@ -186,11 +191,7 @@ async def test_v5_a_second_schedule_change_waits_for_the_first(
     terms = make_terms(f"c-{unique_id}", start)
     async with gated_worker(env, sessions, schedule_gate=gate) as worker:
         case = await start_case(env.client, worker, terms, endorse_on=start)
-        for review_id in ("rv-1", "rv-2"):
-            await case.handle.execute_update(
-                CaseContractWorkflow.request_review,
-                RequestReview(review_id=review_id, kind="case_plan",
-                              requested_by_role="practitioner"))
+        await _request_reviews(case, "rv-1", "rv-2")
         new_dates = [add_months(start, 2 * (i + 1)) for i in range(6)]
         await case.handle.execute_update(
             CaseContractWorkflow.record_review_outcome,
@@ -227,11 +228,7 @@ async def test_e1_return_to_cp_during_a_reschedule_brings_no_period_back(
     terms = make_terms(f"c-{unique_id}", start)
     async with gated_worker(env, sessions, schedule_gate=gate) as worker:
         case = await start_case(env.client, worker, terms, endorse_on=start)
-        for review_id in ("rv-1", "rv-2"):
-            await case.handle.execute_update(
-                CaseContractWorkflow.request_review,
-                RequestReview(review_id=review_id, kind="case_plan",
-                              requested_by_role="practitioner"))
+        await _request_reviews(case, "rv-1", "rv-2")
         await case.handle.execute_update(
             CaseContractWorkflow.record_review_outcome,
             ReviewOutcome(review_id="rv-1",
