@@ -183,13 +183,28 @@ class TokenVerifier:
         if self._local_key is not None:
             return self._local_key
         assert self._jwks is not None
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenError(TokenFailure.UNKNOWN_SIGNING_KEY, "the token names no key (kid)")
+        # The key set first: an unreachable endpoint, or one answering a page that is no
+        # key set (a login page, a proxy error, no signing keys), is the provider's fault,
+        # not the caller's -> 503. Only a kid the usable set lacks is the caller's -> 401.
         try:
-            return self._jwks.get_signing_key_from_jwt(token)
-        except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as exc:
-            # Unreachable endpoint or an unusable key set: the provider's fault, not the caller's.
-            raise SigningKeysUnavailable(str(exc)) from exc
+            self._jwks.get_signing_keys()
+        except _BROKEN_KEY_SET as exc:
+            raise SigningKeysUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            return self._jwks.get_signing_key(kid)
+        except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError, ValueError, KeyError,
+                TypeError) as exc:
+            raise SigningKeysUnavailable(f"{type(exc).__name__}: {exc}") from exc
         except jwt.PyJWKClientError as exc:
             raise TokenError(TokenFailure.UNKNOWN_SIGNING_KEY, str(exc)) from exc
+
+
+_BROKEN_KEY_SET = (jwt.PyJWTError, ValueError, KeyError, TypeError)
+"""What PyJWT raises for a key set it cannot use: no JSON, no signing keys, a key
+missing a member (`KeyError`), a member of the wrong type."""
 
 
 def _principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -19,11 +19,18 @@ def serving_jwks(public_key: rsa.RSAPublicKey, kid: str) -> Iterator[str]:
     """Serve `public_key` as an RS256 JWKS under `kid`; yields the URL, stops after."""
     jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
     body = json.dumps({"keys": [jwk | {"kid": kid, "use": "sig", "alg": "RS256"}]}).encode()
+    with serving(body, "application/json") as url:
+        yield url
+
+
+@contextmanager
+def serving(body: bytes, content_type: str) -> Iterator[str]:
+    """Serve `body` with status 200 at the JWKS path (a broken provider's answer, too)."""
 
     class JwksHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -7,19 +7,21 @@ embedded API accepts."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from casework import cli
 from casework.config import Settings
 from casework.processes import free_port
 from casework.tokens import generate_local_key_pem, mint_token
 from tests.api.conftest import ApiClient, assert_problem, running_app, token_for
-from tests.jwks_server import serving_jwks
+from tests.jwks_server import serving, serving_jwks
 
 
 def _bad_tokens(settings: Settings) -> dict[str, tuple[str, str]]:
@@ -91,6 +93,25 @@ async def test_503_when_the_identity_providers_keys_cannot_be_fetched(
         response = await client.get("/cases")
     problem = assert_problem(response, 503)
     assert problem["component"] == "identity_provider"
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b"<html><body>Please sign in</body></html>", "text/html"),  # a login page
+    (b'{"keys": []}', "application/json"),                        # no signing keys
+    (b'{"keys": [{"kty": "oct"}]}', "application/json"),           # a broken key
+    (json.dumps({"keys": [RSAAlgorithm.to_jwk(                      # keys without a kid
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key(),
+        as_dict=True)]}).encode(), "application/json"),
+], ids=["html", "empty", "broken-key", "no-kid"])
+async def test_503_when_the_identity_provider_answers_no_usable_key_set(
+        api_settings: Settings, body: bytes, content_type: str) -> None:
+    """The provider's fault, not the caller's: 503 naming it, never 500 or 401."""
+    with serving(body, content_type) as url:
+        broken = api_settings.model_copy(update={"auth_jwks_url": url})
+        async with running_app(broken) as client:
+            token = token_for(broken, "operations")
+            response = await client.with_token(token).get("/cases")
+    assert assert_problem(response, 503)["component"] == "identity_provider"
 
 
 # --- production: tokens from a JWKS endpoint (a real HTTP server on 127.0.0.1) -------
