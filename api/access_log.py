@@ -68,8 +68,8 @@ def _row(scope: Scope, record: AccessRecord, status_code: int) -> AccessLogRow:
     return AccessLogRow(
         at=datetime.now(UTC),
         subject=principal.subject[:256] if principal else None,
-        roles=",".join(sorted(principal.roles)) if principal else None,
-        agency_id=principal.agency_id if principal else None,
+        roles=",".join(sorted(principal.roles))[:200] if principal else None,
+        agency_id=principal.agency_id[:64] if principal and principal.agency_id else None,
         method=str(scope["method"])[:8],
         path=str(scope["path"])[:_PATH_LIMIT],
         action=record.action,
@@ -121,5 +121,6 @@ class AccessLogMiddleware:
                     session.add(row)
                     await session.commit()
         except Exception:
-            log.exception("access log: could not record %s %s -> %s by %s", row.method,
+            # %r: a path or subject cannot forge lines in the log (newlines escaped).
+            log.exception("access log: could not record %s %r -> %s by %r", row.method,
                           row.path, status_code, row.subject or "anonymous")

@@ -57,13 +57,15 @@ def session_page(status: str, *, error: bool = False, status_code: int = 200) ->
 
 
 def set_session_cookie(response: HTMLResponse, request: Request, token: str,
-                       expires_at: datetime | None) -> None:
+                       expires_at: datetime | None, *, production: bool) -> None:
+    """HttpOnly, SameSite=strict, and Secure in production whatever the scheme the app
+    sees (behind a proxy that ends TLS it sees http); the embedded default is plain http."""
     max_age = None
     if expires_at is not None:
         max_age = max(0, int((expires_at - datetime.now(UTC)).total_seconds()))
     response.set_cookie(CODEC_COOKIE, token, max_age=max_age, path=COOKIE_PATH,
                         httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+                        secure=production or request.url.scheme == "https")
 
 
 def clear_session_cookie(response: HTMLResponse) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +128,19 @@ class Settings(BaseSettings):
     @property
     def codec_keys_file(self) -> Path:
         return self.data_dir / "codec-keys"
+
+    @field_validator("cors_origins", "codec_cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        """Exact http(s) origins only: `*` would let any site call the API -- and the
+        codec endpoint with an operator's cookie -- and a path or typo never matches."""
+        for origin in origins:
+            parsed = urlsplit(origin)
+            if (origin == "*" or parsed.scheme not in ("http", "https") or not parsed.netloc
+                    or parsed.path not in ("", "/") or parsed.query or parsed.fragment):
+                raise ValueError(f"{origin!r} is not an origin like https://ui.example.org "
+                                 "(no wildcard, path or query)")
+        return [origin.rstrip("/") for origin in origins]
 
     @field_validator("database_url")
     @classmethod

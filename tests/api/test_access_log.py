@@ -140,3 +140,16 @@ async def test_a_task_completion_is_logged_against_the_tasks_case(
     [row] = await _rows(sessions, subject=subject)
     assert (row.path, row.action, row.case_id, row.status_code) == (
         f"/tasks/{task_id}/complete", "complete_task", logged_case, 200)
+
+
+async def test_an_overlong_agency_id_is_still_logged(
+        api: ApiClient, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A token's claims are not ours to size: the row keeps what fits (on PostgreSQL an
+    untruncated value failed the insert, and the write went unlogged)."""
+    subject = _subject()
+    long_agency = "a" * 100
+    client = api.as_role(Role.AGENCY, agency=long_agency, subject=subject)
+    refused = await client.post(f"/cases/{new_case_id()}/contacts", json={})
+    assert refused.status_code in (404, 422)
+    [row] = await _rows(sessions, subject=subject)
+    assert row.agency_id == long_agency[:64]

@@ -4,14 +4,19 @@ the browser then sends it as a cookie with the UI's codec calls."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
 import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from api.codec_session import CODEC_COOKIE
+from casework.codec import generate_key
 from casework.tokens import Role
-from tests.api.conftest import UI_ORIGIN, ApiClient, token_for
+from tests.api.conftest import UI_ORIGIN, ApiClient, running_app, token_for
 from tests.api.test_codec_endpoint import _plain_payloads
+from tests.jwks_server import serving_jwks
 
 
 def _browser(api: ApiClient) -> ApiClient:
@@ -77,3 +82,48 @@ async def test_a_cookie_carrying_a_practitioner_token_is_still_refused(api: ApiC
     assert (await browser.post("/codec/decode", json=_plain_payloads())).status_code == 403
     browser.cookies.set(CODEC_COOKIE, "tampered", path="/codec")
     assert (await browser.post("/codec/decode", json=_plain_payloads())).status_code == 401
+
+
+async def test_only_this_page_signs_in_or_out(api: ApiClient) -> None:
+    """Login CSRF: another site's form must not swap in its own session, or sign the
+    operator out; a same-origin post (what the page itself sends) is accepted."""
+    browser = _browser(api)
+    token = token_for(api.settings, Role.OPERATIONS)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                    {"Origin": "https://evil.example"}):
+        for body in (f"token={token}", "sign_out=1"):
+            refused = await browser.post("/codec/session", content=body,
+                                         headers=form | headers)
+            assert refused.status_code == 403, headers
+            assert "set-cookie" not in refused.headers
+    same = await browser.post("/codec/session", content=f"token={token}",
+                              headers=form | {"Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 200 and CODEC_COOKIE in _set_cookie(same)
+
+
+async def test_an_oversized_sign_in_form_is_not_read(api: ApiClient) -> None:
+    refused = await _browser(api).post(
+        "/codec/session", content=b"token=" + b"x" * 200_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert refused.status_code == 413
+
+
+async def test_the_cookie_is_secure_in_production(api: ApiClient) -> None:
+    """Behind a proxy that ends TLS the app sees http; production marks it Secure all
+    the same (the embedded default, plain http on 127.0.0.1, cannot)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC)
+    token = jwt.encode({"sub": "ops-1", "roles": ["operations"], "iss": "https://idp.example",
+                        "aud": "casework-api", "iat": now,
+                        "exp": now + timedelta(minutes=5)},
+                       key, algorithm="RS256", headers={"kid": "idp-1"})
+    with serving_jwks(key.public_key(), "idp-1") as url:
+        production = api.settings.model_copy(update={
+            "environment": "production", "codec_keys": f"p1:{generate_key()}",
+            "auth_jwks_url": url, "auth_issuer": "https://idp.example",
+            "auth_audience": "casework-api"})
+        async with running_app(production) as client:
+            signed_in = await _sign_in(_browser(client), token)
+    assert signed_in.status_code == 200, signed_in.text
+    assert _set_cookie(signed_in)[CODEC_COOKIE]["secure"]

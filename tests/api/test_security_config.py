@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from api.app import create_app
 from api.cors import codec_origins
@@ -100,3 +101,20 @@ def test_the_codec_cors_origin_defaults_to_the_embedded_ui(tmp_path: Path) -> No
         "http://127.0.0.1:9233", "http://localhost:9233"]
     configured = _settings(tmp_path, codec_cors_origins=["https://temporal.example"])
     assert codec_origins(configured) == ["https://temporal.example"]
+
+
+@pytest.mark.parametrize("origin", ["*", "https://ui.example.org/console", "ui.example.org",
+                                    "ftp://ui.example.org", "https://ui.example.org?x=1"])
+def test_cors_origins_must_be_exact_http_origins(tmp_path: Path, origin: str) -> None:
+    """`*` would let any site call the codec endpoint with an operator's cookie (it is
+    sent with credentials); a path or a bare host never matches a browser's Origin."""
+    for name in ("codec_cors_origins", "cors_origins"):
+        with pytest.raises(ValidationError, match="is not an origin"):
+            _settings(tmp_path, **{name: [origin]})
+
+
+def test_cors_origins_are_kept_without_a_trailing_slash(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, codec_cors_origins=["https://ui.example.org/"],
+                         cors_origins=["http://127.0.0.1:3000"])
+    assert settings.codec_cors_origins == ["https://ui.example.org"]
+    assert settings.cors_origins == ["http://127.0.0.1:3000"]
