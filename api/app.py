@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.access_log import AccessLogMiddleware
 from api.auth import authenticator_for
+from api.body_limit import BodyLimit
 from api.cors import SplitCors, codec_origins
 from api.errors import install_error_handlers
 from api.routes import (
@@ -68,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="casework", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    # Added innermost first: CORS answers preflights before anything is logged.
+    # Added innermost first: CORS answers preflights before anything is logged, and a
+    # body too large is logged (and refused) before anything reads it.
+    app.add_middleware(BodyLimit)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(SplitCors, api_origins=settings.cors_origins,
                        codec_origins=codec_origins(settings))

@@ -136,6 +136,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not Found", 405: "Method Not Allowed", 401: "Unauthorized",
-                 403: "Forbidden"}.get(exc.status_code, "Error")
+        if exc.status_code == 400:
+            # A body FastAPI could not parse, before any dependency ran: as for 422,
+            # the caller is checked first (nobody without credentials learns anything).
+            from api.auth import check_caller
+
+            try:
+                await check_caller(request)
+            except ProblemError as refused:
+                return problem_response(refused.status, refused.title, refused.detail,
+                                        request.url.path, headers=refused.headers,
+                                        **refused.extra)
+        title = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+                 401: "Unauthorized", 403: "Forbidden",
+                 413: "Content Too Large"}.get(exc.status_code, "Error")
         return problem_response(exc.status_code, title, str(exc.detail), request.url.path)

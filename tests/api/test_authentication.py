@@ -8,7 +8,7 @@ embedded API accepts."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from api.body_limit import DEFAULT_LIMIT_BYTES, limit_for
 from casework import cli
 from casework.config import Settings
 from casework.processes import free_port
@@ -176,3 +177,35 @@ async def test_a_malformed_body_without_a_token_is_401_not_422(api: ApiClient) -
     invalid = await api.post("/cases", content=b"{not json",
                              headers={"Content-Type": "application/json"})
     assert invalid.status_code == 422
+
+
+async def test_a_body_too_deep_to_parse_without_a_token_is_401(api: ApiClient) -> None:
+    """A body FastAPI gives up parsing (400) says nothing before the caller is known."""
+    deep = b"[" * 200_000
+    refused = await api.with_token(None).post(
+        "/cases", content=deep, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 401, refused.text
+    parsed = await api.post("/cases", content=deep,
+                            headers={"Content-Type": "application/json"})
+    assert parsed.status_code in (400, 422)
+    assert parsed.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_bodies_over_the_limit_are_refused_unread(api: ApiClient) -> None:
+    """1 MiB for the API (16 MiB for codec batches): declared or streamed, with or
+    without a token, a larger body is 413 before anything parses it."""
+    big = b'{"case_id": "' + b"x" * (DEFAULT_LIMIT_BYTES + 10) + b'"}'
+    for client in (api, api.with_token(None)):
+        declared = await client.post("/cases", content=big,
+                                     headers={"Content-Type": "application/json"})
+        assert assert_problem(declared, 413)["title"] == "Content Too Large"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(big), 64 * 1024):
+            yield big[start:start + 64 * 1024]
+
+    streamed = await api.post("/cases", content=chunks(),
+                              headers={"Content-Type": "application/json"})
+    assert assert_problem(streamed, 413)["status"] == 413
+    assert limit_for("/codec/decode") > limit_for("/cases") == DEFAULT_LIMIT_BYTES
+
