@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
@@ -39,6 +39,10 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
+
+
+EMBEDDED_ISSUER = "casework-local"
+"""The issuer of tokens signed with the embedded local key."""
 
 
 class Settings(BaseSettings):
@@ -101,7 +105,7 @@ class Settings(BaseSettings):
         description="JWKS URL of the identity provider (RS256/ES256). Unset in embedded "
         "mode: tokens are signed with the local key (see `casework token`).",
     )
-    auth_issuer: str = Field(default="casework-local", description="Expected `iss` claim.")
+    auth_issuer: str = Field(default=EMBEDDED_ISSUER, description="Expected `iss` claim.")
     auth_audience: str = Field(default="casework", description="Expected `aud` claim.")
     auth_local_key_file: Path | None = Field(
         default=None,
@@ -128,6 +132,21 @@ class Settings(BaseSettings):
     @property
     def codec_keys_file(self) -> Path:
         return self.data_dir / "codec-keys"
+
+    @model_validator(mode="after")
+    def _production_identity_provider(self) -> Settings:
+        """Production trusts only keys fetched over TLS (plain http only on this host,
+        for a sidecar or tests) and tokens from a named issuer, not the embedded one."""
+        if self.environment != "production" or self.auth_jwks_url is None:
+            return self
+        url = urlsplit(self.auth_jwks_url)
+        if url.scheme != "https" and url.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("AUTH_JWKS_URL must be https in production (plain http only "
+                             "on this host)")
+        if self.auth_issuer in ("", EMBEDDED_ISSUER):
+            raise ValueError("set AUTH_ISSUER to the identity provider's issuer in "
+                             "production")
+        return self
 
     @field_validator("cors_origins", "codec_cors_origins")
     @classmethod

@@ -34,7 +34,8 @@ def test_production_refuses_to_start_with_the_local_signing_key(tmp_path: Path) 
 
 def test_production_refuses_to_start_without_codec_keys(tmp_path: Path) -> None:
     settings = _settings(tmp_path, environment="production",
-                         auth_jwks_url="https://idp.example/.well-known/jwks.json")
+                         auth_jwks_url="https://idp.example/.well-known/jwks.json",
+                         auth_issuer="https://idp.example")
     with pytest.raises(MissingEncryptionKeys, match="CODEC_KEYS"):
         create_app(settings)
     assert not settings.codec_keys_file.exists()
@@ -42,7 +43,8 @@ def test_production_refuses_to_start_without_codec_keys(tmp_path: Path) -> None:
 
 def test_production_with_a_jwks_url_and_codec_keys_starts(tmp_path: Path) -> None:
     settings = _settings(tmp_path, environment="production", codec_keys=f"k1:{generate_key()}",
-                         auth_jwks_url="https://idp.example/.well-known/jwks.json")
+                         auth_jwks_url="https://idp.example/.well-known/jwks.json",
+                         auth_issuer="https://idp.example")
     assert create_app(settings).title == "casework"
     assert list(tmp_path.iterdir()) == [], "production writes no key files"
 
@@ -118,3 +120,19 @@ def test_cors_origins_are_kept_without_a_trailing_slash(tmp_path: Path) -> None:
                          cors_origins=["http://127.0.0.1:3000"])
     assert settings.codec_cors_origins == ["https://ui.example.org"]
     assert settings.cors_origins == ["http://127.0.0.1:3000"]
+
+
+@pytest.mark.parametrize(("jwks_url", "issuer", "refused"), [
+    ("http://idp.example/jwks.json", "https://idp.example", "must be https"),
+    ("https://idp.example/jwks.json", "casework-local", "AUTH_ISSUER"),
+])
+def test_production_trusts_only_keys_over_tls_from_a_named_issuer(
+        tmp_path: Path, jwks_url: str, issuer: str, refused: str) -> None:
+    with pytest.raises(ValidationError, match=refused):
+        _settings(tmp_path, environment="production", auth_jwks_url=jwks_url,
+                  auth_issuer=issuer)
+    # Plain http is fine on this host (a sidecar), and outside production.
+    _settings(tmp_path, environment="production", auth_issuer="https://idp.example",
+              auth_jwks_url="http://127.0.0.1:8080/jwks.json")
+    _settings(tmp_path, auth_jwks_url=jwks_url)
+
