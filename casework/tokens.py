@@ -16,12 +16,14 @@ token cannot choose its own algorithm ("none", or HS256 keyed with the public ke
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import jwt
@@ -29,6 +31,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from casework.config import Settings
+
+log = logging.getLogger("casework.tokens")
 
 LEEWAY_SECONDS = 30
 """Tolerated clock difference between the identity provider and us."""
@@ -124,6 +128,10 @@ def _failure_for(exc: jwt.PyJWTError) -> TokenFailure:
     return TokenFailure.MALFORMED
 
 
+STALE_KEYS_SECONDS = 3600.0
+"""How long the last fetched key set may stand in for an unreachable provider."""
+
+
 class TokenVerifier:
     """Checks bearer tokens against one issuer and audience.
 
@@ -140,6 +148,8 @@ class TokenVerifier:
         local_public_key_pem: str | None = None,
         jwks_url: str | None = None,
         jwks_timeout_seconds: float = 5.0,
+        jwks_cache_seconds: float = 300.0,
+        jwks_stale_seconds: float = STALE_KEYS_SECONDS,
     ) -> None:
         if (local_public_key_pem is None) == (jwks_url is None):
             raise ValueError("give exactly one of local_public_key_pem or jwks_url")
@@ -157,8 +167,13 @@ class TokenVerifier:
             self._algorithms: tuple[str, ...] = LOCAL_ALGORITHMS
         else:
             assert jwks_url is not None
-            self._jwks = jwt.PyJWKClient(jwks_url, timeout=jwks_timeout_seconds)
+            self._jwks = jwt.PyJWKClient(jwks_url, timeout=jwks_timeout_seconds,
+                                         lifespan=jwks_cache_seconds)
             self._algorithms = JWKS_ALGORITHMS
+        # The last key set fetched, for an outage of the provider (see _signing_key).
+        self._last_good: dict[str, jwt.PyJWK] = {}
+        self._last_good_at = 0.0
+        self._stale_seconds = jwks_stale_seconds
 
     def verify(self, token: str) -> Principal:
         """Return the caller for a valid token, or raise `TokenError` saying why not."""
@@ -190,9 +205,19 @@ class TokenVerifier:
         # key set (a login page, a proxy error, no signing keys), is the provider's fault,
         # not the caller's -> 503. Only a kid the usable set lacks is the caller's -> 401.
         try:
-            self._jwks.get_signing_keys()
+            keys = self._jwks.get_signing_keys()
         except _BROKEN_KEY_SET as exc:
+            # An outage of the provider: keys it served within the last hour still sign
+            # today's tokens, so a cached key set outliving its five minutes keeps the
+            # API answering; an unknown kid, or an older set, cannot be vouched for.
+            stale = self._last_good.get(kid)
+            if stale is not None and monotonic() - self._last_good_at < self._stale_seconds:
+                log.warning("identity provider unavailable (%s); using its key set "
+                            "fetched %.0f s ago", exc, monotonic() - self._last_good_at)
+                return stale
             raise SigningKeysUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        self._last_good = {key.key_id: key for key in keys if key.key_id}
+        self._last_good_at = monotonic()
         try:
             return self._jwks.get_signing_key(kid)
         except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError, ValueError, KeyError,

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import stat
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -369,3 +370,24 @@ def test_jwks_verifier_reports_unreachable_key_server() -> None:
     with pytest.raises(SigningKeysUnavailable) as excinfo:
         verifier.verify(token)
     assert excinfo.value.reason == "signing keys unavailable"
+
+
+def test_an_outage_of_the_provider_is_bridged_by_the_last_key_set(
+    rsa_private_key: rsa.RSAPrivateKey,
+) -> None:
+    """The key set's cache ran out while the provider is down: keys it served recently
+    still verify (an unknown kid cannot be vouched for: 503); after the stale window,
+    nothing is."""
+    token = _rs256(rsa_private_key, _valid_claims(), kid="rsa-1")
+    with serving_jwks(rsa_private_key.public_key(), "rsa-1") as url:
+        bridged = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_url=url,
+                                jwks_cache_seconds=0.05, jwks_stale_seconds=60)
+        expired = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_url=url,
+                                jwks_cache_seconds=0.05, jwks_stale_seconds=0.1)
+        assert bridged.verify(token).subject == expired.verify(token).subject == "user-1"
+    time.sleep(0.2)  # the provider is gone and the caches have run out
+    assert bridged.verify(token).subject == "user-1"
+    with pytest.raises(SigningKeysUnavailable):
+        bridged.verify(_rs256(rsa_private_key, _valid_claims(), kid="rsa-2"))
+    with pytest.raises(SigningKeysUnavailable):
+        expired.verify(token)
