@@ -193,8 +193,7 @@ class CaseContractWorkflow:
         scheduled = result.periods
         self.state.plan_review_due_at = result.plan_review_due_at
         self.state.plan_review_reminder_at = result.plan_review_reminder_at
-        self.state.periods = [_period(i, s) for i, s in enumerate(scheduled)]
-        self.engine.pending.period_indexes.update(range(len(scheduled)))
+        self.engine.replace_periods([_period(i, s) for i, s in enumerate(scheduled)])
         self.engine.pending.event(terms.case_id, "registered", workflow.now(),
                                   "contract_registered", "C5", periods=len(scheduled))
         await self._flush()
@@ -250,13 +249,9 @@ class CaseContractWorkflow:
                 periods.append(old)
             else:
                 periods.append(_period(index, scheduled))
-        self.state.periods = periods
+        self.engine.replace_periods(periods)
         # Still pending (until now, so that a second review waits for this one, V5).
         self.state.reschedule_due_dates = None
-        dropped = set(before) - {p.index for p in periods}
-        self.engine.pending.removed_periods.update(dropped)
-        self.engine.pending.period_indexes.difference_update(dropped)
-        self.engine.pending.period_indexes.update(p.index for p in periods)
         self.engine.pending.event(self.state.terms.case_id,
                                   f"rescheduled:{now.isoformat()}", now,
                                   "schedule_changed", "V5",
@@ -266,7 +261,7 @@ class CaseContractWorkflow:
         terms = self.state.terms
         request = ScheduleRequest(
             case_id=terms.case_id, jurisdiction=terms.jurisdiction, time_zone=terms.time_zone,
-            due_dates=due_dates, ends_on=min(terms.contract_end, terms.order_expiry),
+            due_dates=due_dates, ends_on=policy.ends_on(terms),
             extra_closures=list(terms.extra_closures),
             removed_holidays=list(terms.removed_holidays), order_expiry=terms.order_expiry,
         )

@@ -122,14 +122,8 @@ def follow_up_deadline(due_date: date, calendar: BusinessCalendar) -> Deadline:
         f"{due_date.isoformat()}{notes}: "
         f"{reminder_day.isoformat()} at {NOTICE_LOCAL_TIME:%H:%M} {spec.time_zone}"
     )
-    basis = DeadlineBasis(
-        rule="R1", counted_from=due_date, amount=FOLLOW_UP_BUSINESS_DAYS,
-        unit="business_days", calendar=calendar.describe(), time_zone=spec.time_zone,
-        local_date=reminder_day, local_time=NOTICE_LOCAL_TIME, skipped=skipped,
-        explanation=explanation,
-    )
-    at = local_instant(reminder_day, NOTICE_LOCAL_TIME, spec.time_zone)
-    return Deadline(kind="follow_up", at=at, basis=basis)
+    return _deadline("follow_up", "R1", due_date, FOLLOW_UP_BUSINESS_DAYS, "business_days",
+                     calendar, reminder_day, NOTICE_LOCAL_TIME, skipped, explanation)
 
 
 def overdue_deadline(due_date: date, calendar: BusinessCalendar) -> Deadline:
@@ -146,13 +140,8 @@ def overdue_deadline(due_date: date, calendar: BusinessCalendar) -> Deadline:
         f"{_in_brackets(_day_note(due_date, calendar))}: {END_OF_DAY_LOCAL_TIME:%H:%M} on "
         f"{ends_on.isoformat()} {spec.time_zone}"
     )
-    basis = DeadlineBasis(
-        rule="R2", counted_from=due_date, amount=0, unit="calendar_days",
-        calendar=calendar.describe(), time_zone=spec.time_zone, local_date=ends_on,
-        local_time=END_OF_DAY_LOCAL_TIME, skipped=(), explanation=explanation,
-    )
-    at = local_instant(ends_on, END_OF_DAY_LOCAL_TIME, spec.time_zone)
-    return Deadline(kind="overdue", at=at, basis=basis)
+    return _deadline("overdue", "R2", due_date, 0, "calendar_days", calendar, ends_on,
+                     END_OF_DAY_LOCAL_TIME, (), explanation)
 
 
 def escalation_deadline(due_date: date, calendar: BusinessCalendar) -> Deadline:
@@ -178,14 +167,23 @@ def escalation_deadline(due_date: date, calendar: BusinessCalendar) -> Deadline:
                   f"{_in_brackets(_day_note(four_weeks_on, calendar))}, so the first "
                   f"business day on or after it{_in_brackets(_skipping(later))}: ")
     explanation = f"{reason}{letter_day.isoformat()} at {NOTICE_LOCAL_TIME:%H:%M} {spec.time_zone}"
+    return _deadline("escalation", "R3", due_date, ESCALATION_CALENDAR_DAYS, "calendar_days",
+                     calendar, letter_day, NOTICE_LOCAL_TIME, skipped, explanation)
+
+
+def _deadline(kind: str, rule: str, due_date: date, amount: int, unit: str,
+              calendar: BusinessCalendar, local_date: date, local_time: time,
+              skipped: tuple[SkippedDay, ...], explanation: str) -> Deadline:
+    """The instant of `local_date` at `local_time` in the calendar's zone, with the basis
+    that explains it (the same fields for R1, R2 and R3)."""
+    time_zone = calendar.spec.time_zone
     basis = DeadlineBasis(
-        rule="R3", counted_from=due_date, amount=ESCALATION_CALENDAR_DAYS,
-        unit="calendar_days", calendar=calendar.describe(), time_zone=spec.time_zone,
-        local_date=letter_day, local_time=NOTICE_LOCAL_TIME, skipped=skipped,
-        explanation=explanation,
+        rule=rule, counted_from=due_date, amount=amount, unit=unit,
+        calendar=calendar.describe(), time_zone=time_zone, local_date=local_date,
+        local_time=local_time, skipped=skipped, explanation=explanation,
     )
-    at = local_instant(letter_day, NOTICE_LOCAL_TIME, spec.time_zone)
-    return Deadline(kind="escalation", at=at, basis=basis)
+    return Deadline(kind=kind, at=local_instant(local_date, local_time, time_zone),
+                    basis=basis)
 
 
 def period_deadlines(due_date: date, calendar: BusinessCalendar) -> PeriodDeadlines:

@@ -70,9 +70,14 @@ class CaseEngine:
             found.append(Wakeup(end, "contract_end", None))
         return sorted(found, key=lambda w: (w.at, w.kind))
 
-    def next_wakeup(self) -> Wakeup | None:
-        wakeups = self.wakeups()
-        return wakeups[0] if wakeups else None
+    def replace_periods(self, periods: list[PeriodState]) -> None:
+        """Swap in a new list of periods (first schedule, V5 reschedule, E1 early end)
+        and say so in the batch: every period written, the dropped ones removed."""
+        dropped = {p.index for p in self.state.periods} - {p.index for p in periods}
+        self.state.periods = periods
+        self.pending.removed_periods.update(dropped)
+        self.pending.period_indexes.difference_update(dropped)
+        self.pending.period_indexes.update(p.index for p in periods)
 
     def next_deadline(self) -> Wakeup | None:
         """The next deadline shown to people: follow-up, overdue, escalation or end."""

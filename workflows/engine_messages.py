@@ -75,7 +75,7 @@ def _due_dates(state: CaseState) -> list[date]:
     scheduling them (an endorsement can arrive before the schedule activity answers)."""
     terms = state.terms
     return [p.due_date for p in state.periods] or policy.resolve_due_dates(
-        terms.schedule, terms.contract_start, min(terms.contract_end, terms.order_expiry))
+        terms.schedule, terms.contract_start, policy.ends_on(terms))
 
 
 @answered_once(endorsement_key, EndorsementRecorded)

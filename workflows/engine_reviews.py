@@ -274,6 +274,7 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
                     f"{due} is not after {settled[-1].due_date}, the last period already due, "
                     "reported or followed up; those keep their dates.",
                     field=f"new_due_dates[{position}]", rule="V5")
+    due_dates = proposed_due_dates(state, message, now)
     if message.new_contract_end is not None:
         if message.new_contract_end < now.date():  # UTC date: a day's grace
             raise invalid(f"{message.new_contract_end} has passed: a contract cannot be "
@@ -285,12 +286,12 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
                 f"{message.new_contract_end} is before {last_settled}, the due date of a "
                 "period already due, reported or followed up.", field="new_contract_end",
                 rule="V5")
-        if proposed_due_dates(state, message, now) == []:
+        if due_dates == []:
             raise invalid(f"No report would fall due by {message.new_contract_end}; the "
                           "contract needs a reporting schedule.", field="new_contract_end",
                           rule="C5")
     _validate_plan_versions(state, message)
-    candidate = _amended_terms(state, message, now)
+    candidate = _amended_terms(state, message, due_dates)
     try:
         policy.validate_terms(candidate)
     except PolicyViolation as exc:
@@ -313,9 +314,10 @@ def _validate_plan_versions(state: CaseState, message: ReviewOutcome) -> None:
                       field="endorse_plan_version", rule="V6")
 
 
-def _amended_terms(state: CaseState, message: ReviewOutcome, now: datetime) -> ContractTerms:
+def _amended_terms(state: CaseState, message: ReviewOutcome, due_dates: list[date] | None
+                   ) -> ContractTerms:
+    """The contract as the outcome leaves it, given its `proposed_due_dates`."""
     terms = state.terms
-    due_dates = proposed_due_dates(state, message, now)
     schedule = terms.schedule
     if due_dates is not None:
         schedule = dataclasses.replace(schedule, due_dates=due_dates, start_date=None,
@@ -349,8 +351,8 @@ def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: dateti
     review = _review(state, message.review_id)
     case_id = engine.case_id
     changed: list[str] = []
-    amended = _amended_terms(state, message, now)
     due_dates = proposed_due_dates(state, message, now)
+    amended = _amended_terms(state, message, due_dates)
     end_moved = amended.contract_end != state.terms.contract_end
     if due_dates is not None and due_dates != [p.due_date for p in state.periods]:
         changed.append("schedule")
@@ -378,9 +380,10 @@ def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: dateti
             engine.pending.event(case_id, f"review-{other.review_id}:held", now,
                                  "review_held", other.rule, review_id=other.review_id,
                                  answered_by=review.review_id)
+    still_open = state.open_reviews()
     for task in state.open_tasks():
         if task.task_id.startswith(f"{case_id}:review-") and not any(
-                _belongs_to(task.task_id, case_id, r.review_id) for r in state.open_reviews()):
+                _belongs_to(task.task_id, case_id, r.review_id) for r in still_open):
             engine.finish_task(task, now, message.decided_by or "review held")
     if message.return_to_cp:
         changed.append("returned_to_cp")
@@ -415,12 +418,8 @@ def end_contract_early(engine: CaseEngine, now: datetime, reason: str) -> None:
     last = max((p.index for p in state.periods if p.overdue_at <= now or p.reports),
                default=-1)
     kept = [p for p in state.periods if p.index <= last]
-    dropped = [p.index for p in state.periods if p.index > last]
     for period in kept:
         period.ends_at = min(period.ends_at, now)
-    state.periods = kept
-    engine.pending.removed_periods.update(dropped)
-    engine.pending.period_indexes.difference_update(dropped)
-    engine.pending.period_indexes.update(p.index for p in kept)
+    engine.replace_periods(kept)
     engine.decide_outcomes(now)
     engine.end_contract(now, reason)
