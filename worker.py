@@ -63,30 +63,35 @@ def build_worker(
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever), then shut down gracefully."""
-    client = await connect(settings)
+    async with running_worker(await connect(settings), settings):
+        await (stop.wait() if stop else asyncio.Future())
+
+
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[None]:
+    """The worker and outbox redelivery, on the read model of `settings`, for as long as
+    the block runs (`casework worker`, and `casework dev` beside the API)."""
     engine = make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
-    worker = build_worker(
-        client, settings.temporal_task_queue, sessions,
-        deliverer=deliverer_for(settings),
-        review_reminder_lead_days=settings.review_reminder_lead_days,
-    )
+    deliverer = deliverer_for(settings)
+    worker = build_worker(client, settings.temporal_task_queue, sessions,
+                          deliverer=deliverer,
+                          review_reminder_lead_days=settings.review_reminder_lead_days)
     try:
-        async with worker, redelivering(sessions, settings):
-            await (stop.wait() if stop else asyncio.Future())
+        async with worker, redelivering(sessions, deliverer or LogDeliverer(),
+                                        settings.notification_retry_seconds):
+            yield
     finally:
         await engine.dispose()
 
 
 @asynccontextmanager
-async def redelivering(sessions: async_sessionmaker[AsyncSession], settings: Settings
-                       ) -> AsyncIterator[None]:
+async def redelivering(sessions: async_sessionmaker[AsyncSession], deliverer: Deliverer,
+                       interval_seconds: float) -> AsyncIterator[None]:
     """Retry undelivered outbox notices in the background while the worker runs (the
     activity that records them tries each only once, so as not to hold a case)."""
     stop = asyncio.Event()
-    task = asyncio.create_task(run_redelivery(
-        sessions, deliverer_for(settings) or LogDeliverer(),
-        settings.notification_retry_seconds, stop))
+    task = asyncio.create_task(run_redelivery(sessions, deliverer, interval_seconds, stop))
     try:
         yield
     finally:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.cors import CODEC_PREFIX
 from api.errors import problem_response
 
 DEFAULT_LIMIT_BYTES = 1024 * 1024
 CODEC_LIMIT_BYTES = 16 * 1024 * 1024
-CODEC_PREFIX = "/codec/"
 
 
 def limit_for(path: str) -> int:

@@ -14,6 +14,7 @@ the workflow id, the task queue, time limits, and what each failure means to a c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -71,9 +72,11 @@ def unavailable(exc: BaseException) -> ServiceUnavailable:
     return ServiceUnavailable(f"Temporal did not answer ({reason}).", component="temporal")
 
 
-def refusal(exc: WorkflowUpdateFailedError, field_prefix: str = "") -> ProblemError:
+def refusal(exc: WorkflowUpdateFailedError, field_prefix: str = "",
+            field_names: Mapping[str, str] | None = None) -> ProblemError:
     """Map a refused update to a problem: the validator's kind decides the status; its
-    rule, field and open items go into the body."""
+    rule, field and open items go into the body. The field is named as the request names
+    it: `field_prefix` stripped, then renamed by `field_names`."""
     cause = exc.cause
     if not isinstance(cause, ApplicationError) or cause.type not in (NOT_FOUND, CONFLICT,
                                                                        INVALID):
@@ -85,6 +88,7 @@ def refusal(exc: WorkflowUpdateFailedError, field_prefix: str = "") -> ProblemEr
     field = str(details.get("field") or "")
     if field_prefix and field.startswith(field_prefix):
         field = field[len(field_prefix):]
+    field = (field_names or {}).get(field, field)
     extra: dict[str, Any] = {"field": field}
     if details.get("rule"):
         extra["rule"] = details["rule"]
@@ -161,7 +165,8 @@ class CaseGateway:
 
     async def update(self, case_id: str, update: Any, message: Any, *,
                      answer_key: str | None = None, answer_type: type[R] | None = None,
-                     field_prefix: str = "") -> R:
+                     field_prefix: str = "", field_names: Mapping[str, str] | None = None
+                     ) -> R:
         """Execute an update. When the case's workflow has completed, the first answer
         to the same message (looked up under `answer_key`) is returned as a duplicate;
         otherwise the case is closed -> 409."""
@@ -170,7 +175,7 @@ class CaseGateway:
                 self.handle(case_id).execute_update(update, message), UPDATE_TIMEOUT_SECONDS)
             return result
         except WorkflowUpdateFailedError as exc:
-            raise refusal(exc, field_prefix) from exc
+            raise refusal(exc, field_prefix, field_names) from exc
         except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
             raise unavailable(exc) from exc
         except RPCError as exc:

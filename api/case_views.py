@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.case_gateway import CaseGateway
 from api.errors import NotFound
+from api.listing import OPEN_TASK
 from api.permissions import Caller
 from api.schemas.views import (
     AuditView,
@@ -119,7 +120,7 @@ async def read_model_view(session: AsyncSession, case: CaseRow) -> CaseView:
     audits = (await session.scalars(select(AuditRow).where(AuditRow.case_id == case_id)
                                     .order_by(AuditRow.opened_at, AuditRow.audit_id))).all()
     tasks = (await session.scalars(select(TaskRow).where(TaskRow.case_id == case_id,
-                                                         TaskRow.status == "open")
+                                                         TaskRow.status == OPEN_TASK)
                                    .order_by(TaskRow.created_at, TaskRow.task_id))).all()
     return view_from_rows(case, list(periods), list(audits), list(tasks))
 

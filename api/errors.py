@@ -89,11 +89,28 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
+def _answer(request: Request, exc: ProblemError) -> JSONResponse:
+    return problem_response(exc.status, exc.title, exc.detail, request.url.path,
+                            headers=exc.headers, **exc.extra)
+
+
+async def _caller_refused(request: Request) -> JSONResponse | None:
+    """FastAPI reads a body before any dependency runs, so a bad body would be answered
+    before the token is looked at: the caller is checked first, so nobody without
+    credentials learns anything, not even about the body. None: the caller may go on."""
+    from api.auth import check_caller
+
+    try:
+        await check_caller(request)
+    except ProblemError as refused:
+        return _answer(request, refused)
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path,
-                                headers=exc.headers, **exc.extra)
+        return _answer(request, exc)
 
     @app.exception_handler(PolicyViolation)
     async def _policy(request: Request, exc: PolicyViolation) -> JSONResponse:
@@ -105,17 +122,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI reads a JSON body before any dependency runs, so a malformed body
-        # would answer 422 before the token is looked at: check the caller first, so
-        # nobody without credentials learns anything, not even about the body.
-        from api.auth import check_caller
-
-        try:
-            await check_caller(request)
-        except ProblemError as refused:
-            return problem_response(refused.status, refused.title, refused.detail,
-                                    request.url.path, headers=refused.headers,
-                                    **refused.extra)
+        if (refused := await _caller_refused(request)) is not None:
+            return refused
         errors = [
             {"field": _field_path(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
             for err in exc.errors()
@@ -136,17 +144,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400:
-            # A body FastAPI could not parse, before any dependency ran: as for 422,
-            # the caller is checked first (nobody without credentials learns anything).
-            from api.auth import check_caller
-
-            try:
-                await check_caller(request)
-            except ProblemError as refused:
-                return problem_response(refused.status, refused.title, refused.detail,
-                                        request.url.path, headers=refused.headers,
-                                        **refused.extra)
+        if exc.status_code == 400 and (refused := await _caller_refused(request)) is not None:
+            return refused  # a body FastAPI could not parse: as for 422
         title = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
                  401: "Unauthorized", 403: "Forbidden",
                  413: "Content Too Large"}.get(exc.status_code, "Error")

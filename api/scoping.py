@@ -76,8 +76,7 @@ def on_visible_cases(statement: Select[Any], case_id: InstrumentedAttribute[str]
     program manager or the LEO, copies to the family -- is CP's file, not the CSO's."""
     if not caller.agency_scoped:
         return statement
-    in_force = select(CaseRow.case_id).where(
-        CaseRow.agency_id == caller.principal.agency_id, CaseRow.status.in_(IN_FORCE))
+    in_force = visible_cases(select(CaseRow.case_id), caller)
     statement = statement.where(agency_id == caller.principal.agency_id,
                                 case_id.in_(in_force))
     if addressee is not None:

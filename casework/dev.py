@@ -19,11 +19,10 @@ import uvicorn
 
 from api.app import create_app
 from casework.config import Settings
-from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade_to_head_async
 from casework.processes import spawn, stop, venv_binary, wait_for_port
 from casework.temporal_client import connect, ensure_search_attributes
-from worker import build_worker, deliverer_for, redelivering
+from worker import running_worker
 
 
 class _QuietServer(uvicorn.Server):
@@ -97,32 +96,22 @@ async def _serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
 
-    engine = make_engine(settings.effective_database_url)
-    sessions = make_session_factory(engine)
-    worker = build_worker(
-        client, settings.temporal_task_queue, sessions,
-        deliverer=deliverer_for(settings),
-        review_reminder_lead_days=settings.review_reminder_lead_days,
-    )
     server = _QuietServer(uvicorn.Config(
         create_app(settings), host=settings.api_host, port=settings.api_port,
         log_level="warning", lifespan="on",
     ))
-    try:
-        async with worker, redelivering(sessions, settings):
-            api = asyncio.create_task(server.serve())
-            while not server.started and not api.done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-                await asyncio.sleep(0.05)
-            if api.done():
-                await api  # surfaces the bind error
-            _print_addresses(settings)
-            waiter = asyncio.create_task(stopping.wait())
-            await asyncio.wait({api, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            server.should_exit = True
-            await api
-            waiter.cancel()
-    finally:
-        await engine.dispose()
+    async with running_worker(client, settings):
+        api = asyncio.create_task(server.serve())
+        while not server.started and not api.done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.05)
+        if api.done():
+            await api  # surfaces the bind error
+        _print_addresses(settings)
+        waiter = asyncio.create_task(stopping.wait())
+        await asyncio.wait({api, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        await api
+        waiter.cancel()
 
 
 def _print_addresses(settings: Settings) -> None:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Response
 
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
-from api.errors import ProblemError
 from api.openapi import problems
 from api.permissions import Action, Caller, permitted
 from api.schemas import EventIn, EventView
@@ -43,14 +42,10 @@ async def raise_event(
         review = RequestReview(review_id=body.event_id, kind="contract",
                                requested_by_role=body.raised_by_role, concern=body.concern,
                                requested_by=body.raised_by, raised_on=body.occurred_on)
-        try:
-            requested = await gateway.update(case_id, CaseContractWorkflow.request_review,
-                                             review, answer_key=review_key(review),
-                                             answer_type=ReviewRequested)
-        except ProblemError as exc:
-            if exc.extra.get("field") == "raised_on":
-                exc.extra["field"] = "occurred_on"  # this request's name for it
-            raise
+        requested = await gateway.update(case_id, CaseContractWorkflow.request_review,
+                                         review, answer_key=review_key(review),
+                                         answer_type=ReviewRequested,
+                                         field_names={"raised_on": "occurred_on"})
         view = EventView(event_id=body.event_id, kind=body.kind, review_id=requested.review_id,
                          review_due_at=requested.due_at, duplicate=requested.duplicate)
     else:

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
 from api.deps import StateDep
+from api.errors import problem_response
 from casework.db import ping
 
 router = APIRouter(tags=["health"])
@@ -50,16 +51,7 @@ async def readyz(state: StateDep) -> JSONResponse:
     await asyncio.gather(check_database(), check_temporal())
     failed = sorted(name for name, result in checks.items() if result != "ok")
     if failed:
-        return JSONResponse(
-            {
-                "type": "about:blank",
-                "title": "Service Unavailable",
-                "status": 503,
-                "detail": f"Not ready: {', '.join(failed)} unreachable.",
-                "failed": failed,
-                "checks": checks,
-            },
-            status_code=503,
-            media_type="application/problem+json",
-        )
+        return problem_response(503, "Service Unavailable",
+                                f"Not ready: {', '.join(failed)} unreachable.",
+                                failed=failed, checks=checks)
     return JSONResponse({"status": "ready", "checks": checks})
