@@ -1,12 +1,20 @@
-"""Time-skipping fixtures: each scenario gets a fresh test server (virtual time starts
-at the real now and only moves forward), a real worker and the real read model."""
+"""Time-skipping fixtures: each scenario gets a fresh test server, a real worker and the
+real read model.
+
+No scenario depends on the real date (issue 9). Virtual time starts at the real now and
+only moves forward, so a scenario first moves it to a chosen local date with
+`begin_on(env, day)` (by default `SCENARIO_START`, an ordinary mid-March day in
+`SCENARIO_YEAR`). `SCENARIO_YEAR` is a fixed year while it is still ahead of the
+real clock, and the next year after that once the clock passes it: every date a test
+names is built from that year by rule (the 29th of a month, Melbourne's DST days, the
+day before a holiday), so the calendar facts a scenario relies on hold in any year."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,6 +43,37 @@ from workflows.case_contract import CaseContractInput, CaseContractWorkflow, wor
 from workflows.state import CaseStatus
 
 MELBOURNE = ZoneInfo("Australia/Melbourne")
+
+_PINNED_YEAR = 2028
+"""Chosen so that 29 February exists and lies ahead of the real clock for a while."""
+
+
+def scenario_year(real_now: datetime | None = None) -> int:
+    """`_PINNED_YEAR` while its 1 January is still ahead of the real clock, else the
+    year after the real one: always wholly in the future, so virtual time can reach
+    any day of it."""
+    now = real_now or datetime.now(MELBOURNE)
+    return _PINNED_YEAR if now.date() < date(_PINNED_YEAR, 1, 1) else now.year + 1
+
+
+SCENARIO_YEAR = scenario_year()
+SCENARIO_START = date(SCENARIO_YEAR, 3, 14)
+"""The default first day of a scenario: mid-month, far from month ends and from
+Melbourne's DST changes (first Sunday of April and of October)."""
+
+SCENARIO_TIME = time(10, 30)
+"""Local time of day at which a scenario begins (after 09:00 follow-ups of that day)."""
+
+
+async def begin_on(env: WorkflowEnvironment, day: date = SCENARIO_START,
+                   at: time = SCENARIO_TIME) -> date:
+    """Move virtual time to `at` local on `day` and return `day`: the scenario's
+    'today'. Fails loudly if virtual time is already past it (it only moves forward)."""
+    instant = datetime.combine(day, at, MELBOURNE)
+    now = await env.get_current_time()
+    assert now <= instant, f"virtual time {now} is already past the scenario start {instant}"
+    await env.sleep(instant - now)
+    return day
 
 
 @pytest.fixture

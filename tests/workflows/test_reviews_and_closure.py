@@ -25,6 +25,7 @@ from models.tables import NotificationRow, TimelineEventRow
 from tests.workflows.conftest import (
     MELBOURNE,
     add_months,
+    begin_on,
     local_today,
     make_terms,
     sleep_until,
@@ -134,7 +135,7 @@ async def test_v4_the_two_weeks_run_from_the_day_the_concern_was_raised(
 async def test_v5_schedule_change_mid_contract_keeps_earlier_periods(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=4)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     first = (await case.status()).state.periods[0]
