@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from casework.codec import MissingEncryptionKeys
 from casework.config import Settings, get_settings
+from casework.private_files import make_private, use_private_umask
 from casework.tokens import (
     AGENCY_SCOPED_ROLES,
     LocalSigningKeyRefused,
@@ -37,12 +38,17 @@ def _api(_: argparse.Namespace) -> None:
     from api.app import create_app
 
     settings = get_settings()
+    if settings.data_dir.exists():
+        make_private(settings.data_dir)
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
 
 
 def _worker(_: argparse.Namespace) -> None:
     from worker import main
 
+    settings = get_settings()
+    if settings.data_dir.exists():
+        make_private(settings.data_dir)
     main()
 
 
@@ -51,7 +57,7 @@ def _migrate(_: argparse.Namespace) -> None:
 
     settings = get_settings()
     if settings.effective_database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(settings.data_dir)
     upgrade_to_head(settings.effective_database_url)
     print("database at head")
 
@@ -158,11 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    # Issue 9.6: whatever a command creates (SQLite and its journals, Temporal's file,
+    # logs, keys) is readable by the service's user only.
+    previous_umask = use_private_umask()
     try:
         args.run(args)
     except (LocalSigningKeyRefused, MissingEncryptionKeys) as exc:
         # An unsafe configuration: say what to set, without a traceback.
         raise SystemExit(f"casework {args.command}: {exc}") from exc
+    finally:
+        os.umask(previous_umask)  # tests call main() in-process
 
 
 def exit_code_of(exit: SystemExit) -> int:

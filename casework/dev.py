@@ -20,6 +20,7 @@ import uvicorn
 from api.app import create_app
 from casework.config import Settings
 from casework.migrate import upgrade_to_head_async
+from casework.private_files import make_private, use_private_umask
 from casework.processes import spawn, stop, venv_binary, wait_for_port
 from casework.temporal_client import connect, ensure_search_attributes
 from worker import running_worker
@@ -50,7 +51,7 @@ def temporal_dev_server_args(settings: Settings) -> list[str]:
 
 
 def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     log = open(settings.data_dir / "temporal.log", "ab")
     return spawn(temporal_dev_server_args(settings), log)
 
@@ -69,7 +70,8 @@ async def _connect_when_ready(settings: Settings, attempts: int = 60) -> object:
 
 
 async def run_dev(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    use_private_umask()  # the dev server, SQLite and the logs create private files
+    make_private(settings.data_dir)  # and a folder made by an older version is tightened
     await upgrade_to_head_async(settings.effective_database_url)
     temporal: subprocess.Popen[bytes] | None = None
     if settings.temporal_address is None:

@@ -319,7 +319,7 @@ def load_or_create_local_key(path: Path) -> str:
         return path.read_text(encoding="ascii")
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = generate_local_key_pem()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -84,6 +85,7 @@ def _listening(port: int) -> bool:
 def test_dev_starts_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
     ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
     api = f"http://127.0.0.1:{ports['api']}"
+    tmp_path.chmod(0o755)  # as `mkdir` leaves it: `casework dev` must tighten it
     process = _start(tmp_path, ports)
     try:
         _wait_ready(api, process)
@@ -112,6 +114,13 @@ def test_dev_starts_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
         assert not _listening(port), f"port {port} still served after stop"
     temporal_db = tmp_path / "temporal.db"
     assert temporal_db.exists() and (tmp_path / "casework.db").exists()
+    # Issue 9.6: the data folder and every file in it (Temporal's file, the read model
+    # and its journals, the log, the keys) are private to the service's user.
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode)
+             for path in tmp_path.rglob("*") if path.is_file()}
+    assert {"temporal.db", "temporal.log", "casework.db"} <= modes.keys()
+    assert modes == dict.fromkeys(modes, 0o600), modes
 
     # A second start reuses the same data folder.
     size_before = temporal_db.stat().st_size
