@@ -16,6 +16,7 @@ timeline); signal `calendar_changed`; query `status`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,6 +84,9 @@ EXCEPTION_AUDIT_OPEN = SearchAttributeKey.for_bool("ExceptionAuditOpen")
 
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
 RECORD_WHILE_AWAITING_ENDORSEMENT = "record-while-awaiting-endorsement"
+KEEP_TIMER_ACROSS_MESSAGES = "keep-timer-across-messages"
+"""Patch id: a message that leaves the next instant where it was keeps the running timer
+(issue 10.5) instead of cancelling and restarting it."""
 """Patch id: a case that waited for its endorsement under older code replays without
 these recordings (DESIGN decision 9: new code still replays running cases)."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
@@ -115,6 +119,8 @@ class CaseContractWorkflow:
         self.engine = CaseEngine(self.state)
         self._wake = False
         self._published: tuple[Any, ...] | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at: datetime | None = None
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
@@ -163,10 +169,15 @@ class CaseContractWorkflow:
         a recomputed calendar moves the deadline, so we re-anchor each time."""
         wakeup = reviews.next_wakeup(self.engine)
         if wakeup is None:
+            if self._timer is not None and not self._timer.done():
+                self._timer.cancel()  # nothing left to wait for
             await workflow.wait_condition(lambda: self._wake)
             return
         remaining = wakeup.at - workflow.now()
         if remaining <= timedelta(0):
+            return
+        if workflow.patched(KEEP_TIMER_ACROSS_MESSAGES):
+            await self._sleep_on_timer(wakeup.at, remaining, wakeup.summary(self.state))
             return
         try:
             await workflow.wait_condition(
@@ -174,6 +185,19 @@ class CaseContractWorkflow:
             )
         except TimeoutError:
             pass
+
+    async def _sleep_on_timer(self, at: datetime, remaining: timedelta, summary: str) -> None:
+        """Wait for the timer to `at`, or for a message. The timer outlives the wait: most
+        messages (a report, a contact, a refused signal) leave the next instant where it
+        was, and cancelling and restarting its timer for each one cost four history
+        events a message (issue 10.5). A new timer starts only when the instant moved."""
+        timer = self._timer
+        if timer is None or timer.done() or self._timer_at != at:
+            if timer is not None and not timer.done():
+                timer.cancel()
+            timer = asyncio.create_task(workflow.sleep(remaining, summary=summary))
+            self._timer, self._timer_at = timer, at
+        await workflow.wait_condition(lambda: self._wake or timer.done())
 
     def _should_continue_as_new(self, boundary: bool) -> bool:
         info = workflow.info()
