@@ -9,7 +9,9 @@ from api.schemas.common import Problem
 _MEANING = {
     401: "No bearer token, or one that is expired, not yet valid, wrongly signed, for "
          "another audience or issuer, or malformed; `reason` says which.",
-    403: "The token is valid but none of its roles may call this (README permission table).",
+    403: "The token is valid but none of its roles may call this (README permission "
+         "table), or the body names another actor or domain role than the token's "
+         "(`field`; README, *Who did it comes from the token*).",
     404: "No such case (the same answer whatever the reason), or no such item on it.",
     409: "Conflicts with the case's state or with an earlier request under the same id.",
     422: "Invalid input: `field` names it, `rule` the DOMAIN rule when one applies.",

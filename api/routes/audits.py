@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.notes import NoteDraft, note_id, recorded_with_notes
@@ -35,20 +36,21 @@ async def record_findings(
     """The texts are stored as notes; the workflow records the findings note's id.
     Repeat-safe on `findings_id` (a different text under the same id: 409)."""
     await visible_case(session, caller, case_id)
+    recorded_by = actor_id(caller, body.recorded_by, "recorded_by")
     key = f"{audit_id}:{body.findings_id}"
     findings = NoteDraft(note_id(case_id, "findings", key), "audit_findings", body.findings,
                          "findings", audit_id)
     advice = NoteDraft(note_id(case_id, "recommendations", key), "audit_recommendations",
                        body.recommendations, "recommendations", audit_id)
     message = RecordAuditFindings(audit_id=audit_id, findings_id=findings.note_id,
-                                  recorded_by=body.recorded_by)
+                                  recorded_by=recorded_by)
 
     async def send() -> AuditChanged:
         return await gateway.update(case_id, CaseContractWorkflow.record_audit_findings,
                                     message, answer_key=findings_key(message),
                                     answer_type=AuditChanged)
 
-    result = await recorded_with_notes(session, case_id, body.recorded_by,
+    result = await recorded_with_notes(session, case_id, recorded_by,
                                        [findings, advice], send)
     if result.duplicate:
         response.status_code = 200
@@ -69,7 +71,8 @@ async def close_audit(
 ) -> AuditChangedView:
     """Repeat-safe: closing a closed audit again answers with the first result."""
     await visible_case(session, caller, case_id)
-    message = CloseAudit(audit_id=audit_id, closed_by=body.closed_by if body else "")
+    message = CloseAudit(audit_id=audit_id,
+                         closed_by=actor_id(caller, body.closed_by if body else "", "closed_by"))
     result = await gateway.update(case_id, CaseContractWorkflow.close_audit, message,
                                   answer_key=close_audit_key(message), answer_type=AuditChanged)
     return AuditChangedView.model_validate(result)

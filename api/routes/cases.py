@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.case_views import case_view
 from api.deps import SessionDep, SettingsDep
@@ -69,8 +70,10 @@ async def endorse(
 ) -> EndorsementView:
     """Repeat-safe: the same endorsement again answers with the first result."""
     await visible_case(session, caller, case_id)
+    team_manager_id = actor_id(caller, body.team_manager_id, "team_manager_id")
     result = await gateway.update(
-        case_id, CaseContractWorkflow.endorse, EndorseContract(body.to_endorsement()),
+        case_id, CaseContractWorkflow.endorse,
+        EndorseContract(body.to_endorsement(team_manager_id)),
         answer_key="endorse", answer_type=EndorsementRecorded, field_prefix="endorsement.")
     return EndorsementView.model_validate(result)
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.notes import NoteDraft, note_id, recorded_with_notes
@@ -34,12 +35,13 @@ async def close_case(
     summary and each reason are stored as notes; the workflow gets their ids. Then the
     workflow completes and the read model keeps the closed case. Repeat-safe."""
     await visible_case(session, caller, case_id)
+    closed_by = actor_id(caller, body.closed_by, "closed_by")
     summary = NoteDraft(note_id(case_id, "closure_summary", "closure"), "closure_summary",
                         body.summary, "summary")
     reasons = [NoteDraft(note_id(case_id, "carry_over", c.item_id), "carry_over_reason",
                          c.reason, f"carried_over[{i}].reason", c.item_id)
                for i, c in enumerate(body.carried_over)]
-    message = CloseCase(summary_id=summary.note_id, closed_by=body.closed_by,
+    message = CloseCase(summary_id=summary.note_id, closed_by=closed_by,
                         carried_over=[CarryOver(item_id=c.item_id, reason=r.note_id)
                                       for c, r in zip(body.carried_over, reasons, strict=True)])
 
@@ -47,7 +49,7 @@ async def close_case(
         return await gateway.update(case_id, CaseContractWorkflow.close_case, message,
                                     answer_key=CLOSE_KEY, answer_type=CaseClosed)
 
-    result = await recorded_with_notes(session, case_id, body.closed_by,
+    result = await recorded_with_notes(session, case_id, closed_by,
                                        [summary, *reasons], send)
     return ClosureView(status=result.status, closed_at=result.closed_at,
                        carried_over=list(result.carried_over), summary_id=summary.note_id,

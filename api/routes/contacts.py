@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from api.actors import actor_id, domain_role
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.openapi import problems
@@ -29,11 +30,13 @@ async def record_contact(
     caller: Annotated[Caller, Depends(permitted(Action.RECORD_CONTACT))],
     case_id: str, body: ContactIn, response: Response, session: SessionDep, gateway: GatewayDep,
 ) -> ContactView:
-    """A practitioner's contact also counts as the yearly meeting. Repeat-safe on
-    `contact_id`."""
+    """A practitioner's contact also counts as the yearly meeting, so `by_role` and
+    `by` come from the token (an agency cannot record a practitioner's meeting: 403).
+    Repeat-safe on `contact_id`."""
     await visible_case(session, caller, case_id)
+    by_role = domain_role(caller, body.by_role, "by_role", rule="K1")
     message = RecordContact(contact_id=body.contact_id, occurred_on=body.occurred_on,
-                            kind=body.kind, by_role=body.by_role, by=body.by)
+                            kind=body.kind, by_role=by_role, by=actor_id(caller, body.by, "by"))
     result = await gateway.update(case_id, CaseContractWorkflow.record_contact, message,
                                   answer_key=contact_key(message),
                                   answer_type=ContactRecorded)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from api.actors import actor_id, domain_role
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.openapi import problems
@@ -38,18 +39,23 @@ async def raise_event(
     contract review due within two weeks of `occurred_on` (default: today). Repeat-safe
     on `event_id`."""
     await visible_case(session, caller, case_id)
+    raised_by = actor_id(caller, body.raised_by, "raised_by")
     if body.kind == CONTRACT_CONCERN:
+        raised_by_role = domain_role(caller, body.raised_by_role, "raised_by_role", rule="V4")
         review = RequestReview(review_id=body.event_id, kind="contract",
-                               requested_by_role=body.raised_by_role, concern=body.concern,
-                               requested_by=body.raised_by, raised_on=body.occurred_on)
+                               requested_by_role=raised_by_role, concern=body.concern,
+                               requested_by=raised_by, raised_on=body.occurred_on)
         requested = await gateway.update(case_id, CaseContractWorkflow.request_review,
                                          review, answer_key=review_key(review),
                                          answer_type=ReviewRequested,
-                                         field_names={"raised_on": "occurred_on"})
+                                         field_names={"raised_on": "occurred_on",
+                                                      "requested_by_role": "raised_by_role"})
         view = EventView(event_id=body.event_id, kind=body.kind, review_id=requested.review_id,
                          review_due_at=requested.due_at, duplicate=requested.duplicate)
     else:
-        event = RaiseEvent(event_id=body.event_id, kind=body.kind, raised_by=body.raised_by,
+        if body.raised_by_role is not None:  # not recorded for R7, but never a false claim
+            domain_role(caller, body.raised_by_role, "raised_by_role", rule="R7")
+        event = RaiseEvent(event_id=body.event_id, kind=body.kind, raised_by=raised_by,
                            occurred_on=body.occurred_on)
         recorded = await gateway.update(case_id, CaseContractWorkflow.raise_event, event,
                                         answer_key=event_key(event), answer_type=EventRecorded)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.openapi import problems
@@ -33,7 +34,7 @@ async def submit_report(
     the arrival time, which decides on-time or late (R5). Repeat-safe on `report_id`."""
     await visible_case(session, caller, case_id)
     message = SubmitReport(report_id=body.report_id, period_index=body.period_index,
-                           submitted_by=body.submitted_by)
+                           submitted_by=actor_id(caller, body.submitted_by, "submitted_by"))
     result = await gateway.update(case_id, CaseContractWorkflow.submit_report, message,
                                   answer_key=report_key(message), answer_type=ReportAccepted)
     if result.duplicate:
@@ -55,7 +56,8 @@ async def assess_report(
     Repeat-safe on (report, assessment), or on `assessment_id` when given."""
     await visible_case(session, caller, case_id)
     message = AssessReport(report_id=report_id, assessment=body.assessment,
-                           assessed_by=body.assessed_by, assessment_id=body.assessment_id)
+                           assessed_by=actor_id(caller, body.assessed_by, "assessed_by"),
+                           assessment_id=body.assessment_id)
     result = await gateway.update(case_id, CaseContractWorkflow.assess_report, message,
                                   answer_key=assessment_key(message),
                                   answer_type=AssessmentRecorded)

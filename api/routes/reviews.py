@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from api.actors import actor_id, domain_role
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.notes import NoteDraft, note_id, recorded_with_notes
@@ -41,11 +42,14 @@ async def request_review(
     and an escalation if it lapses. The reason is stored as a note. Repeat-safe on
     `review_id`."""
     await visible_case(session, caller, case_id)
+    requested_by = actor_id(caller, body.requested_by, "requested_by")
+    requested_by_role = domain_role(caller, body.requested_by_role, "requested_by_role",
+                                    rule="V4" if body.kind == "contract" else "V3")
     reason = NoteDraft(note_id(case_id, "review_reason", body.review_id), "review_reason",
                        body.reason, "reason", body.review_id)
     message = RequestReview(review_id=body.review_id, kind=body.kind,
-                            requested_by_role=body.requested_by_role, concern=body.concern,
-                            reason_id=reason.note_id, requested_by=body.requested_by,
+                            requested_by_role=requested_by_role, concern=body.concern,
+                            reason_id=reason.note_id, requested_by=requested_by,
                             raised_on=body.raised_on)
 
     async def send() -> ReviewRequested:
@@ -53,7 +57,7 @@ async def request_review(
                                     answer_key=review_key(message),
                                     answer_type=ReviewRequested)
 
-    result = await recorded_with_notes(session, case_id, body.requested_by, [reason], send)
+    result = await recorded_with_notes(session, case_id, requested_by, [reason], send)
     if result.duplicate:
         response.status_code = 200
     view = ReviewRequestedView.model_validate(result)
@@ -75,12 +79,13 @@ async def record_outcome(
     date, the contracted functions (re-checked against C2), endorse a case plan version,
     or return case management to CP, which ends the contract. Repeat-safe per review."""
     await visible_case(session, caller, case_id)
+    decided_by = actor_id(caller, body.decided_by, "decided_by")
     drafts = []
     if body.notes is not None:
         drafts.append(NoteDraft(note_id(case_id, "review_outcome", review_id),
                                 "review_outcome", body.notes, "notes", review_id))
     message = ReviewOutcome(
-        review_id=review_id, decided_by=body.decided_by, new_due_dates=body.new_due_dates,
+        review_id=review_id, decided_by=decided_by, new_due_dates=body.new_due_dates,
         new_contract_end=body.new_contract_end,
         total_case_management=body.total_case_management, new_functions=body.new_functions,
         draft_plan_version=body.draft_plan_version,
@@ -93,7 +98,7 @@ async def record_outcome(
                                     message, answer_key=outcome_key(message),
                                     answer_type=ReviewOutcomeRecorded)
 
-    result = await recorded_with_notes(session, case_id, body.decided_by, drafts, send)
+    result = await recorded_with_notes(session, case_id, decided_by, drafts, send)
     view = ReviewOutcomeView.model_validate(result)
     view.outcome_id = message.outcome_id
     return view

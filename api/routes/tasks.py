@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.errors import NotFound
@@ -65,7 +66,8 @@ async def complete_task(
     if task is None or await reachable(session, caller, task.case_id) is None:
         raise NotFound(f"No task {task_id!r}.", field="task_id")
     caller.note_case(task.case_id)
-    message = CompleteTask(task_id=task_id, completed_by=body.completed_by if body else "")
+    completed_by = actor_id(caller, body.completed_by if body else "", "completed_by")
+    message = CompleteTask(task_id=task_id, completed_by=completed_by)
     result = await gateway.update(task.case_id, CaseContractWorkflow.complete_task, message,
                                   answer_key=task_key(message), answer_type=TaskCompleted)
     return TaskCompletedView.model_validate(result)

@@ -27,6 +27,22 @@ from workflows.engine_contacts import CONTACT_KINDS
 from workflows.engine_reviews import REQUESTER_ROLES
 
 
+def _actor(what: str) -> Any:
+    """An actor id field (issue 9): who did it is the token's subject."""
+    return Field(default="", description=f"Who {what}. Default: the caller's token subject; "
+                 "any other id is refused (403) unless the caller is an admin.")
+
+
+def _role(values: Any, rule: str) -> Any:
+    """A domain role field (issue 9): derived from the caller's token role when left
+    out (README: *Who did it*); a role the token does not hold is refused (403)."""
+    allowed: list[JsonValue] = [*sorted(values), None]
+    return Field(default=None, description=f"A code checked by {rule}. Default: derived "
+                 "from the caller's token role (README, *Who did it*); a role the token "
+                 "does not vouch for is refused (403).",
+                 json_schema_extra={"enum": allowed, "x-rule": rule})
+
+
 def _codes(values: Any, rule: str, **field: Any) -> Any:
     """A code field: its allowed values are documented, and checked by rule `rule`."""
     allowed: list[JsonValue] = sorted(values)
@@ -114,7 +130,7 @@ class EndorsementIn(BaseModel):
     """C4: the team manager's endorsement; the contract is active from it."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "team_manager_id": "tm-12", "endorsed_on": "2026-12-01",
+        "endorsed_on": "2026-12-01",
         "signatories": [
             {"role": "cp_decision_maker", "person_id": "cp-3", "signed_on": "2026-11-30"},
             {"role": "agency_representative", "person_id": "ag-9",
@@ -123,7 +139,7 @@ class EndorsementIn(BaseModel):
         "best_interests_decision_id": "bid-77",
     }]})
 
-    team_manager_id: str
+    team_manager_id: str = _actor("endorsed (C4)")
     endorsed_on: date
     signatories: list[SignatoryIn]
     best_interests_decision_id: str | None = None
@@ -131,9 +147,10 @@ class EndorsementIn(BaseModel):
         default=None, description="C4: id of the recorded decision that signing is not "
         "age-appropriate for this child, who then need not sign whatever their age.")
 
-    def to_endorsement(self) -> Endorsement:
+    def to_endorsement(self, team_manager_id: str) -> Endorsement:
+        """`team_manager_id` as checked against the caller's token (api/actors.py)."""
         return Endorsement(
-            team_manager_id=self.team_manager_id, endorsed_on=self.endorsed_on,
+            team_manager_id=team_manager_id, endorsed_on=self.endorsed_on,
             signatories=[Signatory(role=s.role, person_id=s.person_id, signed_on=s.signed_on,
                                    declined=s.declined) for s in self.signatories],
             best_interests_decision_id=self.best_interests_decision_id,
@@ -145,7 +162,7 @@ class ReportIn(BaseModel):
     """R4: a progress report arrived. `report_id` makes the request repeat-safe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"report_id": "rep-2027-q1", "submitted_by": "ag-9"}]})
+        {"report_id": "rep-2027-q1"}]})
 
     report_id: Id
     period_index: int | None = Field(
@@ -153,17 +170,17 @@ class ReportIn(BaseModel):
         description="Default: the one period awaiting a report (R4). When several are "
                     "(a late or resubmitted report for an earlier period, and the current "
                     "one), the report is refused with 422 naming them: give period_index.")
-    submitted_by: PersonRef = ""
+    submitted_by: PersonRef = _actor("handed the report to the service")
 
 
 class AssessmentIn(BaseModel):
     """R4: the practitioner's assessment of a received report."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"assessment": "adequate", "assessed_by": "cp-3"}]})
+        {"assessment": "adequate"}]})
 
     assessment: str = _codes((a.value for a in policy.Assessment), "R4")
-    assessed_by: PersonRef = ""
+    assessed_by: PersonRef = _actor("assessed the report")
     assessment_id: Id | None = Field(
         default=None, description="Repeat-safety key. Without it the same assessment of "
         "the same report is answered once; give a fresh one for a second round of the "
@@ -176,15 +193,14 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"event_id": "evt-311", "kind": "complaint_from_child_or_family",
-         "raised_by": "cp-3", "occurred_on": "2027-01-20"},
-        {"event_id": "evt-312", "kind": "contract_concern", "concern": "escalated_risk",
-         "raised_by_role": "practitioner"}]})
+         "occurred_on": "2027-01-20"},
+        {"event_id": "evt-312", "kind": "contract_concern", "concern": "escalated_risk"}]})
 
     event_id: Id
     kind: str = _codes([*policy.R7_TRIGGERS, "contract_concern"], "R7")
     concern: str | None = _codes(policy.V4_CONCERNS, "V4", default=None)
-    raised_by: PersonRef = ""
-    raised_by_role: str = _codes(REQUESTER_ROLES, "V3", default="practitioner")
+    raised_by: PersonRef = _actor("raised it")
+    raised_by_role: str | None = _role(REQUESTER_ROLES, "V4")
     occurred_on: date | None = None
 
 
@@ -194,20 +210,20 @@ class FindingsIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "findings_id": "fnd-1", "findings": "Two home visits missed in January.",
-        "recommendations": "Weekly visits until the next review.", "recorded_by": "leo-2"}]})
+        "recommendations": "Weekly visits until the next review."}]})
 
     findings_id: Id
     findings: Text
     recommendations: Text
-    recorded_by: PersonRef = ""
+    recorded_by: PersonRef = _actor("recorded the findings")
 
 
 class CloseAuditIn(BaseModel):
-    closed_by: PersonRef = ""
+    closed_by: PersonRef = _actor("closed the audit")
 
 
 class CompleteTaskIn(BaseModel):
-    completed_by: PersonRef = ""
+    completed_by: PersonRef = _actor("completed the task")
 
 
 class ReviewIn(BaseModel):
@@ -216,15 +232,14 @@ class ReviewIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "review_id": "rev-5", "kind": "contract", "concern": "placement_ended_unexpectedly",
-        "requested_by_role": "agency", "reason": "Carer gave notice on 3 March.",
-        "requested_by": "ag-9"}]})
+        "reason": "Carer gave notice on 3 March."}]})
 
     review_id: Id
     kind: str = _codes(["case_plan", "contract"], "V3")
     concern: str | None = _codes(policy.V4_CONCERNS, "V4", default=None)
-    requested_by_role: str = _codes(REQUESTER_ROLES, "V3")
+    requested_by_role: str | None = _role(REQUESTER_ROLES, "V3")
     reason: Text
-    requested_by: PersonRef = ""
+    requested_by: PersonRef = _actor("requested the review")
     raised_on: date | None = Field(
         default=None, description="V4: the day the concern was raised, if before today: "
         "the two weeks for the contract review run from then.")
@@ -235,11 +250,11 @@ class ReviewOutcomeIn(BaseModel):
     note, never sent to the workflow."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "decided_by": "tm-12", "new_contract_end": "2028-03-01",
+        "new_contract_end": "2028-03-01",
         "draft_plan_version": "plan-3", "endorse_plan_version": "plan-3",
         "notes": "Extended to the order's expiry."}]})
 
-    decided_by: PersonRef = ""
+    decided_by: PersonRef = _actor("recorded the decision")
     new_due_dates: list[date] | None = None
     new_contract_end: date | None = None
     total_case_management: bool | None = None
@@ -254,14 +269,13 @@ class ContactIn(BaseModel):
     """K1: a contact with the child. `contact_id` makes the request repeat-safe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "contact_id": "con-88", "occurred_on": "2027-01-14", "kind": "home_visit",
-        "by_role": "agency", "by": "ag-9"}]})
+        "contact_id": "con-88", "occurred_on": "2027-01-14", "kind": "home_visit"}]})
 
     contact_id: Id
     occurred_on: date
     kind: str = _codes(CONTACT_KINDS, "K1")
-    by_role: str = _codes(["agency", "practitioner"], "K1")
-    by: PersonRef = ""
+    by_role: str | None = _role(["agency", "practitioner"], "K1")
+    by: PersonRef = _actor("recorded the contact")
 
 
 class CarryOverIn(BaseModel):
@@ -275,12 +289,11 @@ class ClosureIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "summary": "Case management returned to CP after the March review.",
-        "carried_over": [{"item_id": "audit-1", "reason": "CP continues the audit."}],
-        "closed_by": "tm-12"}]})
+        "carried_over": [{"item_id": "audit-1", "reason": "CP continues the audit."}]}]})
 
     summary: Text
     carried_over: list[CarryOverIn] = Field(default_factory=list)
-    closed_by: PersonRef = ""
+    closed_by: PersonRef = _actor("closed the case")
 
     @field_validator("carried_over")
     @classmethod

@@ -182,7 +182,7 @@ async def test_c7_e1_the_agency_loses_the_case_when_it_returns_to_cp(api: ApiCli
     assert (await agency.get(f"/cases/{case_id}")).status_code == 200
     await wait_idle(api, case_id)
 
-    planner = api.as_role(Role.CASE_PLANNER)
+    planner = api.as_role(Role.CASE_PLANNER, subject="cp-planner")  # decided_by (issue 9)
     ended = await planner.post(f"/cases/{case_id}/reviews/{review['review_id']}/outcome",
                                json={"return_to_cp": True, "decided_by": "cp-planner"})
     assert ended.status_code == 200 and ended.json()["contract_status"] == "closing", ended.text

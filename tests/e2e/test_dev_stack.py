@@ -66,10 +66,11 @@ def _stop(process: subprocess.Popen[str]) -> str:
 
 
 def _token(data_dir: Path) -> str:
-    """What the README tells people to do: `casework token`, in the same data folder."""
+    """What the README tells people to do: `casework token`, in the same data folder.
+    The subject is the endorsement's team_manager_id: who acted is the token's (issue 9)."""
     done = subprocess.run(
         [sys.executable, "-m", "casework.cli", "token", "--role", "practitioner",
-         "--role", "team_manager"],
+         "--role", "team_manager", "--subject", "tm-1"],
         env={**os.environ, "DATA_DIR": str(data_dir)}, cwd=data_dir, capture_output=True,
         text=True, timeout=60, check=True)
     return done.stdout.strip()
