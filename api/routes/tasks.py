@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -15,6 +14,7 @@ from api.openapi import problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
 from api.schemas import CompleteTaskIn, Page, TaskCompletedView, TaskView
+from api.schemas.common import QueryInstant
 from api.scoping import on_visible_cases, reachable
 from models.messages import CompleteTask, TaskCompleted
 from models.tables import TaskRow
@@ -33,7 +33,7 @@ async def list_tasks(
     agency_id: str | None = None,
     status: Annotated[Literal["open", "closed"] | None, Query(
         description="open, or closed (completed or carried over)")] = None,
-    due_before: Annotated[datetime | None, Query(description="Due before this instant.")
+    due_before: Annotated[QueryInstant | None, Query(description="Due before this instant.")
                           ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")
