@@ -221,10 +221,15 @@ def _check_acsass(terms: ContractTerms) -> None:
                               f"{consulted}, after the contract start {terms.contract_start}.")
 
 
+def is_id(value: str) -> bool:
+    """An id as every id of this service is: a code of at most 64 characters."""
+    return _ID_PATTERN.fullmatch(value) is not None
+
+
 def _require_id(value: str | None, where: str, rule: str = "input") -> None:
     if not value or not value.strip():
         raise PolicyViolation(rule, where, "Required.")
-    if not _ID_PATTERN.fullmatch(value):
+    if not is_id(value):
         raise PolicyViolation("input", where, "An id of at most 64 letters, digits and "
                               "'.', '_', ':' or '-' (ids only: no names or free text).")
 

@@ -24,7 +24,7 @@ from api.schemas import (
     Page,
     TimelineEntryView,
 )
-from api.schemas.common import QueryInstant
+from api.schemas.common import Id, QueryInstant
 from api.scoping import visible_case, visible_cases
 from models.limits import MAX_PERIODS_PER_CONTRACT
 from models.messages import EndorseContract, EndorsementRecorded
@@ -81,7 +81,7 @@ async def endorse(
 async def list_cases(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_CASES))],
     session: SessionDep,
-    agency_id: str | None = None,
+    agency_id: Id | None = None,
     status: Annotated[ContractStatus | None, Query(description="The contract's status.")
                       ] = None,
     deadline_before: Annotated[QueryInstant | None, Query(

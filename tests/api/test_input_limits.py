@@ -217,3 +217,25 @@ async def test_cursor_of_garbage_is_refused_naming_cursor_on_every_list(
         response = await api.get(path, params={"cursor": cursor})
         assert response.status_code == 422, (what, response.text)
         assert_problem(response, 422, field="cursor")
+
+
+@pytest.mark.parametrize(("path", "field"), [("/cases", "agency_id"), ("/tasks", "case_id"),
+                                             ("/tasks", "agency_id"),
+                                             ("/notifications", "case_id")])
+async def test_nul_in_a_list_id_filter_is_refused_not_database_unreachable(
+        api: httpx.AsyncClient, path: str, field: str) -> None:
+    """PostgreSQL refuses a NUL in text: it used to answer 503 "database unreachable"."""
+    response = await api.get(path, params={field: "agency\u0000x"})
+    assert_problem(response, 422, field=field)
+
+
+@pytest.mark.parametrize("suffix", ["", "/timeline", "/notes"])
+async def test_nul_in_a_case_id_path_is_an_unknown_case(api: httpx.AsyncClient,
+                                                        suffix: str) -> None:
+    assert_problem(await api.get(f"/cases/case%00x{suffix}"), 404)
+
+
+async def test_nul_in_a_task_id_is_refused(api: httpx.AsyncClient) -> None:
+    response = await api.post("/tasks/task%00x/complete", json={})
+    assert response.status_code in (404, 422), response.text
+    assert_problem(response, response.status_code, field="task_id")
