@@ -129,9 +129,11 @@ def install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        # Rule "input", as the policy's own shape errors: the same time zone or id is
+        # refused here by the schema or there by workflows/policy.py (issue 9).
         return problem_response(
             422, "Invalid request", f"{first['field']}: {first['message']}", request.url.path,
-            field=first["field"], errors=errors,
+            field=first["field"], rule="input", errors=errors,
         )
 
     @app.exception_handler(Exception)

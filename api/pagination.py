@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from api.errors import Unprocessable
 from api.schemas.common import to_utc
+from models.limits import MAX_CURSOR_CHARS
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -45,19 +46,33 @@ def encode_cursor(sort: Any, key: str) -> str:
 
 
 def decode_cursor(token: str | None) -> Cursor | None:
-    """The cursor a previous page returned; 422 naming `cursor` if it is not one."""
+    """The cursor a previous page returned; 422 naming `cursor` if it is not one. Total
+    (issue 9): whatever the text -- too long, not base64, not UTF-8, JSON nested 5,000
+    deep, the wrong shape, a date out of range, a NUL that PostgreSQL refuses -- the
+    answer is that 422, never a 500."""
     if not token:
         return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        sort, key = json.loads(raw)
-        if not isinstance(key, str):
-            raise ValueError("key")
-        if sort is not None:
-            sort = to_utc(datetime.fromisoformat(sort))
-    except (ValueError, TypeError, binascii.Error) as exc:
+        return _parse_cursor(token)
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error) as exc:
         raise Unprocessable("Not a cursor returned by this list.", field="cursor") from exc
-    return Cursor(sort, key)
+
+
+def _parse_cursor(token: str) -> Cursor:
+    if len(token) > MAX_CURSOR_CHARS:
+        raise ValueError("too long")
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    parsed = json.loads(raw)
+    if not (isinstance(parsed, list) and len(parsed) == 2):
+        raise ValueError("not a [sort, key] pair")
+    sort, key = parsed
+    if not isinstance(key, str) or not key or "\x00" in key:
+        raise ValueError("key")
+    if sort is None:
+        return Cursor(None, key)
+    if not isinstance(sort, str):
+        raise ValueError("sort")
+    return Cursor(to_utc(datetime.fromisoformat(sort)), key)
 
 
 def _bind(value: Any) -> Any:

@@ -38,7 +38,9 @@ def check_calendar(terms: ContractTerms) -> None:
     retry for ever and the case would never get its deadlines (R1-R3)."""
     try:
         ZoneInfo(terms.time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a tz database directory ("America") or an over-long name; it used to
+    # escape as "database unreachable" (issue 9).
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise Unprocessable(f"Unknown time zone {terms.time_zone!r}.", field="time_zone",
                             rule="input") from exc
     check_jurisdiction(terms.jurisdiction)
@@ -64,7 +66,8 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
     """True when the case was registered now, False when this repeats a registration.
     Raises PolicyViolation (C1-C5, 422) or Conflict (409)."""
     check_calendar(terms)
-    policy.validate_terms(terms)
+    # E1 against the case's own today: a contract already over is refused (issue 9).
+    policy.validate_terms(terms, today=datetime.now(ZoneInfo(terms.time_zone)).date())
     fingerprint = terms_fingerprint(terms)
     row = await session.get(CaseRow, terms.case_id)
     if row is not None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from api.case_gateway import case_not_found
 from api.permissions import Caller
 from models.tables import CaseRow
+from workflows.policy import is_id
 from workflows.state import ACTIVE, AWAITING_ENDORSEMENT
 
 IN_FORCE = (AWAITING_ENDORSEMENT, ACTIVE)
@@ -39,7 +40,11 @@ def can_reach(caller: Caller, case: CaseRow) -> bool:
 
 
 async def reachable(session: AsyncSession, caller: Caller, case_id: str) -> CaseRow | None:
-    """The case's read-model row when the caller may reach it, else None."""
+    """The case's read-model row when the caller may reach it, else None. A case id no
+    case can have (a NUL, which PostgreSQL refuses, or free text) is simply unknown
+    (issue 9: it answered 503 "database unreachable")."""
+    if not is_id(case_id):
+        return None
     row = await session.get(CaseRow, case_id)
     return row if row is not None and can_reach(caller, row) else None
 

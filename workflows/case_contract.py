@@ -89,6 +89,9 @@ KEEP_TIMER_ACROSS_MESSAGES = "keep-timer-across-messages"
 (issue 10.5) instead of cancelling and restarting it."""
 """Patch id: a case that waited for its endorsement under older code replays without
 these recordings (DESIGN decision 9: new code still replays running cases)."""
+INPUT_LIMITS = "input-limits"
+"""Patch id: a new case's terms are held to models/limits.py (issue 9); a case started
+under older code replays as it ran, even if its terms break a limit."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 Result = TypeVar("Result")
@@ -209,7 +212,11 @@ class CaseContractWorkflow:
     async def _schedule_first_run(self) -> None:
         terms = self.state.terms
         try:
-            due_dates = policy.validate_terms(terms)
+            # A day's grace on the UTC date: never stricter than the API, which checked
+            # the end against today in the case's own time zone.
+            within_limits = workflow.patched(INPUT_LIMITS)
+            today = (workflow.now() - timedelta(days=1)).date() if within_limits else None
+            due_dates = policy.validate_terms(terms, today=today, within_limits=within_limits)
         except PolicyViolation as exc:
             raise ApplicationError(str(exc), exc.to_dict(), type="PolicyViolation",
                                    non_retryable=True) from exc

@@ -293,11 +293,22 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
     _validate_plan_versions(state, message)
     candidate = _amended_terms(state, message, due_dates)
     try:
-        policy.validate_terms(candidate)
+        policy.validate_terms(candidate, within_limits=_within_limits(state.terms))
     except PolicyViolation as exc:
         schedule = sorted(candidate.schedule.due_dates or [])
         raise invalid(exc.message, field=_outcome_field(exc.field, message, schedule),
                       rule=exc.rule) from exc
+
+
+def _within_limits(terms: ContractTerms) -> bool:
+    """Issue 9: a review keeps the contract within models/limits.py -- unless the case was
+    registered before the limits and already breaks one, so that its reviews are not
+    refused for a date nobody can change any more."""
+    try:
+        policy.check_limits(terms)
+    except PolicyViolation:
+        return False
+    return True
 
 
 def _validate_plan_versions(state: CaseState, message: ReviewOutcome) -> None:

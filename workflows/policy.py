@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from models import limits
 from models.errors import PolicyViolation
 from models.terms import (
     CONTRACTABLE_FUNCTIONS,
@@ -110,14 +111,66 @@ def resolve_due_dates(schedule: ReportingSchedule, contract_start: date,
     return due_dates
 
 
-def validate_terms(terms: ContractTerms) -> list[date]:
+def validate_terms(terms: ContractTerms, *, today: date | None = None,
+                   within_limits: bool = True) -> list[date]:
     """C1-C5 (and the E1 dates): raises the first PolicyViolation found, in rule order,
-    and returns the reporting due dates, sorted."""
+    and returns the reporting due dates, sorted. With `within_limits` the terms must
+    also keep to `check_limits` (issue 9); with `today`, the contract must not have
+    ended before it."""
     _check_phase(terms)
     _check_functions(terms)
     _check_acsass(terms)
     _check_shape(terms)
+    if within_limits:
+        check_limits(terms, today)
     return _check_schedule(terms)
+
+
+def _check_day(day: date | None, where: str) -> None:
+    if day is not None and not limits.in_date_window(day):
+        raise PolicyViolation("input", where, f"{day} is outside the dates this service "
+                              f"accepts, {limits.EARLIEST_DATE} to {limits.LATEST_DATE}.")
+
+
+def _check_count(values: list[date], where: str, most: int) -> None:
+    if len(values) > most:
+        raise PolicyViolation("input", where, f"{len(values)} dates: at most {most} per "
+                              "contract.")
+
+
+def check_limits(terms: ContractTerms, today: date | None = None) -> None:
+    """The bounds of models/limits.py (issue 9), so that no accepted contract can break its
+    own workflow: a real IANA time zone (a directory such as "America" made every
+    schedule computation fail), every date in the accepted window (9999-12-31 overflowed
+    the deadline arithmetic), a contract of at most MAX_CONTRACT_YEARS and bounded lists
+    (a schedule of 1,400 dates outgrew Temporal's 2 MB payload). With `today` (E1), a
+    contract whose end of case management has already passed is refused: it could
+    never be endorsed (C4) and would wait for ever."""
+    if not limits.is_time_zone(terms.time_zone):
+        raise PolicyViolation("input", "time_zone", f"{terms.time_zone[:64]!r} is not an IANA "
+                              "time zone name such as 'Australia/Melbourne'.")
+    schedule = terms.schedule
+    _check_count(schedule.due_dates, "schedule.due_dates", limits.MAX_PERIODS_PER_CONTRACT)
+    _check_count(terms.extra_closures, "extra_closures", limits.MAX_CALENDAR_OVERRIDES)
+    _check_count(terms.removed_holidays, "removed_holidays", limits.MAX_CALENDAR_OVERRIDES)
+    for name in ("contract_start", "contract_end", "order_expiry", "acsass_consulted_on",
+                 "child_birth_date"):
+        _check_day(getattr(terms, name), name)
+    _check_day(schedule.start_date, "schedule.start_date")
+    for name, days in (("schedule.due_dates", schedule.due_dates),
+                       ("extra_closures", terms.extra_closures),
+                       ("removed_holidays", terms.removed_holidays)):
+        for index, day in enumerate(days):
+            _check_day(day, f"{name}[{index}]")
+    longest = add_months(terms.contract_start, 12 * limits.MAX_CONTRACT_YEARS)
+    if terms.contract_end > longest:
+        raise PolicyViolation("input", "contract_end", f"A contract lasts at most "
+                              f"{limits.MAX_CONTRACT_YEARS} years: from {terms.contract_start} "
+                              f"it ends by {longest}.")
+    if today is not None and ends_on(terms) < today:
+        where = "contract_end" if terms.contract_end <= terms.order_expiry else "order_expiry"
+        raise PolicyViolation("E1", where, f"Case management ended on {ends_on(terms)}, "
+                              f"before today ({today}): there is nothing left to contract.")
 
 
 def _check_phase(terms: ContractTerms) -> None:
@@ -168,10 +221,15 @@ def _check_acsass(terms: ContractTerms) -> None:
                               f"{consulted}, after the contract start {terms.contract_start}.")
 
 
+def is_id(value: str) -> bool:
+    """An id as every id of this service is: a code of at most 64 characters."""
+    return _ID_PATTERN.fullmatch(value) is not None
+
+
 def _require_id(value: str | None, where: str, rule: str = "input") -> None:
     if not value or not value.strip():
         raise PolicyViolation(rule, where, "Required.")
-    if not _ID_PATTERN.fullmatch(value):
+    if not is_id(value):
         raise PolicyViolation("input", where, "An id of at most 64 letters, digits and "
                               "'.', '_', ':' or '-' (ids only: no names or free text).")
 
@@ -266,6 +324,14 @@ def validate_endorsement(terms: ContractTerms, endorsement: Endorsement) -> None
     from its start) but not the end of case management."""
     on = endorsement.endorsed_on
     _require_id(endorsement.team_manager_id, "team_manager_id", rule="C4")
+    _check_day(on, "endorsed_on")
+    if len(endorsement.signatories) > limits.MAX_SIGNATORIES:
+        raise PolicyViolation("input", "signatories", f"At most {limits.MAX_SIGNATORIES} "
+                              "signatories.")
+    # Ids travel into history whether or not a rule needs them (DESIGN decision 6).
+    if endorsement.best_interests_decision_id is not None:
+        _require_id(endorsement.best_interests_decision_id, "best_interests_decision_id",
+                    rule="C4")
     if terms.aboriginal_child and (terms.acsass_consulted_on is None
                                    or on < terms.acsass_consulted_on):
         raise PolicyViolation("C3", "endorsed_on", "An Aboriginal child's contract is endorsed "
@@ -278,6 +344,7 @@ def validate_endorsement(terms: ContractTerms, endorsement: Endorsement) -> None
     for index, signatory in enumerate(endorsement.signatories):
         where = f"signatories[{index}]"
         _require_id(signatory.person_id, f"{where}.person_id")
+        _check_day(signatory.signed_on, f"{where}.signed_on")
         if signatory.declined:
             if signatory.role != SignatoryRole.PARENT_GUARDIAN:
                 raise PolicyViolation("C4", f"{where}.declined", "Only a parent or guardian "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -26,7 +25,9 @@ from api.schemas import (
     Page,
     TimelineEntryView,
 )
+from api.schemas.common import Id, QueryInstant
 from api.scoping import visible_case, visible_cases
+from models.limits import MAX_PERIODS_PER_CONTRACT
 from models.messages import EndorseContract, EndorsementRecorded
 from models.tables import CaseRow, NoteRow, TimelineEventRow
 from workflows.case_contract import CaseContractWorkflow
@@ -83,13 +84,14 @@ async def endorse(
 async def list_cases(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_CASES))],
     session: SessionDep,
-    agency_id: str | None = None,
+    agency_id: Id | None = None,
     status: Annotated[ContractStatus | None, Query(description="The contract's status.")
                       ] = None,
-    deadline_before: Annotated[datetime | None, Query(
+    deadline_before: Annotated[QueryInstant | None, Query(
         description="Next deadline before this instant (ISO 8601).")] = None,
     overdue: Annotated[bool | None, Query(description="A report is overdue (R2).")] = None,
-    min_consecutive_failures: Annotated[int | None, Query(ge=0, description="R6")] = None,
+    min_consecutive_failures: Annotated[int | None, Query(
+        ge=0, le=MAX_PERIODS_PER_CONTRACT, description="R6")] = None,
     audit_open: Annotated[bool | None, Query(description="An exception audit is open (R8).")
                           ] = None,
     limit: Limit = DEFAULT_LIMIT,

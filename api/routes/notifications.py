@@ -12,6 +12,7 @@ from api.openapi import problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
 from api.schemas import NotificationView, Page
+from api.schemas.common import Id
 from api.scoping import on_visible_cases
 from models.tables import NotificationRow
 
@@ -23,8 +24,8 @@ router = APIRouter(tags=["notifications"])
 async def list_notifications(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_NOTIFICATIONS))],
     session: SessionDep,
-    case_id: str | None = None,
-    agency_id: str | None = None,
+    case_id: Id | None = None,
+    agency_id: Id | None = None,
     delivered: Annotated[bool | None, Query(description="Delivered (true) or not yet.")
                          ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,

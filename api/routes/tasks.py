@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -16,6 +15,7 @@ from api.openapi import problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
 from api.schemas import CompleteTaskIn, Page, TaskCompletedView, TaskView
+from api.schemas.common import Id, ItemId, QueryInstant
 from api.scoping import on_visible_cases, reachable
 from models.messages import CompleteTask, TaskCompleted
 from models.tables import TaskRow
@@ -30,11 +30,11 @@ router = APIRouter(tags=["tasks"])
 async def list_tasks(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_TASKS))],
     session: SessionDep,
-    case_id: str | None = None,
-    agency_id: str | None = None,
+    case_id: Id | None = None,
+    agency_id: Id | None = None,
     status: Annotated[Literal["open", "closed"] | None, Query(
         description="open, or closed (completed or carried over)")] = None,
-    due_before: Annotated[datetime | None, Query(description="Due before this instant.")
+    due_before: Annotated[QueryInstant | None, Query(description="Due before this instant.")
                           ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")
@@ -57,7 +57,7 @@ async def list_tasks(
              summary="Complete a task", responses=problems(404, 409))
 async def complete_task(
     caller: Annotated[Caller, Depends(permitted(Action.COMPLETE_TASK))],
-    task_id: str, session: SessionDep, gateway: GatewayDep,
+    task_id: ItemId, session: SessionDep, gateway: GatewayDep,
     body: CompleteTaskIn | None = None,
 ) -> TaskCompletedView:
     """The task's case is found in the read model; its workflow records the completion.

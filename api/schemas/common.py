@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from models import limits
 
 
 def to_utc(value: datetime) -> datetime:
@@ -19,10 +29,73 @@ def to_utc(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
 """An instant, always serialised as UTC ISO 8601 (`2026-03-31T13:00:00Z`)."""
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64,
-                                      pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
 """A client-chosen id: letters, digits, '.', '_', ':' and '-'. Ids travel into workflow
 history, so they must never be names or free text (DESIGN decision 6)."""
+
+ItemId = Annotated[str, StringConstraints(min_length=1, max_length=limits.ITEM_ID_MAX_CHARS,
+                                          pattern=ID_PATTERN)]
+"""An id the service made from others (a task, an open item): an Id's characters, longer."""
+
+
+class StrictInput(BaseModel):
+    """Base of every request body: strict types (issue 9), so `true` is no number and `0`
+    no date (lax pydantic read `{"day": 0}` as 1970-01-01). Dates are `IsoDate` and codes
+    that are enums are `Lax`: FastAPI validates the parsed JSON in Python mode, where
+    strict mode would refuse even a well-formed ISO date string."""
+
+    model_config = ConfigDict(strict=True)
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """`YYYY-MM-DD` to a date; anything else is left to the strict date check, which
+    refuses it (numbers, booleans, datetimes, week dates)."""
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a calendar date") from exc
+    return value
+
+
+def _in_window(day: date) -> date:
+    """Issue 9: years 1 and 9999 parse, but no contract is dated then (models/limits.py)."""
+    if not limits.in_date_window(day):
+        raise ValueError(f"{day} is outside the dates this service accepts, "
+                         f"{limits.EARLIEST_DATE} to {limits.LATEST_DATE}")
+    return day
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_window)]
+"""A calendar day as an ISO string (`2027-03-01`), within the accepted window."""
+
+
+def _time_zone(name: str) -> str:
+    if not limits.is_time_zone(name):
+        raise ValueError("not an IANA time zone name such as 'Australia/Melbourne'")
+    return name
+
+
+TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time_zone)]
+"""A real IANA zone: no directory ("America"), no "posixrules" or "Factory"."""
+
+
+def _utc_instant(value: datetime) -> datetime:
+    """Issue 9: an instant in UTC, or a validation error if it has none (year 9999 at
+    -23:59 is past datetime's range once in UTC)."""
+    try:
+        return to_utc(value)
+    except OverflowError as exc:
+        raise ValueError("cannot be converted to UTC (out of range)") from exc
+
+
+QueryInstant = Annotated[datetime, AfterValidator(_utc_instant)]
+"""A list filter's instant: converted to UTC on the way in, so queries never overflow."""
 
 PersonRef = Annotated[str, StringConstraints(max_length=64,
                                              pattern=r"^([A-Za-z0-9][A-Za-z0-9._:@-]*)?$")]

@@ -8,12 +8,12 @@ by the rule that owns it and the 422 names that rule (`R4`, `R7`, `V3` ...)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator
 
-from api.schemas.common import Id, PersonRef, Text
+from api.schemas.common import Id, IsoDate, ItemId, PersonRef, StrictInput, Text, TimeZoneName
+from models import limits
 from models.terms import (
     ContractTerms,
     Endorsement,
@@ -52,16 +52,17 @@ def _codes(values: Any, rule: str, **field: Any) -> Any:
                  json_schema_extra={"enum": allowed, "x-rule": rule})
 
 
-class ScheduleIn(BaseModel):
+class ScheduleIn(StrictInput):
     """C5: explicit due dates, or an interval of 1-3 months from `start_date` (default:
     the contract start)."""
 
-    due_dates: list[date] = Field(default_factory=list)
-    start_date: date | None = None
+    due_dates: list[IsoDate] = Field(default_factory=list,
+                                     max_length=limits.MAX_PERIODS_PER_CONTRACT)
+    start_date: IsoDate | None = None
     interval_months: int | None = None
 
 
-class CaseRegistration(BaseModel):
+class CaseRegistration(StrictInput):
     """A case contract to register (C1-C5). Ids, codes and dates only: names and notes
     about the child or family never go here."""
 
@@ -75,25 +76,34 @@ class CaseRegistration(BaseModel):
         "order_expiry": "2028-03-01",
     }]})
 
-    case_id: str = Field(description="The case's id; the workflow is case-contract-<case_id>.")
-    agency_id: str
-    phase: Phase = Field(description="C1: only protection_order can be contracted.")
+    case_id: Id = Field(description="The case's id; the workflow is case-contract-<case_id>.")
+    agency_id: Id
+    phase: Phase = Field(strict=False, description="C1: only protection_order can be "
+                         "contracted.")
     total_case_management: bool = Field(description="C2: total case management, or ...")
     functions: list[str] = Field(
-        default_factory=list, description="C2: ... the specified functions (codes).",
+        default_factory=list, max_length=len(policy.CONTRACTABLE_FUNCTIONS),
+        description="C2: ... the specified functions (codes).",
         json_schema_extra={"items": {"enum": list[JsonValue](
             sorted(policy.CONTRACTABLE_FUNCTIONS))}})
     aboriginal_child: bool = False
-    acsass_consulted_on: date | None = Field(default=None, description="C3")
-    child_birth_date: date | None = Field(default=None, description="C4: child signs from 10")
+    acsass_consulted_on: IsoDate | None = Field(default=None, description="C3")
+    child_birth_date: IsoDate | None = Field(default=None,
+                                             description="C4: child signs from 10")
     schedule: ScheduleIn
-    contract_start: date
-    contract_end: date
-    order_expiry: date
-    jurisdiction: str | None = Field(default=None, description="Default: the JURISDICTION setting.")
-    time_zone: str | None = Field(default=None, description="Default: the TIME_ZONE setting.")
-    extra_closures: list[date] = Field(default_factory=list)
-    removed_holidays: list[date] = Field(default_factory=list)
+    contract_start: IsoDate
+    contract_end: IsoDate = Field(description="Not before today; at most MAX_CONTRACT_YEARS "
+                                  "after the start.")
+    order_expiry: IsoDate = Field(description="A real date in the accepted window (no "
+                                  "9999-12-31 for \"no expiry\").")
+    jurisdiction: str | None = Field(default=None, min_length=2, max_length=16,
+                                     description="Default: the JURISDICTION setting.")
+    time_zone: TimeZoneName | None = Field(
+        default=None, description="An IANA zone name. Default: the TIME_ZONE setting.")
+    extra_closures: list[IsoDate] = Field(default_factory=list,
+                                          max_length=limits.MAX_CALENDAR_OVERRIDES)
+    removed_holidays: list[IsoDate] = Field(default_factory=list,
+                                            max_length=limits.MAX_CALENDAR_OVERRIDES)
     contact_frequency_days: int = Field(
         default=14, ge=1, le=policy.MAX_CONTACT_FREQUENCY_DAYS,
         description="K1: the case plan's contact frequency; a longer gap is evidence of "
@@ -119,14 +129,14 @@ class CaseRegistration(BaseModel):
         )
 
 
-class SignatoryIn(BaseModel):
-    role: SignatoryRole
-    person_id: str
-    signed_on: date | None = None
+class SignatoryIn(StrictInput):
+    role: SignatoryRole = Field(strict=False)
+    person_id: Id
+    signed_on: IsoDate | None = None
     declined: bool = Field(default=False, description="C4: a parent or guardian only.")
 
 
-class EndorsementIn(BaseModel):
+class EndorsementIn(StrictInput):
     """C4: the team manager's endorsement; the contract is active from it."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
@@ -139,11 +149,11 @@ class EndorsementIn(BaseModel):
         "best_interests_decision_id": "bid-77",
     }]})
 
-    team_manager_id: str = _actor("endorsed (C4)")
-    endorsed_on: date
-    signatories: list[SignatoryIn]
-    best_interests_decision_id: str | None = None
-    child_not_signing_decision_id: str | None = Field(
+    team_manager_id: PersonRef = _actor("endorsed (C4)")
+    endorsed_on: IsoDate
+    signatories: list[SignatoryIn] = Field(max_length=limits.MAX_SIGNATORIES)
+    best_interests_decision_id: Id | None = None
+    child_not_signing_decision_id: Id | None = Field(
         default=None, description="C4: id of the recorded decision that signing is not "
         "age-appropriate for this child, who then need not sign whatever their age.")
 
@@ -158,7 +168,7 @@ class EndorsementIn(BaseModel):
         )
 
 
-class ReportIn(BaseModel):
+class ReportIn(StrictInput):
     """R4: a progress report arrived. `report_id` makes the request repeat-safe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
@@ -166,14 +176,14 @@ class ReportIn(BaseModel):
 
     report_id: Id
     period_index: int | None = Field(
-        default=None, ge=0,
+        default=None, ge=0, lt=limits.MAX_PERIODS_PER_CONTRACT,
         description="Default: the one period awaiting a report (R4). When several are "
                     "(a late or resubmitted report for an earlier period, and the current "
                     "one), the report is refused with 422 naming them: give period_index.")
     submitted_by: PersonRef = _actor("handed the report to the service")
 
 
-class AssessmentIn(BaseModel):
+class AssessmentIn(StrictInput):
     """R4: the practitioner's assessment of a received report."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
@@ -187,7 +197,7 @@ class AssessmentIn(BaseModel):
         "same follow-up (e.g. seek_further_information again).")
 
 
-class EventIn(BaseModel):
+class EventIn(StrictInput):
     """R7 exception-audit triggers, or (`kind` = contract_concern) a V4 concern that
     needs a contract review within two weeks. `event_id` makes it repeat-safe."""
 
@@ -201,10 +211,10 @@ class EventIn(BaseModel):
     concern: str | None = _codes(policy.V4_CONCERNS, "V4", default=None)
     raised_by: PersonRef = _actor("raised it")
     raised_by_role: str | None = _role(REQUESTER_ROLES, "V4")
-    occurred_on: date | None = None
+    occurred_on: IsoDate | None = None
 
 
-class FindingsIn(BaseModel):
+class FindingsIn(StrictInput):
     """R8: an exception audit's findings and recommendations to the CSO. The text is
     stored as notes; `findings_id` makes the request repeat-safe."""
 
@@ -218,15 +228,15 @@ class FindingsIn(BaseModel):
     recorded_by: PersonRef = _actor("recorded the findings")
 
 
-class CloseAuditIn(BaseModel):
+class CloseAuditIn(StrictInput):
     closed_by: PersonRef = _actor("closed the audit")
 
 
-class CompleteTaskIn(BaseModel):
+class CompleteTaskIn(StrictInput):
     completed_by: PersonRef = _actor("completed the task")
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(StrictInput):
     """V3 unscheduled case plan review, or V4 contract review after a concern. The reason
     is stored as a note; `review_id` makes the request repeat-safe."""
 
@@ -240,12 +250,12 @@ class ReviewIn(BaseModel):
     requested_by_role: str | None = _role(REQUESTER_ROLES, "V3")
     reason: Text
     requested_by: PersonRef = _actor("requested the review")
-    raised_on: date | None = Field(
+    raised_on: IsoDate | None = Field(
         default=None, description="V4: the day the concern was raised, if before today: "
         "the two weeks for the contract review run from then.")
 
 
-class ReviewOutcomeIn(BaseModel):
+class ReviewOutcomeIn(StrictInput):
     """V5/V6: what a held review decided; every field is optional. Notes are stored as a
     note, never sent to the workflow."""
 
@@ -255,35 +265,37 @@ class ReviewOutcomeIn(BaseModel):
         "notes": "Extended to the order's expiry."}]})
 
     decided_by: PersonRef = _actor("recorded the decision")
-    new_due_dates: list[date] | None = None
-    new_contract_end: date | None = None
+    new_due_dates: list[IsoDate] | None = Field(default=None,
+                                                max_length=limits.MAX_PERIODS_PER_CONTRACT)
+    new_contract_end: IsoDate | None = None
     total_case_management: bool | None = None
-    new_functions: list[str] | None = None
+    new_functions: list[str] | None = Field(default=None,
+                                            max_length=len(policy.CONTRACTABLE_FUNCTIONS))
     draft_plan_version: Id | None = None
     endorse_plan_version: Id | None = None
     return_to_cp: bool = Field(default=False, description="E1: ends the contract.")
     notes: Text | None = None
 
 
-class ContactIn(BaseModel):
+class ContactIn(StrictInput):
     """K1: a contact with the child. `contact_id` makes the request repeat-safe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "contact_id": "con-88", "occurred_on": "2027-01-14", "kind": "home_visit"}]})
 
     contact_id: Id
-    occurred_on: date
+    occurred_on: IsoDate
     kind: str = _codes(CONTACT_KINDS, "K1")
     by_role: str | None = _role(["agency", "practitioner"], "K1")
     by: PersonRef = _actor("recorded the contact")
 
 
-class CarryOverIn(BaseModel):
-    item_id: str = Field(description="An id from the refusal's `open_items`.")
+class CarryOverIn(StrictInput):
+    item_id: ItemId = Field(description="An id from the refusal's `open_items`.")
     reason: Text
 
 
-class ClosureIn(BaseModel):
+class ClosureIn(StrictInput):
     """E2: close the case with a summary; every open item must be carried over with a
     reason. Summary and reasons are stored as notes."""
 
@@ -292,7 +304,8 @@ class ClosureIn(BaseModel):
         "carried_over": [{"item_id": "audit-1", "reason": "CP continues the audit."}]}]})
 
     summary: Text
-    carried_over: list[CarryOverIn] = Field(default_factory=list)
+    carried_over: list[CarryOverIn] = Field(default_factory=list,
+                                            max_length=limits.MAX_CARRIED_OVER)
     closed_by: PersonRef = _actor("closed the case")
 
     @field_validator("carried_over")
@@ -304,7 +317,7 @@ class ClosureIn(BaseModel):
         return items
 
 
-class ClosureDayIn(BaseModel):
+class ClosureDayIn(StrictInput):
     """A one-off closure day (R1-R3 count business days): running cases of the
     jurisdiction recompute the deadlines that have not passed."""
 
@@ -312,5 +325,5 @@ class ClosureDayIn(BaseModel):
         {"jurisdiction": "AU-VIC", "day": "2027-02-15", "name": "Bushfire closure"}]})
 
     jurisdiction: str = Field(min_length=2, max_length=16)
-    day: date
+    day: IsoDate
     name: str = Field(min_length=1, max_length=120)

@@ -25,7 +25,13 @@ from tests.api.conftest import (
     temporal_address,
     wait_idle,
 )
-from workflows.case_contract import workflow_id_for
+from workflows.case_contract import (
+    INPUT_LIMITS,
+    RECORD_WHILE_AWAITING_ENDORSEMENT,
+    workflow_id_for,
+)
+
+PATCH_IDS = (INPUT_LIMITS, RECORD_WHILE_AWAITING_ENDORSEMENT)
 
 Path = tuple[str, ...]
 
@@ -78,8 +84,15 @@ async def test_raw_history_holds_only_ciphertext(api: ApiClient,
              for path, payload in payloads_in(event)]
 
     indexed = [(p, pl) for p, pl in found if "search_attributes" in p]
-    sealed = [(p, pl) for p, pl in found if "search_attributes" not in p]
+    # The SDK writes a workflow.patched() marker's payload itself, uncoded: it holds
+    # the patch id only (checked below), never case data.
+    patches = [(p, pl) for p, pl in found if "patch-data" in p]
+    sealed = [(p, pl) for p, pl in found
+              if "search_attributes" not in p and "patch-data" not in p]
     assert len(sealed) > 10, "inputs, update arguments and results, activity payloads"
+    for path, payload in patches:
+        assert any(patch.encode() in payload.data for patch in PATCH_IDS), (path, payload)
+        assert len(payload.data) < 100, (path, payload)
     for path, payload in sealed:
         assert payload.metadata["encoding"] == ENCRYPTED_ENCODING, path
         assert payload.metadata[KEY_ID_METADATA] == b"k2", path
@@ -87,7 +100,8 @@ async def test_raw_history_holds_only_ciphertext(api: ApiClient,
         for clear in (case_id, "agency-cipher", "rep-cipher", "evt-cipher", "rev-cipher",
                       body["contract_start"], body["contract_end"], body["child_birth_date"]):
             assert str(clear).encode() not in payload.data, (path, clear)
-    assert {p[-1] for p, _ in indexed} <= set(SEARCH_ATTRIBUTES)
+    # TemporalChangeVersion: Temporal's own index of the patches a run took (patch ids).
+    assert {p[-1] for p, _ in indexed} <= {*SEARCH_ATTRIBUTES, "TemporalChangeVersion"}
 
     # Dates that are not indexed, and the free text, appear nowhere in the raw history.
     raw = b"".join(event.SerializeToString() for event in history.events)
