@@ -24,9 +24,10 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
 """... or after this (a protection order "without expiry" gives its real review date)."""
 
-MAX_CONTRACT_YEARS = 5
-"""From the contract start to its end (a review's new end included)."""
-MAX_PERIODS_PER_CONTRACT = 60
+MAX_CONTRACT_YEARS = 10
+"""From the contract start to its end (a review's new end included): cases live for
+years through renewals (issue 13 measures ten), so ten years, not the length of one order."""
+MAX_PERIODS_PER_CONTRACT = 120
 """Reporting due dates per contract: monthly for the longest contract."""
 MAX_CALENDAR_OVERRIDES = 100
 """Days in `extra_closures`, and in `removed_holidays`, per contract."""

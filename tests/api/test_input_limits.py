@@ -89,7 +89,8 @@ async def test_70000_extra_closures_are_refused_and_start_nothing(
 
 async def test_contract_longer_than_max_contract_years_is_refused_and_starts_nothing(
         api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]) -> None:
-    due = every_80_days(today(), 24)  # 1,920 days: over five years
+    due = every_80_days(today(), 366 * limits.MAX_CONTRACT_YEARS // 80 + 2)
+    assert len(due) <= limits.MAX_PERIODS_PER_CONTRACT  # refused for its length alone
     assert (date.fromisoformat(due[-1]) - today()).days > 366 * limits.MAX_CONTRACT_YEARS
     await refused_registration(api, sessions, "contract_end", rule="input",
                                schedule={"due_dates": due}, contract_end=due[-1],
