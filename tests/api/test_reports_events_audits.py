@@ -182,7 +182,8 @@ async def test_v4_a_concern_counts_from_the_day_it_was_raised(
               "raised_on": (today() - timedelta(days=12)).isoformat()}
     requested = await api.post(f"/cases/{case_id}/reviews", json=review)
     assert requested.status_code == 201, requested.text
-    assert requested.json()["due_at"] == end_of(today() + timedelta(days=2))
+    assert requested.json()["due_at"] == end_of(
+        date.fromisoformat(review["raised_on"]) + timedelta(days=14))
     plan_review = {**review, "review_id": f"rv-{new_case_id()}", "kind": "case_plan",
                    "concern": None}
     assert_problem(await api.post(f"/cases/{case_id}/reviews", json=plan_review), 422,

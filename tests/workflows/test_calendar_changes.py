@@ -16,7 +16,7 @@ from models.tables import NotificationRow, TimelineEventRow
 from tests.polling import eventually
 from tests.workflows.conftest import (
     MELBOURNE,
-    local_today,
+    begin_on,
     make_terms,
     notifications,
     sleep_until,
@@ -31,7 +31,7 @@ async def test_declared_closure_moves_future_follow_up_and_resends_nothing(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     first, second = (await case.status()).state.periods
@@ -84,7 +84,7 @@ async def test_a_change_accepted_before_continue_as_new_reaches_the_next_run(
     """The change is kept in the carried state, not on the run: a run that starts with
     an accepted but unapplied change applies it (the signal's id is already answered,
     so a repeat could not bring it back)."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     state = (await case.status()).state
@@ -118,7 +118,7 @@ async def test_r1_a_closure_that_moves_the_reminder_into_the_past_sends_it_at_on
 ) -> None:
     """Two hours before the follow-up, a closure inside its ten business days moves it a
     business day earlier: already past. It goes at once, once, and says why."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     first = (await case.status()).state.periods[0]

@@ -18,6 +18,7 @@ from models.terms import Signatory, SignatoryRole
 from tests.polling import eventually
 from tests.workflows.conftest import (
     MELBOURNE,
+    begin_on,
     endorsement_for,
     local_today,
     make_terms,
@@ -40,7 +41,7 @@ async def test_c4_no_deadline_runs_before_endorsement_c6_copies_after(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     # A child of 11 signs too (C4), so the child gets a copy (C6).
     terms = make_terms(f"c-{unique_id}", start, periods=2,
                        child_birth_date=date(start.year - 11, 1, 15))
@@ -77,7 +78,7 @@ async def test_r7_events_by_signal_open_one_audit_and_refusals_are_recorded(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     complaint = RaiseEvent(event_id=f"ev-{unique_id}", kind="complaint_from_child_or_family",
@@ -110,7 +111,7 @@ async def test_c4_a_signal_refused_before_endorsement_is_recorded_at_once(
 ) -> None:
     """No report is due before the endorsement (C4): an integration's early report is
     refused, and the refusal is on the timeline while the contract still waits."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     case = await start_case(env.client, worker, terms)
 

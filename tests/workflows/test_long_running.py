@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.messages import AssessReport, CarryOver, CloseCase, SubmitReport
-from tests.workflows.conftest import local_today, make_terms, run_ids, sleep_until, start_case
+from tests.workflows.conftest import begin_on, make_terms, run_ids, sleep_until, start_case
 from workflows.case_contract import CaseContractWorkflow
 
 HISTORY_EVENTS_PER_RUN_BOUND = 150
@@ -23,7 +23,7 @@ the messages of that period, continue-as-new. 150 leaves room; 50k is Temporal's
 async def test_five_years_continue_as_new_with_state_intact(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=20)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     periods = (await case.status()).state.periods

@@ -35,7 +35,7 @@ from tests.polling import eventually
 from tests.workflows.conftest import (
     Case,
     add_months,
-    local_today,
+    begin_on,
     make_terms,
     run_ids,
     sleep_until,
@@ -119,7 +119,7 @@ async def test_e1_return_to_cp_while_deadlines_are_recomputed(
     """The recompute's answer has a period per old due date; the return to CP cut them
     meanwhile. The case must still close its contract, not fail every workflow task."""
     gate = Gate(after_first_call)
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     async with gated_worker(env, sessions, schedule_gate=gate) as worker:
         case = await start_case(env.client, worker, terms, endorse_on=start)
@@ -153,7 +153,7 @@ async def test_v5_a_report_that_arrives_during_a_reschedule_is_kept(
     period 0 while the deadlines are planned settles it, so it keeps its date and the
     report, and the new dates follow it."""
     gate = Gate(after_first_call)
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     first_due = terms.schedule.due_dates[0]
     async with gated_worker(env, sessions, schedule_gate=gate) as worker:
@@ -187,7 +187,7 @@ async def test_v5_a_second_schedule_change_waits_for_the_first(
     schedule is refused (409, send again): built on the old periods, it would undo the
     first. Once applied, the second goes through."""
     gate = Gate(after_first_call)
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     async with gated_worker(env, sessions, schedule_gate=gate) as worker:
         case = await start_case(env.client, worker, terms, endorse_on=start)
@@ -224,7 +224,7 @@ async def test_e1_return_to_cp_during_a_reschedule_brings_no_period_back(
     env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], unique_id: str,
 ) -> None:
     gate = Gate(after_first_call)
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     async with gated_worker(env, sessions, schedule_gate=gate) as worker:
         case = await start_case(env.client, worker, terms, endorse_on=start)
@@ -266,7 +266,7 @@ async def test_a_message_during_the_last_recording_before_continue_as_new_is_rec
                     held[number].set()
                     await gates[number].wait()
 
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     gate = HoldContacts()
     async with gated_worker(env, sessions, record_gate=gate) as worker:
@@ -315,7 +315,7 @@ async def test_r1_r2_an_unreachable_endpoint_does_not_hold_the_case(
     """Notices that cannot be delivered wait in the outbox; the case still reminds, marks
     overdue and opens its task on time (it used to retry the recording for ever)."""
     relay = RelayDown()
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     async with build_worker(env.client, f"tq-{uuid.uuid4().hex[:8]}", sessions,
                             deliverer=relay, strict_sandbox=True) as worker:

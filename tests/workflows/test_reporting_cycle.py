@@ -1,6 +1,6 @@
 """The reporting cycle on the time-skipping server (R1-R6): months pass in milliseconds.
 
-Each test gets a fresh server; due dates are derived from its current virtual time.
+Each test gets a fresh server and begins on SCENARIO_START (`begin_on`), whatever the real date.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.polling import eventually
 from tests.workflows.conftest import (
     MELBOURNE,
     Case,
-    local_today,
+    begin_on,
     make_terms,
     notifications,
     sleep_until,
@@ -58,7 +58,7 @@ async def test_r1_year_of_on_time_adequate_reports(
 ) -> None:
     """Four quarterly periods, each report in after its follow-up and before D: four
     follow-ups at 09:00 local on the 10th business day before D, nothing overdue."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=4)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     calendar = BusinessCalendar(CalendarSpec())
@@ -88,7 +88,7 @@ async def test_r2_report_on_day_27_is_late_but_not_escalated(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     period = (await case.status()).state.periods[0]
@@ -115,7 +115,7 @@ async def test_r3_report_on_day_29_comes_after_escalation(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     period = (await case.status()).state.periods[0]
@@ -138,7 +138,7 @@ async def test_r4_duplicate_report_counts_once_and_early_report_skips_follow_up(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     first = await case.handle.execute_update(CaseContractWorkflow.submit_report,
@@ -162,7 +162,7 @@ async def test_r4_duplicate_report_counts_once_and_early_report_skips_follow_up(
 async def test_r4_unknown_report_assessment_is_refused(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start),
                             endorse_on=start)
     try:
@@ -178,7 +178,7 @@ async def test_r6_three_failures_trigger_once_success_resets_next_streak_after_c
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=8, interval_months=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     periods = (await case.status()).state.periods

@@ -1,7 +1,7 @@
 """More of the reporting cycle on the time-skipping server: the edges of R2-R8 that a
 review found (a resubmission that never comes, a report that names no period while two
 await one, R3 after a short period, R2 on the last period, a second R6 streak, R8
-findings). One fresh server per test; dates come from its current virtual time."""
+findings). One fresh server per test, begun on SCENARIO_START."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from tests.polling import eventually
 from tests.workflows.conftest import (
     MELBOURNE,
     Case,
-    local_today,
+    begin_on,
     make_terms,
     notifications,
     sleep_until,
@@ -79,7 +79,7 @@ async def test_r5_resubmission_that_never_arrives_makes_the_period_missing(
 ) -> None:
     """R4 keeps the period open for a new report; R5: none came before the next due date,
     so the period fails (MISSING) instead of staying pending, and R6 keeps counting."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start, periods=3),
                             endorse_on=start)
     periods = (await case.status()).state.periods
@@ -104,7 +104,7 @@ async def test_r4_resubmission_is_refused_once_the_report_window_closed(
 ) -> None:
     """A resubmission asked for after the period ended could never be accepted (the
     window is closed): refused, and the report is assessed as it is."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start, periods=3),
                             endorse_on=start)
     periods = (await case.status()).state.periods
@@ -126,7 +126,7 @@ async def test_r4_report_naming_no_period_is_refused_while_two_periods_await_one
     """Two days after D0 with no report, period 0 (late) and period 1 (current) both
     await one: a report naming neither is refused with both listed, not filed as late
     for period 0. Once only period 0 awaits one, a report naming none goes there."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start, periods=3),
                             endorse_on=start)
     periods = (await case.status()).state.periods
@@ -152,7 +152,7 @@ async def test_r3_no_letter_for_a_report_the_period_can_no_longer_accept(
     window has closed before its escalation instant. Asking the program manager for a
     report the case would refuse makes no sense: no letter; R5 has already made the
     period MISSING, a failure towards R6."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     due_dates = [start + timedelta(days=28 * (i + 1)) for i in range(3)]
     terms = make_terms(f"c-{unique_id}", start, schedule=ReportingSchedule(due_dates=due_dates),
                        contract_end=due_dates[-1])
@@ -177,7 +177,7 @@ async def test_r2_no_overdue_chase_when_the_contract_ends_as_the_last_report_fal
     """The contract ends on its last due date, so the last period's report window closes
     the instant it would go overdue: no overdue request and no practitioner task for a
     report that can no longer be accepted. R5 still records it MISSING."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)  # contract_end = last due date
     case = await start_case(env.client, worker, terms, endorse_on=start)
     periods = (await case.status()).state.periods
@@ -214,7 +214,7 @@ async def test_r6_second_streak_while_the_audit_is_open_still_liaises_with_the_l
     (streak 2) while that audit is still open. The second streak is recorded on the open
     audit, and the LEO is told again with a liaison task for the practitioner; closing
     the audit (R8) finishes both tasks."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=8, interval_months=1)
     case_id = terms.case_id
     case = await start_case(env.client, worker, terms, endorse_on=start)
@@ -258,7 +258,7 @@ async def test_r8_findings_and_recommendations_are_sent_to_the_agency(
     unique_id: str,
 ) -> None:
     """R8: the audit records findings and recommendations *to the CSO*."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     raised = await case.handle.execute_update(

@@ -18,6 +18,7 @@ from tests.workflows.conftest import (
     MELBOURNE,
     Case,
     add_months,
+    begin_on,
     local_today,
     make_terms,
     notifications,
@@ -53,7 +54,7 @@ async def test_v5_renewal_keeps_a_report_received_before_its_due_date(
 ) -> None:
     """The agency reported early; a renewal then adds periods. The report stays with its
     period, which is not chased as overdue (R2) and succeeds once assessed (R5)."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2, order_expiry=add_months(start, 24))
     case = await start_case(env.client, worker, terms, endorse_on=start)
     first = (await case.status()).state.periods[0]
@@ -83,7 +84,7 @@ async def test_e1_an_end_date_moved_by_less_than_an_interval_moves_the_end(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
     """Twenty more days add no due date, but the contract now ends twenty days later."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2, order_expiry=add_months(start, 24))
     case = await start_case(env.client, worker, terms, endorse_on=start)
     await _open_review(case, "extend")
@@ -112,7 +113,7 @@ async def test_v5_a_followed_up_period_keeps_its_date(
 ) -> None:
     """After the R1 follow-up told the agency the due date, a review cannot move it: new
     dates must come after it (and the refusal names the request's field)."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=3)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     first = (await case.status()).state.periods[0]
@@ -134,7 +135,7 @@ async def test_v5_a_followed_up_period_keeps_its_date(
 async def test_outcomes_that_cannot_apply_are_refused_by_field_and_rule(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     await _open_review(case, "rv")
@@ -200,7 +201,7 @@ async def test_holding_a_review_closes_its_own_tasks_only(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
     """Review `r1` stays open with its task when `r10` is held (ids share a prefix)."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     await case.handle.execute_update(

@@ -54,7 +54,7 @@ async def test_v2_review_due_six_weeks_before_expiry_reminded_then_escalated(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     # The order expires 20 days after the last due date, so the review (six weeks
     # before expiry) and its reminder fall while the contract is in force.
     terms = make_terms(f"c-{unique_id}", start, periods=3,
@@ -81,7 +81,7 @@ async def test_v4_concern_requires_contract_review_within_two_weeks(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=3)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     requested = await case.handle.execute_update(
@@ -110,7 +110,7 @@ async def test_v4_the_two_weeks_run_from_the_day_the_concern_was_raised(
 ) -> None:
     """A concern raised ten days before it reaches us leaves four days for the review;
     one dated ahead, or before the contract, is refused."""
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=3)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     await sleep_until(env, datetime.combine(start + timedelta(days=30), time(12), MELBOURNE))
@@ -160,7 +160,7 @@ async def test_v5_schedule_change_mid_contract_keeps_earlier_periods(
 async def test_v6_one_endorsed_plan_version_and_v1_review_answers_concerns(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start),
                             endorse_on=start)
     await case.handle.execute_update(
@@ -187,7 +187,7 @@ async def test_v6_one_endorsed_plan_version_and_v1_review_answers_concerns(
 async def test_e1_contract_ends_at_order_expiry_before_end_date(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     expiry = add_months(start, 6)
     terms = make_terms(f"c-{unique_id}", start, periods=2, order_expiry=expiry,
                        contract_end=add_months(start, 12))
@@ -203,7 +203,7 @@ async def test_e1_contract_ends_at_order_expiry_before_end_date(
 async def test_e2_closure_refused_with_open_audit_accepted_with_carry_over(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start),
                             endorse_on=start)
     early = await _refusal(case.handle.execute_update(
@@ -239,7 +239,7 @@ async def test_k1_contact_gap_raises_lack_of_contact_once_per_gap(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str, frequency_days: int,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, contact_frequency_days=frequency_days)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     await case.handle.execute_update(
@@ -260,7 +260,7 @@ async def test_k1_contact_gap_raises_lack_of_contact_once_per_gap(
 async def test_k1_no_practitioner_meeting_in_a_year_opens_task(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=6, contact_frequency_days=365)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     await sleep_until(env, datetime.combine(start + timedelta(days=30), time(12), MELBOURNE))
@@ -286,7 +286,7 @@ async def test_k1_no_practitioner_meeting_in_a_year_opens_task(
 async def test_k1_calls_do_not_close_a_direct_contact_gap(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     case = await start_case(env.client, worker, terms, endorse_on=start)
     await sleep_until(env, datetime.combine(start + timedelta(days=10), time(12), MELBOURNE))
@@ -305,7 +305,7 @@ async def test_k1_calls_do_not_close_a_direct_contact_gap(
 async def test_renewal_extending_end_date_adds_periods(
     env: WorkflowEnvironment, worker: Worker, unique_id: str,
 ) -> None:
-    start = local_today(await env.get_current_time())
+    start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=2,
                        order_expiry=add_months(start, 24))
     case = await start_case(env.client, worker, terms, endorse_on=start)
