@@ -57,7 +57,7 @@ def test_c5_c4_api_test_contracts_are_valid_from_every_start_day(year: int) -> N
         endorsement = EndorsementIn.model_validate_json(json.dumps(endorsement_body(today)))
         try:
             due_dates = validate_terms(terms)  # C1-C5
-            validate_endorsement(terms, endorsement.to_endorsement())  # C4
+            validate_endorsement(terms, endorsement.to_endorsement("tm-1"))  # C4
         except PolicyViolation as exc:
             pytest.fail(f"starting on {today}: {exc.rule} {exc.field}: {exc.message}")
         assert due_dates == list(contract_dates(today).due_dates), today
