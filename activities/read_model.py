@@ -7,6 +7,7 @@ in the same transaction, then delivered (activities/notifications.py).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy import delete
@@ -105,6 +106,15 @@ FIRST_DELIVERY_BUDGET_SECONDS = 30.0
 endpoint takes its timeout per notice); what is left goes out by redelivery."""
 
 
+def recording_claim_token() -> str:
+    """The outbox claim of this recording activity (the same for every attempt of it):
+    a retry after a worker died takes over what the dead attempt had claimed and sends
+    it at once -- at most once more -- rather than after the claim's lease."""
+    info = activity.info()
+    name = f"record_case_effects:{info.workflow_id}:{info.workflow_run_id}:{info.activity_id}"
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
 class ReadModelActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  deliverer: Deliverer | None = None) -> None:
@@ -115,12 +125,15 @@ class ReadModelActivities:
     async def record_case_effects(self, effects: CaseEffects) -> int:
         """Write the batch, then try its notices once; returns how many were delivered.
         Only writing can fail the activity: an undelivered notice waits for redelivery
-        (activities/notifications.py) instead of holding the workflow here."""
+        (activities/notifications.py) instead of holding the workflow here. Notices are
+        claimed before they are sent, so a redelivery round running at the same moment
+        never sends them too (issue 18)."""
         async with self._sessions() as session:
             await write_effects(session, effects)
             await session.commit()
         keys = [n.notification_key for n in effects.notifications]
         async with self._sessions() as session:
-            return await deliver_undelivered(session, self._deliverer, keys,
-                                             budget_seconds=FIRST_DELIVERY_BUDGET_SECONDS)
-
+            return await deliver_undelivered(
+                session, self._deliverer, keys,
+                budget_seconds=FIRST_DELIVERY_BUDGET_SECONDS,
+                claim_token=recording_claim_token())

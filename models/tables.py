@@ -117,7 +117,8 @@ class TaskRow(Base):
 
 class NotificationRow(Base):
     """The outbox: what goes to whom. `notification_key` (case, period, kind) makes a
-    retried activity a no-op, so a notice is never sent twice."""
+    retried activity a no-op; the claim (`claim_token`, `claimed_until`) makes the
+    senders take turns (activities/notifications.py), so a notice is sent once."""
 
     __tablename__ = "notifications"
 
@@ -132,6 +133,10 @@ class NotificationRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who is sending it and until when nobody else may (issue 18): a notice is claimed
+    # before it is sent, so the recording activity and redelivery never both send it.
+    claim_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (Index("ix_notifications_created", "created_at"),)
 
