@@ -30,7 +30,7 @@ from api.routes import (
 from api.state import AppState, TemporalGateway
 from casework.codec import codec_for_settings
 from casework.config import Settings, get_settings
-from casework.db import make_engine, make_session_factory
+from casework.db import engine_for, make_session_factory
 
 DESCRIPTION = """
 Keeps every contracted child-protection case on track: each case is a durable Temporal
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.effective_database_url)
+        engine = engine_for(settings)
         app.state.casework = AppState(
             settings=settings,
             engine=engine,

@@ -16,7 +16,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.read_model import ReadModelActivities
 from casework.config import Settings
-from casework.db import make_engine, make_session_factory
+from casework.db import engine_for, make_session_factory
 from casework.temporal_client import connect
 from models.effects import CaseEffects
 from models.tables import NotificationRow
@@ -50,7 +50,7 @@ def probe_worker(client: Client, task_queue: str, activities: ReadModelActivitie
 
 async def main() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    engine = make_engine(settings.effective_database_url)
+    engine = engine_for(settings)
     client = await connect(settings)
     worker = probe_worker(client, settings.temporal_task_queue,
                           ReadModelActivities(make_session_factory(engine), StuckDeliverer()))
