@@ -214,7 +214,8 @@ class AccessLogRow(Base):
     repeated 403/404 probing of other agencies' cases (C7) is visible afterwards.
 
     Not part of the read model: written by the API in its own short transaction
-    (api/access_log.py), never updated or deleted by the service."""
+    (api/access_log.py) before the request acts and completed when it answers (outcome
+    `started` until then), never deleted by the service."""
 
     __tablename__ = "access_log"
 
@@ -230,7 +231,8 @@ class AccessLogRow(Base):
     path: Mapped[str] = mapped_column(String(500))
     action: Mapped[str | None] = mapped_column(String(48), nullable=True)
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status_code: Mapped[int] = mapped_column(Integer)
+    # None while the request is acting: a row left so was cut off by a crash (issue 18).
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (

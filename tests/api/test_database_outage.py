@@ -1,5 +1,7 @@
-"""Issue 18, part 4: a database that stops answering costs each call seconds and a 503
-naming the database, never a hang.
+"""Issue 18, part 4 and the access log: a database that stops answering costs each call
+seconds and a 503 naming the database, never a hang; writes made meanwhile still leave
+their access-log record (in the fallback file); and a write's row is in the log before
+it acts, so a crash while it acts cannot erase it.
 
 PostgreSQL is frozen the way SIGSTOP freezes it, as clients see it: a relay on
 127.0.0.1 (tests/frozen_database.py) that stops passing bytes on connections already in
@@ -17,15 +19,21 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
 from casework.config import Settings
 from casework.tokens import Role
+from models.tables import AccessLogRow
 from tests.api.conftest import (
     ApiClient,
+    assert_problem,
     new_case_id,
+    registration,
     running_app,
+    temporal_address,
 )
 from tests.frozen_database import FreezableRelay
 from tests.polling import eventually
@@ -91,6 +99,12 @@ async def test_a_frozen_postgresql_answers_every_call_503_within_seconds(
                                                                   strict=True):
                 assert (status, body.get("component")) == (503, "database"), (path, body)
                 assert seconds < BOUND_SECONDS, (method, path, seconds)
+            # The write's access record went to the fallback file, not nowhere.
+            [line] = [line for line in _fallback_lines(tmp_path)
+                      if line["subject"] == subject and line["event"] == "finished"]
+            assert (line["method"], line["path"], line["status_code"], line["outcome"],
+                    line["action"]) == ("POST", "/calendar/closures", 503, "failed",
+                                        "declare_closure_day")
             relay.thaw()
 
             async def recovered() -> None:
@@ -121,6 +135,51 @@ async def test_a_locked_sqlite_answers_writes_503_within_seconds_and_logs_them_a
             assert seconds < BOUND_SECONDS, seconds
             status, body, seconds = await _timed(client, "GET", "/cases")
             assert status == 200 and seconds < BOUND_SECONDS, body  # readers go on
+            lines = [line for line in _fallback_lines(tmp_path) if line["subject"] == subject]
+            assert [(line["event"], line["status_code"], line["outcome"]) for line in lines
+                    ] == [("started", None, "started"), ("finished", 503, "failed")]
     finally:
         blocker.rollback()
         blocker.close()
+    async with sessions() as session:
+        assert (await session.scalars(select(AccessLogRow).where(
+            AccessLogRow.subject == subject))).all() == []
+
+
+async def test_a_write_is_in_the_access_log_before_it_acts(
+    api_settings: Settings, temporal_env: WorkflowEnvironment, tmp_path: Path,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A registration held up in Temporal (which accepts the connection and never
+    answers): while it acts, its row is already there, `started`, naming who and what
+    -- what a crash at that moment would leave -- and the answer completes it."""
+    host, port = temporal_address(temporal_env).rsplit(":", 1)
+    silent = FreezableRelay(host, int(port))
+    silent.freeze()
+    async with silent.running():
+        settings = _bounded(api_settings, tmp_path,
+                            temporal_address=f"127.0.0.1:{silent.port}")
+        async with running_app(settings) as api:
+            subject = f"crash-{uuid.uuid4().hex[:8]}"
+            client = api.as_role(Role.PRACTITIONER, subject=subject)
+            case_id = new_case_id("crash")
+            request = asyncio.create_task(client.post("/cases", json=registration(case_id)))
+
+            async def started() -> AccessLogRow:
+                async with sessions() as session:
+                    rows = (await session.scalars(select(AccessLogRow).where(
+                        AccessLogRow.subject == subject))).all()
+                assert len(rows) == 1
+                row = rows[0]
+                assert (row.status_code, row.outcome, row.action, row.method, row.path) == (
+                    None, "started", "register_case", "POST", "/cases")
+                return row
+
+            row = await eventually(started, timeout_seconds=8)
+            assert not request.done()
+            answer = await asyncio.wait_for(request, 30)
+    assert assert_problem(answer, 503)["component"] == "temporal"
+    async with sessions() as session:
+        [done] = (await session.scalars(select(AccessLogRow).where(
+            AccessLogRow.subject == subject))).all()
+    assert (done.id, done.status_code, done.outcome) == (row.id, 503, "failed")
