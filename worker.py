@@ -22,7 +22,7 @@ from activities.notifications import (
 from activities.read_model import ReadModelActivities
 from activities.schedule import ScheduleActivities
 from casework.config import Settings, get_settings
-from casework.db import make_engine, make_session_factory
+from casework.db import engine_for, make_session_factory
 from casework.temporal_client import connect
 from workflows.case_contract import CaseContractWorkflow
 
@@ -71,7 +71,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[None]:
     """The worker and outbox redelivery, on the read model of `settings`, for as long as
     the block runs (`casework worker`, and `casework dev` beside the API)."""
-    engine = make_engine(settings.effective_database_url)
+    engine = engine_for(settings)
     sessions = make_session_factory(engine)
     deliverer = deliverer_for(settings)
     worker = build_worker(client, settings.temporal_task_queue, sessions,

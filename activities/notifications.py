@@ -5,9 +5,19 @@ outbox under a unique key (case, subject, kind) and makes a first attempt to sen
 failed attempt is recorded on the row (`attempts`, `last_error`) and never fails the
 activity: a mail relay or agency endpoint that is down must not hold the case's workflow
 in its recording step, where no deadline would be acted on. `redeliver` (run by every
-worker on a timer, `run_redelivery`) retries what is still undelivered. A delivered row
-is never sent again; two workers may both retry the same row at the same moment, so
-each delivery carries the row's key as an Idempotency-Key.
+worker on a timer, `run_redelivery`) retries what is still undelivered.
+
+Exactly once without a fault (issue 18): the recording activity and every worker's
+redelivery round look at the same rows at the same time, so nobody sends a row before
+it has *claimed* it: one conditional UPDATE sets `claim_token` and a lease
+(`claimed_until`) on rows that are undelivered and not under someone else's live lease
+(on PostgreSQL the candidates are picked `FOR UPDATE SKIP LOCKED`, so rounds on several
+workers pass each other instead of queueing). Before each send the sender renews its
+lease and counts the attempt -- under its own token, so a row that someone else took
+over is skipped -- and the send is cut off well inside the lease. A row is sent again
+only when its sender died or timed out between sending and recording it (at most once
+more, with the same Idempotency-Key, which is the row's key). `attempts` counts every
+send, successful or not.
 The embedded default delivers to the log; a webhook deliverer posts JSON to an agency
 integration endpoint.
 """
@@ -17,17 +27,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.tables import NotificationRow
 
 log = logging.getLogger("casework.notifications")
+
+CLAIM_LEASE_SECONDS = 60.0
+"""How long a claim keeps other senders off a row. A send is cut off at half of it
+(`deliver_undelivered`), so a live sender never loses a row it is sending; a dead one's
+rows go out again once it has run out."""
 
 
 class Deliverer(Protocol):
@@ -63,42 +79,121 @@ class WebhookDeliverer:
             response.raise_for_status()
 
 
+def new_claim_token() -> str:
+    """A token of one redelivery round: nobody else holds it."""
+    return uuid.uuid4().hex
+
+
+def _claimable(now: datetime, token: str, takeover: bool) -> ColumnElement[bool]:
+    """Undelivered and free: never claimed, or the claimant's lease has run out -- or,
+    with `takeover`, claimed under this very token by an earlier attempt of the same
+    activity (it was abandoned: Temporal retries an attempt only once it timed out)."""
+    free = or_(NotificationRow.claimed_until.is_(None), NotificationRow.claimed_until < now)
+    if takeover:
+        free = or_(free, NotificationRow.claim_token == token)
+    return NotificationRow.delivered_at.is_(None) & free
+
+
+async def claim(session: AsyncSession, token: str, keys: Sequence[str] | None = None, *,
+                limit: int = 100, lease_seconds: float = CLAIM_LEASE_SECONDS,
+                takeover: bool = False) -> list[NotificationRow]:
+    """Claim the named undelivered rows (or up to `limit` of any, least tried first) for
+    `token`, commit, and return those this claim got, in the order to send them. One
+    UPDATE decides, so of two senders racing for a row exactly one gets it."""
+    now = datetime.now(UTC)
+    claimable = _claimable(now, token, takeover)
+    candidates = select(NotificationRow.notification_key).where(claimable)
+    if keys is not None:
+        candidates = candidates.where(NotificationRow.notification_key.in_(keys))
+    else:
+        candidates = candidates.order_by(NotificationRow.attempts,
+                                         NotificationRow.created_at).limit(limit)
+    # PostgreSQL: skip rows another round is claiming right now. SQLite ignores it (a
+    # write there takes the database's one write lock, so the UPDATE is atomic anyway).
+    candidates = candidates.with_for_update(skip_locked=True)
+    claimed = (await session.execute(
+        update(NotificationRow)
+        .where(NotificationRow.notification_key.in_(candidates.scalar_subquery()), claimable)
+        .values(claim_token=token, claimed_until=now + timedelta(seconds=lease_seconds))
+        .returning(NotificationRow.notification_key)
+        .execution_options(synchronize_session=False))).scalars().all()
+    await session.commit()
+    if not claimed:
+        return []
+    order = ((NotificationRow.created_at,) if keys is not None
+             else (NotificationRow.attempts, NotificationRow.created_at))
+    rows = (await session.scalars(select(NotificationRow).where(
+        NotificationRow.notification_key.in_(claimed)).order_by(*order)
+        .execution_options(populate_existing=True))).all()
+    await session.commit()
+    return list(rows)
+
+
+async def _set(session: AsyncSession, key: str, condition: ColumnElement[bool] | None,
+               **values: Any) -> Sequence[Any]:
+    """One row's UPDATE (when `condition` still holds), committed; the rows it changed."""
+    statement = update(NotificationRow).where(NotificationRow.notification_key == key)
+    if condition is not None:
+        statement = statement.where(condition)
+    changed = (await session.execute(
+        statement.values(**values).returning(NotificationRow.attempts)
+        .execution_options(synchronize_session=False))).all()
+    await session.commit()
+    return changed
+
+
 async def deliver_undelivered(session: AsyncSession, deliverer: Deliverer,
                               keys: Sequence[str] | None = None, *, limit: int = 100,
-                              budget_seconds: float | None = None) -> int:
-    """Try once to deliver the named outbox rows (or, with no keys, `limit` undelivered
-    ones, least tried first, so notices that keep failing do not starve newer ones);
-    returns how many went out. Each attempt is committed on its own, so a failure
-    neither resends the others nor stops them; it is recorded on its row. With
-    `budget_seconds`, no new attempt starts once that much time has gone (the rest
-    wait for redelivery)."""
-    statement = select(NotificationRow).where(NotificationRow.delivered_at.is_(None))
-    if keys is not None:
-        if not keys:
-            return 0
-        statement = statement.where(NotificationRow.notification_key.in_(keys)
-                                    ).order_by(NotificationRow.created_at)
-    else:
-        statement = statement.order_by(NotificationRow.attempts,
-                                       NotificationRow.created_at).limit(limit)
-    rows = (await session.scalars(statement)).all()
+                              budget_seconds: float | None = None,
+                              claim_token: str | None = None,
+                              lease_seconds: float = CLAIM_LEASE_SECONDS) -> int:
+    """Claim, then try once to deliver the named outbox rows (or, with no keys, `limit`
+    undelivered ones, least tried first, so notices that keep failing do not starve
+    newer ones); returns how many went out. Each attempt is counted and committed before
+    it is made, and its outcome after, so a failure neither resends the others nor stops
+    them; it is recorded on its row. With `budget_seconds`, no new attempt starts once
+    that much time has gone (the rest are released for redelivery at once).
+
+    `claim_token` names the claimant; the recording activity passes one derived from its
+    own id, so a retry of an abandoned attempt takes over that attempt's claims instead
+    of waiting out their lease. Without it, this round's own."""
+    if keys is not None and not keys:
+        return 0
+    token = claim_token or new_claim_token()
+    rows = await claim(session, token, keys, limit=limit, lease_seconds=lease_seconds,
+                       takeover=claim_token is not None)
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    mine = NotificationRow.claim_token == token
     sent = 0
-    for row in rows:
+    for index, row in enumerate(rows):
         if deadline is not None and time.monotonic() >= deadline:
+            for rest in rows[index:]:
+                await _set(session, rest.notification_key, mine, claim_token=None,
+                           claimed_until=None)
             break
-        row.attempts += 1
+        # Renew the lease and count the attempt, only if the row is still ours and
+        # undelivered: a sender that outlived its lease must not send a taken-over row.
+        renewed = await _set(
+            session, row.notification_key, mine & NotificationRow.delivered_at.is_(None),
+            attempts=NotificationRow.attempts + 1,
+            claimed_until=datetime.now(UTC) + timedelta(seconds=lease_seconds))
+        if not renewed:
+            continue
+        attempt = int(renewed[0][0])
         try:
-            await deliverer.deliver(row)
+            async with asyncio.timeout(lease_seconds / 2):
+                await deliverer.deliver(row)
         except Exception as exc:
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            await _set(session, row.notification_key, mine, last_error=error,
+                       claim_token=None, claimed_until=None)
             log.warning("notice %s not delivered (attempt %d): %s", row.notification_key,
-                        row.attempts, row.last_error)
+                        attempt, error)
         else:
-            row.delivered_at = datetime.now(UTC)
-            row.last_error = None
+            # Sent is sent: recorded even if, improbably, the claim was lost meanwhile.
+            await _set(session, row.notification_key, None, delivered_at=datetime.now(UTC),
+                       last_error=None, claim_token=None, claimed_until=None)
             sent += 1
-        await session.commit()
     return sent
 
 

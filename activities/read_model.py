@@ -7,6 +7,10 @@ in the same transaction, then delivered (activities/notifications.py).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
 from sqlalchemy import delete
@@ -104,6 +108,42 @@ FIRST_DELIVERY_BUDGET_SECONDS = 30.0
 """The activity's first attempts stop well inside its two-minute limit (a hanging
 endpoint takes its timeout per notice); what is left goes out by redelivery."""
 
+HEARTBEAT_INTERVAL_SECONDS = 1.0
+"""How often the recording activity tells Temporal it is alive; well inside the
+workflow's `RECORDING_HEARTBEAT_TIMEOUT` (workflows/case_contract.py)."""
+
+
+@asynccontextmanager
+async def heartbeating(interval_seconds: float = HEARTBEAT_INTERVAL_SECONDS
+                       ) -> AsyncIterator[None]:
+    """Heartbeat in the background while the block runs (issue 18). A worker that dies
+    mid-recording stops heartbeating, so Temporal retries the activity on another worker
+    after the short heartbeat timeout instead of waiting out the two-minute limit with
+    the case stalled; a live one that is merely slow (a webhook taking its time) keeps
+    its attempt."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(interval_seconds)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+def recording_claim_token() -> str:
+    """The outbox claim of this recording activity (the same for every attempt of it):
+    a retry after a worker died takes over what the dead attempt had claimed and sends
+    it at once -- at most once more -- rather than after the claim's lease."""
+    info = activity.info()
+    name = f"record_case_effects:{info.workflow_id}:{info.workflow_run_id}:{info.activity_id}"
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
 
 class ReadModelActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
@@ -115,12 +155,16 @@ class ReadModelActivities:
     async def record_case_effects(self, effects: CaseEffects) -> int:
         """Write the batch, then try its notices once; returns how many were delivered.
         Only writing can fail the activity: an undelivered notice waits for redelivery
-        (activities/notifications.py) instead of holding the workflow here."""
-        async with self._sessions() as session:
-            await write_effects(session, effects)
-            await session.commit()
-        keys = [n.notification_key for n in effects.notifications]
-        async with self._sessions() as session:
-            return await deliver_undelivered(session, self._deliverer, keys,
-                                             budget_seconds=FIRST_DELIVERY_BUDGET_SECONDS)
-
+        (activities/notifications.py) instead of holding the workflow here. Notices are
+        claimed before they are sent, so a redelivery round running at the same moment
+        never sends them too (issue 18)."""
+        async with heartbeating():
+            async with self._sessions() as session:
+                await write_effects(session, effects)
+                await session.commit()
+            keys = [n.notification_key for n in effects.notifications]
+            async with self._sessions() as session:
+                return await deliver_undelivered(
+                    session, self._deliverer, keys,
+                    budget_seconds=FIRST_DELIVERY_BUDGET_SECONDS,
+                    claim_token=recording_claim_token())

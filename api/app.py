@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.access_log import AccessLogMiddleware
+from api.access_log import FALLBACK_FILE_NAME, AccessJournal, AccessLogMiddleware
 from api.auth import authenticator_for
 from api.body_limit import BodyLimit
 from api.cors import SplitCors, codec_origins
@@ -30,7 +30,7 @@ from api.routes import (
 from api.state import AppState, TemporalGateway
 from casework.codec import codec_for_settings
 from casework.config import Settings, get_settings
-from casework.db import make_engine, make_session_factory
+from casework.db import engine_for, make_session_factory
 
 DESCRIPTION = """
 Keeps every contracted child-protection case on track: each case is a durable Temporal
@@ -54,14 +54,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.effective_database_url)
+        engine = engine_for(settings)
+        sessions = make_session_factory(engine)
         app.state.casework = AppState(
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
             temporal=TemporalGateway(settings, payload_codec),
             authenticator=authenticator,
             codec=payload_codec,
+            access_journal=AccessJournal(sessions, settings.data_dir / FALLBACK_FILE_NAME),
         )
         try:
             yield

@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.errors import ServiceUnavailable
+from api.errors import DATABASE_UNAVAILABLE, ServiceUnavailable, database_unavailable
 from api.state import AppState
 from casework.config import Settings
 
@@ -41,8 +40,9 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
             except BaseException:
                 await session.rollback()
                 raise
-    except (OperationalError, DBAPIError, OSError) as exc:
-        raise ServiceUnavailable("The database is unreachable.", component="database") from exc
+    except DATABASE_UNAVAILABLE as exc:
+        # Bounded by the engine's timeouts (casework/db.py), so this comes in seconds.
+        raise database_unavailable(exc) from exc
 
 
 # scope="function": commit before the response is sent, so a client that got 2xx can

@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.errors import PolicyViolation
@@ -68,6 +70,21 @@ class ServiceUnavailable(ProblemError):
         super().__init__(503, "Service Unavailable", detail, **extra)
 
 
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OperationalError, DBAPIError, PoolTimeoutError, TimeoutError, OSError)
+"""What a database that is down, frozen or saturated raises: refused or timed-out
+connections (asyncpg raises the built-in TimeoutError for its connect and statement
+timeouts), a statement cancelled by `statement_timeout`, a pool with no free connection,
+SQLite's "database is locked" (issue 18)."""
+
+
+def database_unavailable(exc: BaseException) -> ServiceUnavailable:
+    """503 naming the database, and why, without the statement or its parameters."""
+    return ServiceUnavailable(
+        f"The database did not answer in time or is unreachable ({type(exc).__name__}); "
+        "the request can be retried.", component="database")
+
+
 def problem_response(
     status: int, title: str, detail: str, instance: str | None = None, *,
     headers: dict[str, str] | None = None, **extra: Any
@@ -119,6 +136,14 @@ def install_error_handlers(app: FastAPI) -> None:
             rule=exc.rule, field=exc.field,
             errors=[exc.to_dict()],
         )
+
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        # A query outside the request's unit of work (api/deps.py maps those) that the
+        # database could not answer: the same 503, never a generic 500.
+        return _answer(request, database_unavailable(exc))
+
+    for database_error in (OperationalError, DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(database_error, _database)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

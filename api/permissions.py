@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from fastapi import Request
 
-from api.access_log import AccessRecord, access_record
+from api.access_log import AccessRecord, access_record, acting
 from api.auth import PrincipalDep, require_roles
 from casework.tokens import AGENCY_SCOPED_ROLES, Principal, Role
 
@@ -161,6 +161,7 @@ class permitted:
         if record is not None:
             record.action = self.action.value
         await self._gate(request, principal)
+        await acting(request)  # allowed: its access-log row is written before it acts
         return Caller(principal, self.action, principal.roles & self.permission.roles, record)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 
+from api.access_log import AccessJournal
 from api.auth import Authenticator
 from casework.codec import EncryptionCodec
 from casework.config import Settings
@@ -46,3 +47,4 @@ class AppState:
     authenticator: Authenticator
     codec: EncryptionCodec
     """The same codec as the Temporal client's, for the remote codec endpoint."""
+    access_journal: AccessJournal

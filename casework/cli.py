@@ -82,14 +82,14 @@ def _register_search_attributes(_: argparse.Namespace) -> None:
 
 
 def _reconcile(args: argparse.Namespace) -> None:
-    from casework.db import make_engine, make_session_factory
+    from casework.db import engine_for, make_session_factory
     from casework.reconcile import reconcile
     from casework.temporal_client import connect
 
     async def run() -> None:
         settings = get_settings()
         client = await connect(settings)
-        engine = make_engine(settings.effective_database_url)
+        engine = engine_for(settings)
         try:
             report = await reconcile(client, make_session_factory(engine),
                                      repair=not args.dry_run, case_ids=args.case_ids or None)

@@ -74,6 +74,19 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the read model; default: SQLite file in data_dir.",
     )
+    database_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60,
+        description="How long opening a database connection may take (issue 18).",
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=600,
+        description="How long one database statement may take, lock waits included; on "
+        "SQLite the busy timeout. Beyond it the API answers 503 (component: database).",
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60,
+        description="How long a request waits for a free pooled database connection.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)

@@ -117,7 +117,8 @@ class TaskRow(Base):
 
 class NotificationRow(Base):
     """The outbox: what goes to whom. `notification_key` (case, period, kind) makes a
-    retried activity a no-op, so a notice is never sent twice."""
+    retried activity a no-op; the claim (`claim_token`, `claimed_until`) makes the
+    senders take turns (activities/notifications.py), so a notice is sent once."""
 
     __tablename__ = "notifications"
 
@@ -132,6 +133,10 @@ class NotificationRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who is sending it and until when nobody else may (issue 18): a notice is claimed
+    # before it is sent, so the recording activity and redelivery never both send it.
+    claim_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (Index("ix_notifications_created", "created_at"),)
 
@@ -209,7 +214,8 @@ class AccessLogRow(Base):
     repeated 403/404 probing of other agencies' cases (C7) is visible afterwards.
 
     Not part of the read model: written by the API in its own short transaction
-    (api/access_log.py), never updated or deleted by the service."""
+    (api/access_log.py) before the request acts and completed when it answers (outcome
+    `started` until then), never deleted by the service."""
 
     __tablename__ = "access_log"
 
@@ -225,7 +231,8 @@ class AccessLogRow(Base):
     path: Mapped[str] = mapped_column(String(500))
     action: Mapped[str | None] = mapped_column(String(48), nullable=True)
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status_code: Mapped[int] = mapped_column(Integer)
+    # None while the request is acting: a row left so was cut off by a crash (issue 18).
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str] = mapped_column(String(16))
 
     __table_args__ = (

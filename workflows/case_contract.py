@@ -94,7 +94,22 @@ INPUT_LIMITS = "input-limits"
 under older code replays as it ran, even if its terms break a limit."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
+RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""The recording activity heartbeats every second (activities/read_model.py); when its
+worker dies, Temporal retries it elsewhere after this, not after ACTIVITY_TIMEOUT, so a
+case is held for seconds, not two minutes (issue 18). An activity option, not a command:
+recorded histories replay unchanged."""
 Result = TypeVar("Result")
+
+
+async def record_effects(effects: CaseEffects, summary: str) -> None:
+    """Run `record_case_effects` with the options every recording uses: retried without
+    end (it is idempotent), and heartbeated, so a dead worker costs seconds."""
+    await workflow.execute_activity(
+        "record_case_effects", effects, start_to_close_timeout=ACTIVITY_TIMEOUT,
+        heartbeat_timeout=RECORDING_HEARTBEAT_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+        summary=summary,
+    )
 
 
 def workflow_id_for(case_id: str) -> str:
@@ -357,10 +372,7 @@ class CaseContractWorkflow:
         if batch:
             self.engine.pending = Pending()
             effects = self._effects(batch)
-            await workflow.execute_activity(
-                "record_case_effects", effects, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY, summary=_describe(effects),
-            )
+            await record_effects(effects, _describe(effects))
         self._publish_search_attributes()
 
     def _effects(self, batch: Pending) -> CaseEffects:
