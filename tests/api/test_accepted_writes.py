@@ -1,0 +1,128 @@
+"""A write that took effect never answers 5xx (issue 18.3): it answers as a success, or
+202 with the resource's address, on the real stack.
+
+Database faults are injected at the one point that matters -- a COMMIT on the app's
+own engine fails once, as it does when the database goes away mid-request -- and a
+worker backlog is a case whose task queue no worker polls, so its status query cannot
+be answered."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from casework.config import Settings
+from models.tables import CaseRow
+from tests.api.conftest import (
+    ApiClient,
+    active_case,
+    new_case_id,
+    registration,
+    running_app,
+    wait_idle,
+)
+from workflows.case_contract import workflow_id_for
+
+
+def _engine(api: httpx.AsyncClient) -> AsyncEngine:
+    assert isinstance(api, ApiClient) and isinstance(api.transport, httpx.ASGITransport)
+    sessions: async_sessionmaker[AsyncSession] = api.transport.app.state.casework.sessions
+    bind = sessions.kw["bind"]
+    assert isinstance(bind, AsyncEngine)
+    return bind
+
+
+@contextmanager
+def next_commit_fails(api: httpx.AsyncClient) -> Iterator[list[bool]]:
+    """The app's next COMMIT fails as if the database had gone; the list holds True
+    once it did (so a test knows the fault hit)."""
+    engine = _engine(api).sync_engine
+    failed: list[bool] = []
+
+    def fail(_: Any) -> None:
+        if not failed:
+            failed.append(True)
+            raise OperationalError("COMMIT", {}, ConnectionError("database went away"))
+
+    event.listen(engine, "commit", fail)
+    try:
+        yield failed
+    finally:
+        event.remove(engine, "commit", fail)
+
+
+async def test_a_report_the_workflow_took_is_201_though_the_final_commit_fails(
+    api: httpx.AsyncClient,
+) -> None:
+    """The route only read from the database; its commit failing after the workflow
+    accepted the report loses nothing, so the answer is the workflow's (R4)."""
+    case_id = await active_case(api, "commitfail")
+    report = {"report_id": f"rep-{case_id}", "period_index": 0}
+    with next_commit_fails(api) as failed:
+        answer = await api.post(f"/cases/{case_id}/reports", json=report)
+    assert failed, "the injected fault did not hit"
+    assert answer.status_code == 201, answer.text
+    again = await api.post(f"/cases/{case_id}/reports", json=report)
+    assert again.status_code == 200 and again.json()["duplicate"]
+
+
+async def test_registration_whose_listing_fails_to_commit_answers_202_then_repeats(
+    api: httpx.AsyncClient,
+) -> None:
+    """The workflow started, the row's commit failed: 202 with Location (the case runs),
+    and the same registration again answers 200 with the case."""
+    case_id = new_case_id("listfail")
+    body = registration(case_id)
+    with next_commit_fails(api) as failed:
+        answer = await api.post("/cases", json=body)
+    assert failed, "the injected fault did not hit"
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["location"] == f"/cases/{case_id}"
+    assert answer.json()["status"] == "accepted" and answer.json()["case_id"] == case_id
+    await wait_idle(api, case_id)
+    again = await api.post("/cases", json=body)
+    assert again.status_code == 200, again.text
+    assert again.json()["case_id"] == case_id
+
+
+async def test_registration_under_a_worker_backlog_is_201_and_repeats_idempotently(
+    api_settings: Settings, temporal_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """No worker polls the case's task queue, so its status query cannot answer: the
+    registration still answers 201 with Location (the listed row, `source:
+    read_model`); the same body again 200, other terms 409 -- also when the row is
+    missing and only the workflow's history can tell (no worker needed)."""
+    settings = api_settings.model_copy(
+        update={"temporal_task_queue": f"no-worker-{uuid.uuid4().hex[:8]}"})
+    case_id = new_case_id("backlog")
+    body = registration(case_id)
+    other_terms = registration(case_id, periods=3)
+    async with running_app(settings, temporal_env.client) as api:
+        try:
+            created = await api.post("/cases", json=body)
+            assert created.status_code == 201, created.text
+            assert created.headers["location"] == f"/cases/{case_id}"
+            assert created.json()["source"] == "read_model"
+            assert created.json()["status"] == "awaiting_endorsement"
+            again = await api.post("/cases", json=body)
+            assert again.status_code == 200, again.text
+            assert (await api.post("/cases", json=other_terms)).status_code == 409
+            async with sessions() as session:  # as if the first listing had been lost
+                await session.execute(delete(CaseRow).where(CaseRow.case_id == case_id))
+                await session.commit()
+            assert (await api.post("/cases", json=other_terms)).status_code == 409
+            relisted = await api.post("/cases", json=body)
+            assert relisted.status_code == 200, relisted.text
+            assert relisted.json()["case_id"] == case_id
+        finally:
+            await temporal_env.client.get_workflow_handle(
+                workflow_id_for(case_id)).terminate("test over")
