@@ -24,6 +24,7 @@ from models.tables import CaseRow
 from tests.api.conftest import (
     ApiClient,
     active_case,
+    assert_problem,
     new_case_id,
     registration,
     running_app,
@@ -126,3 +127,28 @@ async def test_registration_under_a_worker_backlog_is_201_and_repeats_idempotent
         finally:
             await temporal_env.client.get_workflow_handle(
                 workflow_id_for(case_id)).terminate("test over")
+
+
+async def test_v3_review_reason_is_stored_before_the_workflow_hears_of_it(
+    api: httpx.AsyncClient,
+) -> None:
+    """A note's commit failing answers 503 and the workflow has not heard of the review
+    (nothing happened); the retry records both. A refused review leaves no note."""
+    case_id = await active_case(api, "notefail")
+    review = {"review_id": "rev-1", "kind": "case_plan", "requested_by_role": "agency",
+              "reason": "The child moved school.", "requested_by": "ag-rep-1"}
+    with next_commit_fails(api) as failed:
+        answer = await api.post(f"/cases/{case_id}/reviews", json=review)
+    assert failed, "the injected fault did not hit"
+    assert answer.status_code == 503, answer.text
+    reviews = (await api.get(f"/cases/{case_id}")).json()["reviews"]
+    assert "rev-1" not in [r["review_id"] for r in reviews]
+    retried = await api.post(f"/cases/{case_id}/reviews", json=review)
+    assert retried.status_code == 201, retried.text
+    refused = {**review, "review_id": "rev-2", "reason": "Another reason.",
+               "requested_by_role": "neighbour"}  # the workflow refuses it (V3)
+    assert_problem(await api.post(f"/cases/{case_id}/reviews", json=refused), 422,
+                   field="requested_by_role", rule="V3")
+    await wait_idle(api, case_id)
+    notes = (await api.get(f"/cases/{case_id}/notes")).json()["items"]
+    assert [n["text"] for n in notes] == [review["reason"]]
