@@ -8,7 +8,10 @@ the workflow id, the task queue, time limits, and what each failure means to a c
 - no workflow for the case -> 404, with the same body whatever the reason;
 - a workflow that has completed (a closed case) -> the first answer when the message
   was already handled (so a retry after closure still gets its answer), else 409;
-- Temporal unreachable or not answering -> 503.
+- Temporal unreachable or not answering -> 503, only when nothing took effect (issue
+  18.3): a report no worker answers in time is stored durably as a signal instead and
+  accepted (the route answers 202), and a registration reads its own history, not the
+  workflow, to tell a repeat from a conflict.
 """
 
 from __future__ import annotations
@@ -39,9 +42,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import SettingsDep, TemporalDep
 from api.errors import Conflict, NotFound, ProblemError, ServiceUnavailable, Unprocessable
 from casework.config import Settings
+from models.messages import ReportAccepted, SubmitReport
 from models.terms import ContractTerms
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
+from workflows.engine_messages import report_key
 from workflows.errors import CONFLICT, INVALID, NOT_FOUND
+from workflows.fingerprint import terms_fingerprint
 from workflows.idempotency import remembered
 from workflows.state import AWAITING_ENDORSEMENT, CaseStatus
 
@@ -52,6 +58,12 @@ UPDATE_TIMEOUT_SECONDS = 20.0
 hold the client. A retry is safe: every message is idempotent on its id."""
 QUERY_TIMEOUT = timedelta(seconds=10)
 SIGNAL_TIMEOUT = timedelta(seconds=10)
+REPORT_ANSWER_SECONDS = 5.0
+"""How long a report waits for the workflow's answer (issue 9.3). Past it -- the worker
+down or backlogged -- the same message, with the same `received_at`, goes as a signal,
+which Temporal stores durably at once; the client gets 202 instead of an error whose
+retry, later, would count as late (R5). The update may still arrive too: the report id
+makes the second a duplicate."""
 
 _CASE_ID = SearchAttributeKey.for_keyword("CaseId")
 _AGENCY_ID = SearchAttributeKey.for_keyword("AgencyId")
@@ -70,6 +82,16 @@ def unavailable(exc: BaseException) -> ServiceUnavailable:
     if isinstance(exc, RPCError):
         reason = f"{exc.status.name if exc.status else 'RPC error'}: {exc.message}"
     return ServiceUnavailable(f"Temporal did not answer ({reason}).", component="temporal")
+
+
+class NotAnswered(ServiceUnavailable):
+    """503: no worker answered an update in time. Temporal may still hold the update and
+    apply it later; a retry is safe (idempotent on the message's id)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(f"The case's worker did not answer in time ({type(exc).__name__}); "
+                         "it may still apply the request, and sending it again is safe.",
+                         component="temporal")
 
 
 def refusal(exc: WorkflowUpdateFailedError, field_prefix: str = "",
@@ -142,11 +164,31 @@ class CaseGateway:
             raise unavailable(exc) from exc
         return description.status == WorkflowExecutionStatus.RUNNING
 
-    async def status(self, case_id: str) -> CaseStatus:
+    async def started_fingerprint(self, case_id: str) -> str | None:
+        """The fingerprint of the terms the case's workflow was started with, read from
+        the start of its current run's history -- no worker needed, so a backlog cannot
+        turn a repeat registration into a 503 (issue 18.3). None when there is none."""
+        try:
+            async for event in self.handle(case_id).fetch_history_events(
+                    rpc_timeout=QUERY_TIMEOUT):
+                started = event.workflow_execution_started_event_attributes
+                [input] = await self._client.data_converter.decode(
+                    started.input.payloads, [CaseContractInput])
+                assert isinstance(input, CaseContractInput)
+                carried = input.state.terms_fingerprint if input.state else ""
+                return carried or terms_fingerprint(input.terms)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise unavailable(exc) from exc
+        return None
+
+    async def status(self, case_id: str, rpc_timeout: timedelta = QUERY_TIMEOUT
+                     ) -> CaseStatus:
         """The live status query (also answered by a completed workflow)."""
         try:
             return await self.handle(case_id).query(CaseContractWorkflow.status,
-                                                    rpc_timeout=QUERY_TIMEOUT)
+                                                    rpc_timeout=rpc_timeout)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise case_not_found(case_id) from exc
@@ -165,19 +207,19 @@ class CaseGateway:
 
     async def update(self, case_id: str, update: Any, message: Any, *,
                      answer_key: str | None = None, answer_type: type[R] | None = None,
-                     field_prefix: str = "", field_names: Mapping[str, str] | None = None
-                     ) -> R:
+                     field_prefix: str = "", field_names: Mapping[str, str] | None = None,
+                     timeout_seconds: float = UPDATE_TIMEOUT_SECONDS) -> R:
         """Execute an update. When the case's workflow has completed, the first answer
         to the same message (looked up under `answer_key`) is returned as a duplicate;
-        otherwise the case is closed -> 409."""
+        otherwise the case is closed -> 409. No answer in time -> NotAnswered (503)."""
         try:
             result: R = await asyncio.wait_for(
-                self.handle(case_id).execute_update(update, message), UPDATE_TIMEOUT_SECONDS)
+                self.handle(case_id).execute_update(update, message), timeout_seconds)
             return result
         except WorkflowUpdateFailedError as exc:
             raise refusal(exc, field_prefix, field_names) from exc
         except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
-            raise unavailable(exc) from exc
+            raise NotAnswered(exc) from exc
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise unavailable(exc) from exc
@@ -189,6 +231,24 @@ class CaseGateway:
                 if previous is not None:
                     return previous
             raise Conflict("The case is closed (E2).", field="status", rule="E2") from exc
+
+    async def submit_report(self, case_id: str, message: SubmitReport
+                            ) -> ReportAccepted | None:
+        """R4: the workflow's answer to the report, or None when no worker answered
+        within REPORT_ANSWER_SECONDS and the same message (same `report_id`, same
+        `received_at`) was stored as a signal instead: accepted, applied as soon as a
+        worker runs the case, its arrival the API's acceptance (R5, issue 9.3). A refusal
+        the workflow gives then is recorded on the case's timeline (`signal_refused`)."""
+        try:
+            return await self.update(case_id, CaseContractWorkflow.submit_report, message,
+                                     answer_key=report_key(message),
+                                     answer_type=ReportAccepted,
+                                     timeout_seconds=REPORT_ANSWER_SECONDS)
+        except NotAnswered:
+            pass
+        if not await self.signal(case_id, CaseContractWorkflow.submit_report_signal, message):
+            raise case_not_found(case_id)
+        return None
 
     async def signal(self, case_id: str, signal: Any, message: Any) -> bool:
         """Send a signal; False when the case's workflow is absent or has completed."""

@@ -5,12 +5,13 @@ tell which answered except by `source`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.case_gateway import CaseGateway
+from api.case_gateway import QUERY_TIMEOUT, CaseGateway
 from api.errors import NotFound
 from api.listing import OPEN_TASK
 from api.permissions import Caller
@@ -126,7 +127,7 @@ async def read_model_view(session: AsyncSession, case: CaseRow) -> CaseView:
 
 
 async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
-                    caller: Caller) -> CaseView:
+                    caller: Caller, status_timeout: timedelta = QUERY_TIMEOUT) -> CaseView:
     """Live while the workflow runs; from the read model once the case has closed, or
     if its workflow is gone (e.g. history removed after retention). 404 for a case the
     caller may not reach (C7)."""
@@ -135,7 +136,7 @@ async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
         view = await read_model_view(session, row)
     else:
         try:
-            view = view_from_status(await gateway.status(case_id))
+            view = view_from_status(await gateway.status(case_id, status_timeout))
         except NotFound:
             view = await read_model_view(session, row)
     if caller.agency_scoped:

@@ -1,10 +1,11 @@
 """Free text kept in the database, out of workflow history (DESIGN decision 6).
 
 A route that carries text (audit findings, review reasons, closure summaries) checks
-the note first, sends the workflow only the note's id, then writes the note and commits
-with the request. Ids are derived from the client's id for the message, so a retry
-writes the same row, and the same id with a different text is a conflict (409) rather
-than a silent overwrite of what someone recorded.
+and writes the note first, commits it, and only then sends the workflow the note's id:
+once the workflow has the message, nothing is left to fail (issue 18.3), and the
+workflow never refers to text that was not stored. Ids are derived from the client's
+id for the message, so a retry writes the same row, and the same id with a different
+text is a conflict (409) rather than a silent overwrite of what someone recorded.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.upsert import upsert
-from api.errors import Conflict
+from api.errors import Conflict, ProblemError
 from models.tables import NoteRow
 
 R = TypeVar("R")
@@ -60,15 +62,26 @@ class NoteDraft:
 
 async def recorded_with_notes(session: AsyncSession, case_id: str, author: str,
                               drafts: list[NoteDraft], send: Callable[[], Awaitable[R]]) -> R:
-    """Check the notes, send the message (which carries only their ids), then write the
-    notes and commit. A refused message leaves no note behind; a crash after the message
-    leaves the note to the client's retry, which the workflow answers as a duplicate."""
-    for draft in drafts:
-        await check_note(session, draft.note_id, case_id, draft.text, draft.field)
-    result = await send()
-    for draft in drafts:
+    """Write the notes and commit, then send the message (which carries only their
+    ids). Before, the notes were committed after the message: a database failing then
+    answered 503 for a change the workflow had made, and left it pointing at text never
+    stored (issue 18.3). Now a database failure comes first and means nothing happened.
+    A message the workflow refuses (4xx) takes back the notes this request added, so a
+    refusal still leaves none behind; one Temporal did not take (5xx) leaves them for
+    the retry, which finds the same text."""
+    added = [draft for draft in drafts
+             if not await check_note(session, draft.note_id, case_id, draft.text,
+                                     draft.field)]
+    for draft in added:
         await put_note(session, note=draft.note_id, case_id=case_id, kind=draft.kind,
                        text=draft.text, author=author, field=draft.field,
                        subject_id=draft.subject_id)
     await session.commit()
-    return result
+    try:
+        return await send()
+    except ProblemError as exc:
+        if exc.status < 500 and added:
+            await session.execute(delete(NoteRow).where(
+                NoteRow.note_id.in_([draft.note_id for draft in added])))
+            await session.commit()
+        raise

@@ -4,21 +4,34 @@ case in the read model at once so lists show it before the workflow's first reco
 Repeat-safe on the case id: the same terms again answer with the existing case (200);
 different terms under the same id are refused (409). The terms fingerprint
 (workflows/fingerprint.py) tells the two apart.
+
+Once the workflow has started, the registration has taken effect, so nothing after it
+may answer 5xx (issue 18.3): the answer's view falls back to the read model when the
+workflow does not answer its status query in time (a worker backlog), and a listing
+that cannot be written (the database failing) answers 202 -- the workflow's own first
+record lists the case.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.upsert import upsert
 from api.case_gateway import CaseGateway
+from api.case_views import case_view, read_model_view
 from api.closures import closure_changed
-from api.errors import Conflict, ProblemError, Unprocessable
+from api.errors import Conflict, ProblemError, ServiceUnavailable, Unprocessable
+from api.permissions import Caller
+from api.schemas import CaseView
+from api.scoping import visible_case
 from models.tables import CalendarClosureRow, CaseRow
 from models.terms import ContractTerms
 from workflows import policy
@@ -62,8 +75,19 @@ def _different_terms(case_id: str) -> Conflict:
                     "contract goes through a review (V5).", field="case_id")
 
 
-async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractTerms) -> bool:
-    """True when the case was registered now, False when this repeats a registration.
+class Registration(Enum):
+    """How a registration ended: the route's status code."""
+
+    CREATED = 201
+    REPEATED = 200
+    ACCEPTED = 202
+    """The workflow started (now or before) but the listing could not be written."""
+
+
+async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractTerms
+                   ) -> Registration:
+    """CREATED when the case was registered now, REPEATED when this repeats a
+    registration, ACCEPTED when its workflow runs but the database failed to list it.
     Raises PolicyViolation (C1-C5, 422) or Conflict (409)."""
     check_calendar(terms)
     # E1 against the case's own today: a contract already over is refused (issue 9).
@@ -73,15 +97,66 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
     if row is not None:
         if row.terms_fingerprint != fingerprint:
             raise _different_terms(terms.case_id)
-        return False
+        return Registration.REPEATED
     # The workflow first, then the row: a row must never exist without its workflow, or a
     # retry would answer 200 for a case that was never started.
     starting = datetime.now(UTC)
     started = await gateway.start(terms)
     if not started:
-        existing = await gateway.status(terms.case_id)
-        if existing.state.terms_fingerprint != fingerprint:
+        # Compared with the terms in the workflow's history, not through its status
+        # query: a worker backlog must not turn a repeat into a 503 (issue 18.3).
+        if await gateway.started_fingerprint(terms.case_id) != fingerprint:
             raise _different_terms(terms.case_id)
+    try:
+        await _list(session, terms, fingerprint)
+    except (OperationalError, DBAPIError, OSError):
+        # The case exists and runs: say so (202), never "failed" (issue 18.3). Its first
+        # record writes the row; the same registration again is safe meanwhile.
+        log.warning("case %s started but not listed (database error)", terms.case_id,
+                    exc_info=True)
+        with suppress(OperationalError, DBAPIError, OSError):
+            await session.rollback()
+        return Registration.ACCEPTED
+    if started:
+        try:
+            await _tell_of_recent_closures(session, gateway, terms, starting)
+        except (OperationalError, DBAPIError, OSError):
+            # Registered all the same; declaring the closure again tells every case.
+            log.warning("case %s not checked for recent closures (database error)",
+                        terms.case_id, exc_info=True)
+    return Registration.CREATED if started else Registration.REPEATED
+
+
+REGISTRATION_VIEW_TIMEOUT = timedelta(seconds=3)
+"""How long the answer to a registration waits for the workflow's live status before
+showing the read model's row instead (issue 18.3: the case exists either way)."""
+
+
+async def registered_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
+                          caller: Caller) -> CaseView | None:
+    """The case as GET shows it; when its workflow does not answer in time (a worker
+    backlog), the read model's row (`source: read_model`); None when the database
+    cannot be read either (the route answers 202) -- never a 503 for a case that
+    exists."""
+    try:
+        try:
+            return await case_view(session, gateway, case_id, caller,
+                                   status_timeout=REGISTRATION_VIEW_TIMEOUT)
+        except ServiceUnavailable as exc:
+            if exc.extra.get("component") != "temporal":
+                raise
+            return await read_model_view(session, await visible_case(session, caller,
+                                                                      case_id))
+    except (OperationalError, DBAPIError, OSError):
+        log.warning("case %s registered; its view could not be read", case_id,
+                    exc_info=True)
+        with suppress(OperationalError, DBAPIError, OSError):
+            await session.rollback()
+        return None
+
+
+async def _list(session: AsyncSession, terms: ContractTerms, fingerprint: str) -> None:
+    """The case's read-model row, so lists show it at once."""
     now = datetime.now(UTC)
     # Insert only: the workflow's own record (activities/read_model.py) may already be
     # there and knows more.
@@ -96,9 +171,6 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
         "created_at": now, "updated_at": now, "closed_at": None,
     }], ["case_id"], update=[])
     await session.commit()
-    if started:
-        await _tell_of_recent_closures(session, gateway, terms, starting)
-    return started
 
 
 log = logging.getLogger("casework.registration")

@@ -31,12 +31,19 @@ class EndorsementRecorded:
 
 @dataclass
 class SubmitReport:
-    """A progress report arrived (R4). `report_id` is the idempotency key. The
-    workflow stamps the arrival time itself: callers cannot back-date a report."""
+    """A progress report arrived (R4). `report_id` is the idempotency key.
+
+    `received_at` is when the service received the report (the REST API stamps it as it
+    accepts the request), so a worker outage or backlog around a deadline never makes an
+    on-time report late (R5, issue 9.3). The workflow bounds it (workflows/arrival.py):
+    never later than its processing time, never earlier than its previous activation,
+    so a sender cannot back-date a report past what Temporal proves. Absent (older
+    callers and histories): the workflow's processing time, as before."""
 
     report_id: str
     period_index: int | None = None
     submitted_by: str = ""
+    received_at: datetime | None = None
 
 
 @dataclass

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import engine_messages as messages
     from workflows import engine_reviews as reviews
     from workflows import policy
+    from workflows.arrival import report_arrival
     from workflows.engine import CaseEngine
     from workflows.errors import CaseError
     from workflows.fingerprint import terms_fingerprint
@@ -84,14 +85,18 @@ EXCEPTION_AUDIT_OPEN = SearchAttributeKey.for_bool("ExceptionAuditOpen")
 
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
 RECORD_WHILE_AWAITING_ENDORSEMENT = "record-while-awaiting-endorsement"
+"""Patch id: a case that waited for its endorsement under older code replays without
+these recordings (DESIGN decision 9: new code still replays running cases)."""
 KEEP_TIMER_ACROSS_MESSAGES = "keep-timer-across-messages"
 """Patch id: a message that leaves the next instant where it was keeps the running timer
 (issue 10.5) instead of cancelling and restarting it."""
-"""Patch id: a case that waited for its endorsement under older code replays without
-these recordings (DESIGN decision 9: new code still replays running cases)."""
 INPUT_LIMITS = "input-limits"
 """Patch id: a new case's terms are held to models/limits.py (issue 9); a case started
 under older code replays as it ran, even if its terms break a limit."""
+REPORT_RECEIVED_AT = "report-received-at"
+"""Patch id (issue 9.3): a report's arrival is the `received_at` its message carries
+(bounded, workflows/arrival.py) rather than the processing time. A report handled by
+older code -- which ignored the field -- replays with the processing time it used."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -139,6 +144,11 @@ class CaseContractWorkflow:
         self._published: tuple[Any, ...] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
+        # workflow.now() of the latest activation noted, and of the one before it: the
+        # floor of a report's arrival (workflows/arrival.py). Rebuilt identically on
+        # replay, since every activation's time is in the history.
+        self._activation_at: datetime | None = None
+        self._previous_activation_at: datetime | None = None
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
@@ -146,6 +156,7 @@ class CaseContractWorkflow:
         if not self.state.periods:
             await self._schedule_first_run()
         while True:
+            self._note_activation()
             # Reset before acting: a message handled while we record (below) sets it
             # again, so the sleep that follows returns at once instead of losing it.
             self._wake = False
@@ -373,6 +384,7 @@ class CaseContractWorkflow:
             self.engine.pending = Pending()
             effects = self._effects(batch)
             await record_effects(effects, _describe(effects))
+            self._note_activation()
         self._publish_search_attributes()
 
     def _effects(self, batch: Pending) -> CaseEffects:
@@ -421,10 +433,48 @@ class CaseContractWorkflow:
             overdue=self.engine.is_overdue(workflow.now()),
         )
 
+    # ------------------------------------------------------------------ arrival
+    def _note_activation(self) -> None:
+        """Remember this activation's time. Called from the main loop and from every
+        handler; an activation that goes unnoted only makes the floor earlier, never
+        later than the truth, so the floor stays safe."""
+        now = workflow.now()
+        if self._activation_at is None or now > self._activation_at:
+            self._previous_activation_at, self._activation_at = self._activation_at, now
+
+    def _arrival_floor(self) -> datetime:
+        """The earliest instant a message processed now can have reached Temporal: the
+        start of the workflow's previous activation (that task would otherwise have
+        carried it), or, in this run's first activation, the run's start. Read-only, so
+        update validators may call it."""
+        now = workflow.now()
+        if self._activation_at is not None and now > self._activation_at:
+            return self._activation_at
+        return self._previous_activation_at or workflow.info().workflow_start_time
+
+    def _arrived(self, message: SubmitReport) -> SubmitReport:
+        """R5 (issue 9.3): the message with `received_at` bounded to [floor, now] by
+        workflows/arrival.py. Validators use it as it is (they may not patch, and are
+        not replayed); handlers go through `_report`, which guards it with a patch."""
+        if message.received_at is None:
+            return message
+        return replace(message, received_at=report_arrival(
+            message.received_at, self._arrival_floor(), workflow.now()))
+
+    def _report(self, message: SubmitReport) -> SubmitReport:
+        """`_arrived`, unless this report was handled by code before the patch: then
+        the processing time stands, as it did, so recorded histories replay."""
+        if message.received_at is None:
+            return message
+        if not workflow.patched(REPORT_RECEIVED_AT):
+            return replace(message, received_at=None)
+        return self._arrived(message)
+
     # ------------------------------------------------------------------ messages
     def _handle(self, apply: Callable[[CaseEngine, Any, datetime], Result], message: Any
                 ) -> Result:
         result = apply(self.engine, message, workflow.now())
+        self._note_activation()
         self._wake = True
         return result
 
@@ -440,6 +490,7 @@ class CaseContractWorkflow:
                 self.state.terms.case_id, f"signal_refused:{name}:{workflow.uuid4()}",
                 workflow.now(), "signal_refused", exc.rule or None, signal=name,
                 reason=exc.message, field=exc.field)
+            self._note_activation()
             self._wake = True
             return
         self._handle(apply, message)
@@ -475,17 +526,21 @@ class CaseContractWorkflow:
     # submit_report (R4)
     @workflow.update(name="submit_report")
     def submit_report(self, message: SubmitReport) -> ReportAccepted:
-        return self._handle(messages.apply_report, message)
+        return self._handle(messages.apply_report, self._report(message))
 
     @submit_report.validator
     def _validate_report(self, message: SubmitReport) -> None:
-        self._check(lambda: messages.validate_report(self.state, message, workflow.now()))
+        arrived = self._arrived(message)
+        self._check(lambda: messages.validate_report(self.state, arrived, workflow.now()))
 
     @workflow.signal(name="submit_report")
     def submit_report_signal(self, message: SubmitReport) -> None:
+        # The signal is the API's durable path while no worker answers (issue 9.3): its
+        # `received_at` is the API's acceptance, from before the outage.
+        report = self._report(message)
         self._signal("submit_report",
-                     lambda: messages.validate_report(self.state, message, workflow.now()),
-                     messages.apply_report, message)
+                     lambda: messages.validate_report(self.state, report, workflow.now()),
+                     messages.apply_report, report)
 
     # assess_report (R4)
     @workflow.update(name="assess_report")

@@ -117,12 +117,23 @@ def report_key(message: SubmitReport) -> str:
     return f"report:{message.report_id}"
 
 
+def arrival_of(message: SubmitReport, now: datetime) -> datetime:
+    """R5: when the report arrived. The workflow has already bounded `received_at`
+    (workflows/arrival.py) or cleared it (a history recorded before the patch); without
+    it, the processing time stands for the arrival, as it always did."""
+    return message.received_at if message.received_at is not None else now
+
+
 def _open_for_report(period: PeriodState, now: datetime) -> bool:
     return (not period.reports or period.awaiting_resubmission) and now < period.ends_at
 
 
 def validate_report(state: CaseState, message: SubmitReport, now: datetime) -> None:
-    """R4: a report counts for a known period that is awaiting one; none after closure."""
+    """R4: a report counts for a known period that is awaiting one; none after closure.
+    Which periods await one is judged at the report's arrival, not at its processing: a
+    report that reached the service before a period's window closed still counts for it
+    (R5, issue 9.3)."""
+    now = arrival_of(message, now)
     if not message.report_id.strip():
         raise invalid("report_id must not be empty.", field="report_id")
     if report_key(message) in state.answered:
@@ -176,20 +187,21 @@ def _target_period(state: CaseState, now: datetime) -> PeriodState:
 @answered_once(report_key, ReportAccepted)
 def apply_report(engine: CaseEngine, message: SubmitReport, now: datetime) -> ReportAccepted:
     state = engine.state
+    arrived = arrival_of(message, now)
     if message.period_index is not None:
         period = state.periods[message.period_index]
     else:
-        period = _target_period(state, now)  # validate_report made sure there is one
+        period = _target_period(state, arrived)  # validate_report made sure there is one
     resubmission = bool(period.reports)
-    period.reports.append(ReportReceipt(message.report_id, now, message.submitted_by))
+    period.reports.append(ReportReceipt(message.report_id, arrived, message.submitted_by))
     period.awaiting_resubmission = False
     first = period.reports[0].received_at
     on_time = first < period.overdue_at
     case_id = state.terms.case_id
     engine.pending.period_indexes.add(period.index)
-    engine.pending.event(case_id, f"report:{message.report_id}:received", now,
+    engine.pending.event(case_id, f"report:{message.report_id}:received", arrived,
                          "report_received", "R4", report_id=message.report_id,
-                         period_index=period.index, on_time=now < period.overdue_at,
+                         period_index=period.index, on_time=arrived < period.overdue_at,
                          resubmission=resubmission)
     for task in state.open_tasks():
         if task.period_index == period.index and task.kind == "overdue_follow_up":
@@ -201,7 +213,7 @@ def apply_report(engine: CaseEngine, message: SubmitReport, now: datetime) -> Re
     )
     engine.decide_outcomes(now)
     result = ReportAccepted(report_id=message.report_id, period_index=period.index,
-                            due_date=period.due_date, received_at=now, on_time=on_time)
+                            due_date=period.due_date, received_at=arrived, on_time=on_time)
     return result
 
 

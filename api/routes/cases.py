@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 
+from api.accepted import accepted
 from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.case_views import case_view
 from api.deps import SessionDep, SettingsDep
 from api.listing import CaseFilters, case_list, note_list, timeline_list
-from api.openapi import problems
+from api.openapi import accepted_later, problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
-from api.registration import register
+from api.registration import Registration, register, registered_view
 from api.schemas import (
     CaseRegistration,
     CaseSummary,
@@ -23,6 +25,7 @@ from api.schemas import (
     EndorsementView,
     NoteView,
     Page,
+    RegistrationPendingView,
     TimelineEntryView,
 )
 from api.schemas.common import Id, QueryInstant
@@ -43,21 +46,34 @@ CursorQuery = Annotated[str | None, Query(description="`next_cursor` of the prev
     "/cases", status_code=201, response_model=CaseView,
     summary="Register a case contract (starts its workflow)",
     responses={200: {"description": "The same registration again: the existing case."},
+               **accepted_later(RegistrationPendingView, "The case's workflow runs, but "
+                                "the database failed to list it; it is listed by its first "
+                                "record, and the same registration again is safe."),
                **problems(409)},
 )
 async def register_case(
     caller: Annotated[Caller, Depends(permitted(Action.REGISTER_CASE))],
     body: CaseRegistration, response: Response, session: SessionDep, gateway: GatewayDep,
     settings: SettingsDep,
-) -> CaseView:
+) -> CaseView | JSONResponse:
     """Validates the terms (C1-C5; 422 names the rule and field), starts the case's
     workflow and lists the case at once. Repeat-safe on `case_id`: the same body again
-    answers 200 with the case, a different body 409."""
+    answers 200 with the case, a different body 409. Once the workflow has started,
+    nothing answers 5xx: a workflow slow to answer shows the listed row (`source:
+    read_model`), a database failing answers 202 (issue 18.3)."""
     terms = body.to_terms(settings.jurisdiction, settings.time_zone)
-    created = await register(session, gateway, terms)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/cases/{terms.case_id}"
-    return await case_view(session, gateway, terms.case_id, caller)
+    registration = await register(session, gateway, terms)
+    location = f"/cases/{terms.case_id}"
+    view = None
+    if registration is not Registration.ACCEPTED:
+        view = await registered_view(session, gateway, terms.case_id, caller)
+    if view is None:
+        return accepted(location, RegistrationPendingView(
+            case_id=terms.case_id, detail="The case's workflow runs; the database failed "
+            "to list it, which its first record does. Registering it again is safe."))
+    response.status_code = registration.value
+    response.headers["Location"] = location
+    return view
 
 
 @router.post(

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
+from api.accepted import accepted
 from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
-from api.openapi import problems
+from api.openapi import accepted_later, problems
 from api.permissions import Action, Caller, permitted
-from api.schemas import AssessmentIn, AssessmentView, ReportAcceptedView, ReportIn
+from api.schemas import (
+    AssessmentIn,
+    AssessmentView,
+    ReportAcceptedView,
+    ReportIn,
+    ReportPendingView,
+)
 from api.scoping import visible_case
-from models.messages import AssessmentRecorded, AssessReport, ReportAccepted, SubmitReport
+from models.messages import AssessmentRecorded, AssessReport, SubmitReport
 from workflows.case_contract import CaseContractWorkflow
-from workflows.engine_messages import assessment_key, report_key
+from workflows.engine_messages import assessment_key
 
 router = APIRouter(tags=["reports"])
 
@@ -24,19 +33,29 @@ router = APIRouter(tags=["reports"])
     "/cases/{case_id}/reports", status_code=201, response_model=ReportAcceptedView,
     summary="A progress report arrived (R4)",
     responses={200: {"description": "The same `report_id` again: the first answer."},
+               **accepted_later(ReportPendingView, "No worker answered in time: the report "
+                                "is stored and will be applied, arriving at `received_at`."),
                **problems(404, 409)},
 )
 async def submit_report(
     caller: Annotated[Caller, Depends(permitted(Action.SUBMIT_REPORT))],
     case_id: str, body: ReportIn, response: Response, session: SessionDep, gateway: GatewayDep,
-) -> ReportAcceptedView:
-    """Counts for the period awaiting a report (or `period_index`); the workflow stamps
-    the arrival time, which decides on-time or late (R5). Repeat-safe on `report_id`."""
+) -> ReportAcceptedView | JSONResponse:
+    """Counts for the period awaiting a report (or `period_index`). It arrived when this
+    request was accepted, which decides on-time or late (R5) however long the case's
+    worker takes; when none answers within seconds the report is stored and the answer
+    is 202 (applied once a worker runs). Repeat-safe on `report_id`."""
+    received_at = datetime.now(UTC)  # R5: the service received it now (issue 9.3)
     await visible_case(session, caller, case_id)
     message = SubmitReport(report_id=body.report_id, period_index=body.period_index,
-                           submitted_by=actor_id(caller, body.submitted_by, "submitted_by"))
-    result = await gateway.update(case_id, CaseContractWorkflow.submit_report, message,
-                                  answer_key=report_key(message), answer_type=ReportAccepted)
+                           submitted_by=actor_id(caller, body.submitted_by, "submitted_by"),
+                           received_at=received_at)
+    result = await gateway.submit_report(case_id, message)
+    if result is None:
+        return accepted(f"/cases/{case_id}", ReportPendingView(
+            report_id=body.report_id, received_at=received_at,
+            detail="No worker answered in time: the report is stored and will be applied "
+                   "as soon as the case's worker runs, arriving at received_at (R5)."))
     if result.duplicate:
         response.status_code = 200
     return ReportAcceptedView.model_validate(result)

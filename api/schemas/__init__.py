@@ -20,6 +20,7 @@ from api.schemas.inputs import (
     SignatoryIn,
 )
 from api.schemas.views import (
+    AcceptedView,
     AssessmentView,
     AuditChangedView,
     AuditView,
@@ -35,7 +36,9 @@ from api.schemas.views import (
     NotificationView,
     PeriodView,
     PlanVersionView,
+    RegistrationPendingView,
     ReportAcceptedView,
+    ReportPendingView,
     ReviewOutcomeView,
     ReviewRequestedView,
     ReviewView,
@@ -45,12 +48,14 @@ from api.schemas.views import (
 )
 
 __all__ = [
-    "AssessmentIn", "AssessmentView", "AuditChangedView", "AuditView", "CarryOverIn",
+    "AcceptedView", "AssessmentIn", "AssessmentView", "AuditChangedView", "AuditView",
+    "CarryOverIn",
     "CaseRegistration", "CaseSummary", "CaseView", "CloseAuditIn", "ClosureDayIn",
     "ClosureDayView", "ClosureIn", "ClosureView", "CompleteTaskIn", "ContactIn",
     "ContactView", "ContactsView", "EndorsementIn", "EndorsementView", "EventIn",
     "EventView", "FindingsIn", "Id", "NoteView", "NotificationView", "Page", "PeriodView",
-    "PersonRef", "PlanVersionView", "ReportAcceptedView", "ReportIn", "ReviewIn",
+    "PersonRef", "PlanVersionView", "RegistrationPendingView", "ReportAcceptedView", "ReportIn",
+    "ReportPendingView", "ReviewIn",
     "ReviewOutcomeIn", "ReviewOutcomeView", "ReviewRequestedView", "ReviewView",
     "ScheduleIn", "SignatoryIn", "TaskCompletedView", "TaskView", "Text",
     "TimelineEntryView", "UtcDateTime", "to_utc",

@@ -219,6 +219,32 @@ class ReportAcceptedView(Answer):
     on_time: bool
 
 
+class AcceptedView(View):
+    """202 Accepted (issue 18.3): the request took effect durably, but its result is
+    not known yet -- never "failed" for a success. `Location` names the resource."""
+
+    status: str = Field(default="accepted", description="Always `accepted`.")
+    detail: str
+
+
+class ReportPendingView(AcceptedView):
+    """202 for a report no worker answered in time (issue 9.3): stored durably and
+    applied as soon as the case's worker runs, with this `received_at` as its arrival
+    (R5). The case (`Location`) shows it in its period's `reports` then; a refusal is
+    recorded on the case's timeline (`signal_refused`). Sending it again is safe."""
+
+    report_id: str
+    received_at: UtcDateTime
+
+
+class RegistrationPendingView(AcceptedView):
+    """202 for a registration whose workflow started but whose listing could not be
+    written (the database failed after the start): the case exists and runs, and its
+    own first record lists it. Sending the same registration again is safe."""
+
+    case_id: str
+
+
 class AssessmentView(Answer):
     report_id: str
     period_index: int

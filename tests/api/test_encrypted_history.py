@@ -8,6 +8,7 @@ index (DESIGN decision 5: ids, status and dates, never names), stay readable."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from google.protobuf.message import Message
@@ -27,11 +28,14 @@ from tests.api.conftest import (
 )
 from workflows.case_contract import (
     INPUT_LIMITS,
+    KEEP_TIMER_ACROSS_MESSAGES,
     RECORD_WHILE_AWAITING_ENDORSEMENT,
+    REPORT_RECEIVED_AT,
     workflow_id_for,
 )
 
-PATCH_IDS = (INPUT_LIMITS, RECORD_WHILE_AWAITING_ENDORSEMENT)
+PATCH_IDS = {INPUT_LIMITS, KEEP_TIMER_ACROSS_MESSAGES, REPORT_RECEIVED_AT,
+             RECORD_WHILE_AWAITING_ENDORSEMENT}
 
 Path = tuple[str, ...]
 
@@ -84,15 +88,18 @@ async def test_raw_history_holds_only_ciphertext(api: ApiClient,
              for path, payload in payloads_in(event)]
 
     indexed = [(p, pl) for p, pl in found if "search_attributes" in p]
-    # The SDK writes a workflow.patched() marker's payload itself, uncoded: it holds
-    # the patch id only (checked below), never case data.
-    patches = [(p, pl) for p, pl in found if "patch-data" in p]
+    # Patch markers (workflow.patched) are written by the SDK's core, not through the
+    # codec; they hold the patch id and a flag alone, no case data (issue 9.3's patch).
+    markers = [(p, pl) for p, pl in found if p[0] == "marker_recorded_event_attributes"]
+    assert markers, "the patches a new case takes are recorded"
+    for path, payload in markers:
+        assert payload.metadata["encoding"] == b"json/plain", path
+        assert json.loads(payload.data) == {"id": json.loads(payload.data).get("id"),
+                                            "deprecated": False}, path
+        assert json.loads(payload.data)["id"] in PATCH_IDS, path
     sealed = [(p, pl) for p, pl in found
-              if "search_attributes" not in p and "patch-data" not in p]
+              if "search_attributes" not in p and (p, pl) not in markers]
     assert len(sealed) > 10, "inputs, update arguments and results, activity payloads"
-    for path, payload in patches:
-        assert any(patch.encode() in payload.data for patch in PATCH_IDS), (path, payload)
-        assert len(payload.data) < 100, (path, payload)
     for path, payload in sealed:
         assert payload.metadata["encoding"] == ENCRYPTED_ENCODING, path
         assert payload.metadata[KEY_ID_METADATA] == b"k2", path
@@ -100,7 +107,7 @@ async def test_raw_history_holds_only_ciphertext(api: ApiClient,
         for clear in (case_id, "agency-cipher", "rep-cipher", "evt-cipher", "rev-cipher",
                       body["contract_start"], body["contract_end"], body["child_birth_date"]):
             assert str(clear).encode() not in payload.data, (path, clear)
-    # TemporalChangeVersion: Temporal's own index of the patches a run took (patch ids).
+    # TemporalChangeVersion: Temporal's own record of the patch ids (workflow.patched).
     assert {p[-1] for p, _ in indexed} <= {*SEARCH_ATTRIBUTES, "TemporalChangeVersion"}
 
     # Dates that are not indexed, and the free text, appear nowhere in the raw history.
