@@ -209,7 +209,9 @@ class AccessLogRow(Base):
     repeated 403/404 probing of other agencies' cases (C7) is visible afterwards.
 
     Not part of the read model: written by the API in its own short transaction
-    (api/access_log.py), never updated or deleted by the service."""
+    (api/access_log.py) -- and, for a message the case workflow refused at its Temporal
+    door, by the recording activity (issue 10; method `SIGNAL`, path `temporal:...`) --
+    never updated or deleted by the service."""
 
     __tablename__ = "access_log"
 
