@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from activities.read_model import ReadModelActivities
 from activities.schedule import ScheduleActivities
 from models.effects import CaseEffects
+from models.envelope import install_keys
 from models.messages import (
     CalendarChanged,
     RecordContact,
@@ -42,10 +43,9 @@ from tests.workflows.conftest import (
     sleep_until,
     start_case,
 )
-from models.envelope import install_keys
 from worker import build_worker, sandbox_runner
-from workflows.doors import DoorsInterceptor
 from workflows.case_contract import CaseContractWorkflow
+from workflows.doors import DoorsInterceptor
 from workflows.errors import CONFLICT
 
 
