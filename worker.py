@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,10 +21,13 @@ from activities.notifications import (
 )
 from activities.read_model import ReadModelActivities
 from activities.schedule import ScheduleActivities
+from casework.codec import EncryptionCodec
 from casework.config import Settings, get_settings
 from casework.db import engine_for, make_session_factory
 from casework.temporal_client import connect
+from models.envelope import install_keys
 from workflows.case_contract import CaseContractWorkflow
+from workflows.doors import DoorsInterceptor
 
 PASSED_THROUGH_MODULES = ("models", "workflows", "holidays")
 """Our pure modules are deterministic and imported once, outside the sandbox."""
@@ -49,7 +52,15 @@ def build_worker(
     deliverer: Deliverer | None = None,
     strict_sandbox: bool = False,
     review_reminder_lead_days: int = 14,
+    caller_keys: Mapping[str, bytes] | None = None,
 ) -> Worker:
+    """The worker. `caller_keys` verify caller envelopes (issue 10); by default the
+    client codec's (`EncryptionCodec.caller_keys`). Without any, every message but a
+    continued run's is refused: only the service's own writers change a case."""
+    codec = client.data_converter.payload_codec
+    if caller_keys is None and isinstance(codec, EncryptionCodec):
+        caller_keys = codec.caller_keys
+    install_keys(caller_keys or {})
     schedule = ScheduleActivities(sessions, review_reminder_lead_days)
     read_model = ReadModelActivities(sessions, deliverer)
     return Worker(
@@ -58,6 +69,7 @@ def build_worker(
         workflows=[CaseContractWorkflow],
         activities=[schedule.schedule_periods, read_model.record_case_effects],
         workflow_runner=sandbox_runner(strict_sandbox),
+        interceptors=[DoorsInterceptor()],
     )
 
 

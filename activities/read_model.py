@@ -13,14 +13,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.notifications import Deliverer, LogDeliverer, deliver_undelivered
 from activities.upsert import upsert
-from models.effects import CaseEffects
+from models.effects import AccessEntry, CaseEffects
 from models.tables import (
+    AccessLogRow,
     AuditRow,
     CaseRow,
     NotificationRow,
@@ -102,6 +103,23 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
          "findings": {"findings_ids": a.findings_ids}, "closed_at": a.closed_at}
         for a in effects.audits
     ], ["audit_id"])
+    await write_access(session, effects.access)
+
+
+async def write_access(session: AsyncSession, entries: list[AccessEntry]) -> None:
+    """Issue 10: access-log rows for messages refused at the workflow's door. The path
+    names the refusal's own entry, so a retried activity adds no second row."""
+    for entry in entries:
+        if await session.scalar(select(AccessLogRow.id).where(
+                AccessLogRow.case_id == entry.case_id[:64],
+                AccessLogRow.path == entry.path[:500]).limit(1)) is not None:
+            continue
+        session.add(AccessLogRow(
+            at=entry.at, subject=entry.subject[:256], roles=(entry.roles or None) and
+            entry.roles[:200], agency_id=entry.agency_id and entry.agency_id[:64],
+            method=entry.method[:8], path=entry.path[:500], action=entry.action,
+            case_id=entry.case_id[:64], status_code=entry.status_code,
+            outcome=entry.outcome))
 
 
 FIRST_DELIVERY_BUDGET_SECONDS = 30.0

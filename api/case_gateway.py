@@ -40,13 +40,20 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SettingsDep, TemporalDep
-from api.errors import Conflict, NotFound, ProblemError, ServiceUnavailable, Unprocessable
+from api.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ProblemError,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from casework.config import Settings
 from models.messages import ReportAccepted, SubmitReport
 from models.terms import ContractTerms
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
 from workflows.engine_messages import report_key
-from workflows.errors import CONFLICT, INVALID, NOT_FOUND
+from workflows.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND
 from workflows.fingerprint import terms_fingerprint
 from workflows.idempotency import remembered
 from workflows.state import AWAITING_ENDORSEMENT, CaseStatus
@@ -101,7 +108,7 @@ def refusal(exc: WorkflowUpdateFailedError, field_prefix: str = "",
     it: `field_prefix` stripped, then renamed by `field_names`."""
     cause = exc.cause
     if not isinstance(cause, ApplicationError) or cause.type not in (NOT_FOUND, CONFLICT,
-                                                                       INVALID):
+                                                                       INVALID, FORBIDDEN):
         return ProblemError(500, "Update failed", str(cause or exc))
     details: dict[str, Any] = {}
     if cause.details and isinstance(cause.details[0], dict):
@@ -120,6 +127,8 @@ def refusal(exc: WorkflowUpdateFailedError, field_prefix: str = "",
         return NotFound(message, **extra)
     if cause.type == CONFLICT:
         return Conflict(message, **extra)
+    if cause.type == FORBIDDEN:  # issue 10: the workflow's door refused the sender
+        return Forbidden(message, **extra)
     return Unprocessable(message, **extra)
 
 

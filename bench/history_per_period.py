@@ -25,6 +25,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from casework.caller_envelope import CallerEnvelopeInterceptor, CallerIdentity
 from casework.codec import EncryptionCodec, generate_key, parse_keys
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade_to_head_async
@@ -83,8 +84,12 @@ async def scenario(period: Period, *, encrypted: bool, database_url: str
                    ) -> list[tuple[int, int]]:
     codec = (EncryptionCodec(parse_keys(f"b1:{generate_key()}"), "b1") if encrypted
              else None)
+    # Issue 10: the bench's client signs as an admin, as the API's clients sign.
+    keys = codec.caller_keys if codec else {"bench": bytes(32)}
+    signing = CallerEnvelopeInterceptor(keys, next(iter(keys)), default=CallerIdentity(
+        subject="bench", roles=("admin",), agency_id=None))
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=make_data_converter(codec),
+        data_converter=make_data_converter(codec), interceptors=[signing],
         test_server_existing_path=str(venv_binary("temporal-test-server")))
     engine = make_engine(database_url)
     try:
@@ -94,7 +99,8 @@ async def scenario(period: Period, *, encrypted: bool, database_url: str
             await ensure_search_attributes(env.client, "default")
             worker: Worker
             async with build_worker(env.client, f"bench-{uuid.uuid4().hex[:6]}",
-                                    make_session_factory(engine)) as worker:
+                                    make_session_factory(engine),
+                                    caller_keys=keys) as worker:
                 start = local_today(await env.get_current_time())
                 terms = make_terms(f"bench-{uuid.uuid4().hex[:8]}", start, periods=PERIODS,
                                    contact_frequency_days=365)

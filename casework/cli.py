@@ -1,5 +1,5 @@
 """The `casework` command: dev, api, worker, migrate, register-search-attributes,
-reconcile, token."""
+reconcile, token, send."""
 
 from __future__ import annotations
 
@@ -129,6 +129,20 @@ def _token(args: argparse.Namespace) -> None:
     print(token)
 
 
+def _send(args: argparse.Namespace) -> None:
+    """Issue 10: the Temporal path for trusted internal systems (casework/send.py)."""
+    from casework.send import SendRefused, send
+
+    try:
+        response = asyncio.run(send(get_settings(), args.case_id, args.message, args.json,
+                                    args.token))
+    except SendRefused as exc:
+        raise SystemExit(f"casework send: {exc}") from exc
+    print(response.text)
+    if response.status_code >= 400:
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casework", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--minutes", type=int, default=DEV_TOKEN_MINUTES,
                        help=f"lifetime (default {DEV_TOKEN_MINUTES})")
     token.set_defaults(run=_token)
+    sender = commands.add_parser(
+        "send", help="send a case a message as the REST API would (token, role, C7, "
+        "access log, signed envelope)")
+    sender.add_argument("case_id")
+    sender.add_argument("message", help="the message name (docs/workflow-messages.md)")
+    sender.add_argument("--json", required=True,
+                        help="the REST endpoint's request body (path ids included)")
+    sender.add_argument("--token", required=True, help="a bearer token")
+    sender.set_defaults(run=_send)
     return parser
 
 

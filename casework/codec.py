@@ -22,13 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from casework.config import Settings
+from models.payloads import refused_payload
 
 ENCRYPTED_ENCODING = b"binary/encrypted"
 """`encoding` metadata of a payload sealed by `EncryptionCodec`."""
@@ -89,7 +92,8 @@ class EncryptionCodec(PayloadCodec):
     data, so a payload cannot be relabelled to be decrypted under another key.
     """
 
-    def __init__(self, keys: Mapping[str, bytes], active_key_id: str) -> None:
+    def __init__(self, keys: Mapping[str, bytes], active_key_id: str, *,
+                 strict: bool = False) -> None:
         if not keys:
             raise ValueError("at least one encryption key is required")
         for key_id, key in keys.items():
@@ -108,6 +112,27 @@ class EncryptionCodec(PayloadCodec):
             key_id: AESGCM(bytes(key)) for key_id, key in keys.items()
         }
         self._active_key_id = active_key_id
+        self._keys = dict(keys)
+        self._strict = strict
+
+    def strict(self) -> EncryptionCodec:
+        """The same keys, refusing plaintext on decode (issue 10): what every client and
+        worker of a case workflow uses (`make_data_converter`). A plaintext payload -- a
+        signal sent without the codec, from the CLI or the UI -- is not raised on (that
+        would fail the workflow task for ever) but replaced by an empty payload of
+        encoding `REFUSED_MARK`, which the workflow refuses by name. The remote codec
+        endpoint keeps the lenient codec: the UI shows what history holds."""
+        return EncryptionCodec(self._keys, self._active_key_id, strict=True)
+
+    @property
+    def is_strict(self) -> bool:
+        return self._strict
+
+    @property
+    def caller_keys(self) -> dict[str, bytes]:
+        """The keys that sign caller envelopes (models/envelope.py), one per codec key
+        and under the same id, derived with HKDF: no new secret, same rotation."""
+        return caller_keys(self._keys)
 
     @property
     def active_key_id(self) -> str:
@@ -124,10 +149,8 @@ class EncryptionCodec(PayloadCodec):
         return [self._encrypt(payload) for payload in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Open sealed payloads; leave others alone.
-
-        Pass-through matters for histories written before encryption was switched on,
-        and for payloads another codec layer already handled.
+        """Open sealed payloads; others are refused when strict (marked, see `strict`),
+        else left alone -- the remote codec endpoint shows the UI what history holds.
         """
         return [self._decrypt(payload) for payload in payloads]
 
@@ -144,7 +167,7 @@ class EncryptionCodec(PayloadCodec):
 
     def _decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCRYPTED_ENCODING:
-            return payload
+            return refused_payload() if self._strict else payload
         raw_key_id = payload.metadata.get(KEY_ID_METADATA)
         if raw_key_id is None:
             raise PayloadDecryptionError(
@@ -171,6 +194,17 @@ class EncryptionCodec(PayloadCodec):
             return Payload.FromString(plain)
         except DecodeError as exc:
             raise PayloadDecryptionError("decrypted bytes are not a Temporal payload") from exc
+
+
+CALLER_KEY_INFO = b"casework caller envelope v1"
+"""HKDF `info`: keys for signing envelopes can never equal the encryption keys."""
+
+
+def caller_keys(keys: Mapping[str, bytes]) -> dict[str, bytes]:
+    """HKDF-SHA256 of each codec key: the envelope signing key under the same id."""
+    return {key_id: HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                         info=CALLER_KEY_INFO).derive(bytes(key))
+            for key_id, key in keys.items()}
 
 
 def _check_key_id(key_id: str) -> None:

@@ -9,6 +9,7 @@ decision 6): one side writing payloads the other cannot read is then impossible.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -16,6 +17,7 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.common import HeaderCodecBehavior
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
@@ -24,8 +26,10 @@ from temporalio.converter import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from casework.codec import codec_for_settings
+from casework.caller_envelope import CallerEnvelopeInterceptor, CallerIdentity
+from casework.codec import EncryptionCodec, codec_for_settings
 from casework.config import SEARCH_ATTRIBUTES, Settings
+from models.payloads import CaseworkPayloadConverter
 
 _INDEXED_TYPES = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -46,12 +50,30 @@ def make_data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     id or a date and would otherwise sit in the history in plain text. Without a codec
     (the workflow tests) failures stay as they are, readable in test output.
     """
+    base = dataclasses.replace(pydantic_data_converter,
+                               payload_converter_class=CaseworkPayloadConverter)
     if codec is None:
-        return dataclasses.replace(pydantic_data_converter, payload_codec=None)
+        return dataclasses.replace(base, payload_codec=None)
+    if isinstance(codec, EncryptionCodec):
+        codec = codec.strict()  # issue 10: no plaintext payload reaches a case workflow
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=codec,
+        base, payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
+
+
+def client_options(codec: PayloadCodec | None, *, default_caller: CallerIdentity | None = None
+                   ) -> dict[str, Any]:
+    """What every client of the service is built with (`Client.connect(**...)` or
+    `Client(service_client, **...)`): the data converter; with an encryption codec,
+    headers sealed by it too and every message signed with a caller envelope (issue 10).
+    """
+    options: dict[str, Any] = {"data_converter": make_data_converter(codec)}
+    if isinstance(codec, EncryptionCodec):
+        options["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+        options["interceptors"] = [CallerEnvelopeInterceptor(
+            codec.caller_keys, codec.active_key_id, default=default_caller)]
+    return options
 
 
 async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Client:
@@ -63,8 +85,7 @@ async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Clie
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=make_data_converter(
-            codec if codec is not None else codec_for_settings(settings)),
+        **client_options(codec if codec is not None else codec_for_settings(settings)),
     )
 
 

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from casework.config import Settings
+from models.roles import AGENCY_SCOPED_ROLES as AGENCY_SCOPED_ROLES
+from models.roles import Role as Role
 
 log = logging.getLogger("casework.tokens")
 
@@ -44,20 +46,8 @@ _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 """`nbf` is checked when present but not required: several identity providers omit it."""
 
 
-class Role(StrEnum):
-    """What a caller may do; the API maps each route to the roles allowed on it."""
-
-    PRACTITIONER = "practitioner"
-    TEAM_MANAGER = "team_manager"
-    CASE_PLANNER = "case_planner"
-    AGENCY = "agency"
-    INTEGRATION = "integration"
-    OPERATIONS = "operations"
-    ADMIN = "admin"
-
-
-AGENCY_SCOPED_ROLES = frozenset({Role.AGENCY, Role.INTEGRATION})
-"""Roles whose reach is limited to one agency's contracts (C7)."""
+# Role and AGENCY_SCOPED_ROLES live in models/roles.py (the workflow checks them too);
+# re-exported here, where the API has always imported them from.
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,24 @@ class TimelineEntry:
 
 
 @dataclass
+class AccessEntry:
+    """An access-log row written by the recording activity (issue 10): a message refused
+    at the workflow's door, which no API request logged. `path` names the door
+    (`temporal:<workflow id>/<message>#<entry>`), `method` is `SIGNAL`."""
+
+    at: datetime
+    subject: str
+    roles: str | None
+    agency_id: str | None
+    method: str
+    path: str
+    action: str | None
+    case_id: str
+    status_code: int
+    outcome: str
+
+
+@dataclass
 class NotificationEntry:
     """An outbox row: `notification_key` is unique per case, subject and kind."""
 
@@ -104,3 +122,5 @@ class CaseEffects:
     audits: list[AuditEntry] = field(default_factory=list)
     # Periods dropped when case management returned to CP before they fell due (E1).
     removed_periods: list[int] = field(default_factory=list)
+    # Issue 10: messages refused at the workflow's door, for the access log.
+    access: list[AccessEntry] = field(default_factory=list)

@@ -215,7 +215,9 @@ class AccessLogRow(Base):
 
     Not part of the read model: written by the API in its own short transaction
     (api/access_log.py) before the request acts and completed when it answers (outcome
-    `started` until then), never deleted by the service."""
+    `started` until then) -- and, for a message the case workflow refused at its Temporal
+    door, by the recording activity (issue 10; method `SIGNAL`, path `temporal:...`) --
+    never deleted by the service."""
 
     __tablename__ = "access_log"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 NOT_FOUND = "NotFound"
 CONFLICT = "Conflict"
 INVALID = "Invalid"
+FORBIDDEN = "Forbidden"
+"""Issue 10: the sender may not send this message to this case (role, C7, envelope)."""
 
 
 class CaseError(Exception):

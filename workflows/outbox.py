@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from models.effects import NotificationEntry, TimelineEntry
+from models.effects import AccessEntry, NotificationEntry, TimelineEntry
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Pending:
     period_indexes: set[int] = field(default_factory=set)
     removed_periods: set[int] = field(default_factory=set)
     case_changed: bool = False
+    access: list[AccessEntry] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -34,6 +35,7 @@ class Pending:
             or self.period_indexes
             or self.removed_periods
             or self.case_changed
+            or self.access
         )
 
     def event(

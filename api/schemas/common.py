@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from models import limits
+from models.ids import ID_MAX_LENGTH, ID_PATTERN, PERSON_PATTERN
 
 
 def to_utc(value: datetime) -> datetime:
@@ -29,11 +30,11 @@ def to_utc(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
 """An instant, always serialised as UTC ISO 8601 (`2026-03-31T13:00:00Z`)."""
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH,
+                                      pattern=ID_PATTERN)]
 """A client-chosen id: letters, digits, '.', '_', ':' and '-'. Ids travel into workflow
-history, so they must never be names or free text (DESIGN decision 6)."""
+history, so they must never be names or free text (DESIGN decision 6). The same rule
+the workflow applies to a message from any door (models/ids.py)."""
 
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=limits.ITEM_ID_MAX_CHARS,
                                           pattern=ID_PATTERN)]
@@ -97,8 +98,8 @@ def _utc_instant(value: datetime) -> datetime:
 QueryInstant = Annotated[datetime, AfterValidator(_utc_instant)]
 """A list filter's instant: converted to UTC on the way in, so queries never overflow."""
 
-PersonRef = Annotated[str, StringConstraints(max_length=64,
-                                             pattern=r"^([A-Za-z0-9][A-Za-z0-9._:@-]*)?$")]
+PersonRef = Annotated[str, StringConstraints(max_length=ID_MAX_LENGTH,
+                                             pattern=PERSON_PATTERN)]
 """Who did something, as a staff or system id (never a name); may be empty."""
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000, pattern=r"\S")]

@@ -34,7 +34,11 @@ from api.app import create_app
 from casework.codec import codec_for_settings, generate_key
 from casework.config import Settings
 from casework.processes import venv_binary
-from casework.temporal_client import ensure_search_attributes, make_data_converter
+from casework.temporal_client import (
+    client_options,
+    ensure_search_attributes,
+    make_data_converter,
+)
 from casework.tokens import Role, load_or_create_local_key, mint_token
 from tests.api.dates import endorsement_body, registration_body
 from tests.polling import eventually
@@ -83,9 +87,17 @@ def task_queue() -> str:
 
 
 @pytest.fixture(scope="session")
-async def api_worker(temporal_env: WorkflowEnvironment, task_queue: str,
+def service_client(temporal_env: WorkflowEnvironment, base_settings: Settings) -> Client:
+    """A client built as the service builds its own (issue 10): strict codec, headers
+    sealed, messages signed -- the worker must decode headers as the API seals them."""
+    return Client(temporal_env.client.service_client, namespace="default",
+                  **client_options(codec_for_settings(base_settings)))
+
+
+@pytest.fixture(scope="session")
+async def api_worker(service_client: Client, task_queue: str,
                      sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Worker]:
-    running = build_worker(temporal_env.client, task_queue, sessions, strict_sandbox=True)
+    running = build_worker(service_client, task_queue, sessions, strict_sandbox=True)
     async with running:
         yield running
 

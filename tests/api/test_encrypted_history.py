@@ -33,8 +33,9 @@ from workflows.case_contract import (
     REPORT_RECEIVED_AT,
     workflow_id_for,
 )
+from workflows.doors import DOORS_PATCH
 
-PATCH_IDS = {INPUT_LIMITS, KEEP_TIMER_ACROSS_MESSAGES, REPORT_RECEIVED_AT,
+PATCH_IDS = {DOORS_PATCH, INPUT_LIMITS, KEEP_TIMER_ACROSS_MESSAGES, REPORT_RECEIVED_AT,
              RECORD_WHILE_AWAITING_ENDORSEMENT}
 
 Path = tuple[str, ...]

@@ -22,12 +22,15 @@ from temporalio.worker import Worker
 from activities.read_model import ReadModelActivities
 from activities.schedule import ScheduleActivities
 from api import case_gateway
+from casework.codec import EncryptionCodec
 from casework.config import Settings
+from models.envelope import install_keys
 from models.schedule import ScheduleRequest, ScheduleResult
 from tests.api.conftest import active_case, running_app, wait_idle
 from tests.polling import eventually
 from worker import sandbox_runner
 from workflows.case_contract import CaseContractWorkflow
+from workflows.doors import DoorsInterceptor
 
 DEADLINE_SECONDS = 15
 """From scheduling to the first period's R2 deadline: room to register, endorse, stop
@@ -54,14 +57,18 @@ class DeadlineSoon:
 
 def _worker(client: Client, task_queue: str, sessions: async_sessionmaker[AsyncSession],
             schedule: DeadlineSoon) -> Worker:
+    codec = client.data_converter.payload_codec
+    assert isinstance(codec, EncryptionCodec)
+    install_keys(codec.caller_keys)  # as build_worker does: envelopes verify (issue 10)
     return Worker(client, task_queue=task_queue, workflows=[CaseContractWorkflow],
                   activities=[schedule.schedule_periods,
                               ReadModelActivities(sessions).record_case_effects],
-                  workflow_runner=sandbox_runner(strict=True))
+                  workflow_runner=sandbox_runner(strict=True),
+                  interceptors=[DoorsInterceptor()])
 
 
 async def test_r5_report_sent_while_no_worker_runs_the_case_is_202_and_on_time(
-    api_settings: Settings, temporal_env: WorkflowEnvironment,
+    api_settings: Settings, temporal_env: WorkflowEnvironment, service_client: Client,
     sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The worker stops before the end of D; the report POSTed then answers 202 (stored
@@ -73,7 +80,7 @@ async def test_r5_report_sent_while_no_worker_runs_the_case_is_202_and_on_time(
     settings = api_settings.model_copy(update={"temporal_task_queue": queue})
     schedule = DeadlineSoon(sessions)
     async with running_app(settings, temporal_env.client) as api:
-        async with _worker(temporal_env.client, queue, sessions, schedule):
+        async with _worker(service_client, queue, sessions, schedule):
             case_id = await active_case(api, "outage")
         assert schedule.overdue_at is not None
         report = {"report_id": f"rep-{case_id}", "period_index": 0}
@@ -85,7 +92,7 @@ async def test_r5_report_sent_while_no_worker_runs_the_case_is_202_and_on_time(
         received_at = datetime.fromisoformat(body["received_at"])
         assert received_at < schedule.overdue_at, "the test machine was too slow"
         await asyncio.sleep((schedule.overdue_at - datetime.now(UTC)).total_seconds() + 1)
-        async with _worker(temporal_env.client, queue, sessions, schedule):
+        async with _worker(service_client, queue, sessions, schedule):
             async def applied() -> dict[str, object]:
                 view = await api.get(f"/cases/{case_id}")
                 assert view.status_code == 200, view.text

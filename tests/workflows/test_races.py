@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from activities.read_model import ReadModelActivities
 from activities.schedule import ScheduleActivities
 from models.effects import CaseEffects
+from models.envelope import install_keys
 from models.messages import (
     CalendarChanged,
     RecordContact,
@@ -33,6 +34,7 @@ from models.schedule import ScheduleRequest, ScheduleResult
 from models.tables import NotificationRow, TimelineEventRow
 from tests.polling import eventually
 from tests.workflows.conftest import (
+    TEST_CALLER_KEYS,
     Case,
     add_months,
     begin_on,
@@ -43,6 +45,7 @@ from tests.workflows.conftest import (
 )
 from worker import build_worker, sandbox_runner
 from workflows.case_contract import CaseContractWorkflow
+from workflows.doors import DoorsInterceptor
 from workflows.errors import CONFLICT
 
 
@@ -88,10 +91,12 @@ def gated_worker(env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSes
             await record_gate.pass_through(effects)
         return await read_model.record_case_effects(effects)
 
+    install_keys(TEST_CALLER_KEYS)
     return Worker(env.client, task_queue=f"tq-{uuid.uuid4().hex[:8]}",
                   workflows=[CaseContractWorkflow],
                   activities=[schedule_periods, record_case_effects],
-                  workflow_runner=sandbox_runner(strict=True))
+                  workflow_runner=sandbox_runner(strict=True),
+                  interceptors=[DoorsInterceptor()])
 
 
 def after_first_call(number: int, _: object) -> bool:
@@ -318,7 +323,8 @@ async def test_r1_r2_an_unreachable_endpoint_does_not_hold_the_case(
     start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
     async with build_worker(env.client, f"tq-{uuid.uuid4().hex[:8]}", sessions,
-                            deliverer=relay, strict_sandbox=True) as worker:
+                            deliverer=relay, strict_sandbox=True,
+                            caller_keys=TEST_CALLER_KEYS) as worker:
         case = await start_case(env.client, worker, terms, endorse_on=start)
         first = (await case.status()).state.periods[0]
         await sleep_until(env, first.overdue_at + timedelta(hours=1))

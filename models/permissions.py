@@ -1,0 +1,151 @@
+"""Who may call what: the one permission table of the service (issue 6, C4, C7, R4,
+V3-V6), for every door (issue 10).
+
+The API's routes name their action here (`Depends(permitted(Action.X))`, api/
+permissions.py) and the case workflow checks the same table for every message it is
+sent (workflows/doors.py), whichever way the message came: one table, one rule. The
+README's table is rendered from it (and a test fails if they differ), and the role x
+endpoint tests are generated from it. Standard library only, so the workflow sandbox
+imports it.
+
+The cells follow the issue's roles:
+- practitioner: the contracting practitioner's work -- register, submit reports that came
+  by mail, assess reports (R4), record events (R7), audits (R8), contacts (K1), reviews
+  (V3), tasks and closure (E2);
+- team_manager: endorses (C4), may close a case (E2) and complete tasks, reads everything;
+- case_planner: records review outcomes and endorses plan versions (V5, V6), may request
+  a review and complete tasks, reads everything;
+- agency: its own contracts only (C7): read, submit reports, record contacts, request
+  reviews (V3, V4);
+- integration: an agency's service account: submit reports and events, nothing else;
+- operations: read-only, everything (and decoding history through the codec endpoint);
+- admin: everything, including the calendar that all cases' deadlines depend on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from models.roles import Role
+
+
+class Action(StrEnum):
+    """One per route; the value is what the access log and 403 answers call it."""
+
+    REGISTER_CASE = "register_case"
+    ENDORSE_CONTRACT = "endorse_contract"
+    LIST_CASES = "list_cases"
+    READ_CASE = "read_case"
+    READ_TIMELINE = "read_timeline"
+    READ_NOTES = "read_notes"
+    SUBMIT_REPORT = "submit_report"
+    ASSESS_REPORT = "assess_report"
+    RAISE_EVENT = "raise_event"
+    RECORD_AUDIT_FINDINGS = "record_audit_findings"
+    CLOSE_AUDIT = "close_audit"
+    REQUEST_REVIEW = "request_review"
+    RECORD_REVIEW_OUTCOME = "record_review_outcome"
+    RECORD_CONTACT = "record_contact"
+    CLOSE_CASE = "close_case"
+    LIST_TASKS = "list_tasks"
+    COMPLETE_TASK = "complete_task"
+    LIST_NOTIFICATIONS = "list_notifications"
+    DECLARE_CLOSURE_DAY = "declare_closure_day"
+    ENCODE_PAYLOADS = "encode_payloads"
+    DECODE_PAYLOADS = "decode_payloads"
+
+
+@dataclass(frozen=True)
+class Permission:
+    method: str
+    path: str
+    roles: frozenset[Role]
+    what: str
+
+
+PRACTITIONER, TEAM_MANAGER, CASE_PLANNER = Role.PRACTITIONER, Role.TEAM_MANAGER, Role.CASE_PLANNER
+AGENCY, INTEGRATION, OPERATIONS, ADMIN = Role.AGENCY, Role.INTEGRATION, Role.OPERATIONS, Role.ADMIN
+READERS = (PRACTITIONER, TEAM_MANAGER, CASE_PLANNER, AGENCY, OPERATIONS, ADMIN)
+"""Everyone who reads cases; agencies only their own (C7). Integrations only write."""
+
+
+def _p(method: str, path: str, roles: tuple[Role, ...], what: str) -> Permission:
+    return Permission(method, path, frozenset(roles), what)
+
+
+PERMISSIONS: dict[Action, Permission] = {
+    Action.REGISTER_CASE: _p("POST", "/cases", (PRACTITIONER, ADMIN),
+                             "register a case contract (C1-C5)"),
+    Action.ENDORSE_CONTRACT: _p("POST", "/cases/{case_id}/endorsement", (TEAM_MANAGER, ADMIN),
+                                "endorse the contract (C4)"),
+    Action.LIST_CASES: _p("GET", "/cases", READERS, "list cases"),
+    Action.READ_CASE: _p("GET", "/cases/{case_id}", READERS, "read a case"),
+    Action.READ_TIMELINE: _p("GET", "/cases/{case_id}/timeline", READERS,
+                             "read a case's timeline"),
+    Action.READ_NOTES: _p("GET", "/cases/{case_id}/notes", READERS, "read a case's notes"),
+    Action.SUBMIT_REPORT: _p("POST", "/cases/{case_id}/reports",
+                             (PRACTITIONER, AGENCY, INTEGRATION, ADMIN),
+                             "submit a progress report (R4)"),
+    Action.ASSESS_REPORT: _p("POST", "/cases/{case_id}/reports/{report_id}/assessment",
+                             (PRACTITIONER, ADMIN), "assess a report (R4, R5)"),
+    Action.RAISE_EVENT: _p("POST", "/cases/{case_id}/events",
+                           (PRACTITIONER, INTEGRATION, ADMIN),
+                           "record an R7 event or a V4 contract concern"),
+    Action.RECORD_AUDIT_FINDINGS: _p("POST", "/cases/{case_id}/audits/{audit_id}/findings",
+                                     (PRACTITIONER, ADMIN),
+                                     "record exception audit findings (R8)"),
+    Action.CLOSE_AUDIT: _p("POST", "/cases/{case_id}/audits/{audit_id}/close",
+                           (PRACTITIONER, ADMIN), "close an exception audit (R8)"),
+    Action.REQUEST_REVIEW: _p("POST", "/cases/{case_id}/reviews",
+                              (PRACTITIONER, CASE_PLANNER, AGENCY, ADMIN),
+                              "request a review (V3, V4)"),
+    Action.RECORD_REVIEW_OUTCOME: _p("POST", "/cases/{case_id}/reviews/{review_id}/outcome",
+                                     (CASE_PLANNER, ADMIN),
+                                     "record a review's outcome, endorse a plan (V5, V6)"),
+    Action.RECORD_CONTACT: _p("POST", "/cases/{case_id}/contacts",
+                              (PRACTITIONER, AGENCY, ADMIN), "record a contact (K1)"),
+    Action.CLOSE_CASE: _p("POST", "/cases/{case_id}/closure",
+                          (PRACTITIONER, TEAM_MANAGER, ADMIN), "close the case (E2)"),
+    Action.LIST_TASKS: _p("GET", "/tasks", READERS, "list tasks"),
+    Action.COMPLETE_TASK: _p("POST", "/tasks/{task_id}/complete",
+                             (PRACTITIONER, TEAM_MANAGER, CASE_PLANNER, ADMIN),
+                             "complete a task"),
+    Action.LIST_NOTIFICATIONS: _p("GET", "/notifications", READERS, "list notifications"),
+    Action.DECLARE_CLOSURE_DAY: _p("POST", "/calendar/closures", (ADMIN,),
+                                   "declare a closure day (R1-R3 for every case)"),
+    Action.ENCODE_PAYLOADS: _p("POST", "/codec/encode", (OPERATIONS, ADMIN),
+                               "encrypt payloads (remote codec)"),
+    Action.DECODE_PAYLOADS: _p("POST", "/codec/decode", (OPERATIONS, ADMIN),
+                               "decrypt history payloads (remote codec)"),
+}
+
+
+MESSAGE_ACTIONS: Mapping[str, tuple[Action, ...]] = {
+    "start": (Action.REGISTER_CASE,),
+    "endorse": (Action.ENDORSE_CONTRACT,),
+    "submit_report": (Action.SUBMIT_REPORT,),
+    "assess_report": (Action.ASSESS_REPORT,),
+    "raise_event": (Action.RAISE_EVENT,),
+    "record_audit_findings": (Action.RECORD_AUDIT_FINDINGS,),
+    "close_audit": (Action.CLOSE_AUDIT,),
+    "complete_task": (Action.COMPLETE_TASK,),
+    "close_case": (Action.CLOSE_CASE,),
+    # A V4 contract concern raised through POST /cases/{id}/events is a review request.
+    "request_review": (Action.REQUEST_REVIEW, Action.RAISE_EVENT),
+    "record_review_outcome": (Action.RECORD_REVIEW_OUTCOME,),
+    "record_contact": (Action.RECORD_CONTACT,),
+    "calendar_changed": (Action.DECLARE_CLOSURE_DAY,),
+}
+"""Issue 10: the actions under which each workflow message may be sent (`start` is the
+workflow's start), so a message is allowed to exactly the roles its REST endpoint is."""
+
+
+def message_roles(name: str, action: str) -> frozenset[Role]:
+    """The roles that may send message `name` as `action`; empty when the message is not
+    sent under that action (or is unknown)."""
+    for allowed in MESSAGE_ACTIONS.get(name, ()):
+        if allowed.value == action:
+            return PERMISSIONS[allowed].roles
+    return frozenset()

@@ -1,0 +1,229 @@
+"""Issue 10: one rule for every door. A message sent straight to the case's workflow --
+the Temporal CLI, the UI's "Send a Signal", an SDK -- is applied only with a valid signed
+caller envelope whose roles may send it to this case (C7); anything else, and anything
+unreadable, is refused and recorded (`signal_refused` naming the message, the reason and
+its id; an access-log row for the Temporal door), never dropped or applied unchecked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from casework.caller_envelope import CallerIdentity
+from models.messages import SubmitReport
+from models.payloads import refused_payload
+from models.tables import AccessLogRow, TimelineEventRow
+from tests.polling import eventually
+from tests.workflows.conftest import (
+    Case,
+    begin_on,
+    client_as,
+    make_terms,
+    start_case,
+)
+from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
+from workflows.errors import FORBIDDEN, INVALID
+
+INTEGRATION = CallerIdentity("agency-1-system", ("integration",), "agency-1")
+OTHER_AGENCY = CallerIdentity("agency-2-system", ("integration",), "agency-2")
+OPERATIONS = CallerIdentity("ops-1", ("operations",), None)
+
+
+def _json(value: Any) -> RawValue:
+    """A payload as the Temporal CLI sends `--input` (json/plain, no codec)."""
+    return RawValue(Payload(metadata={"encoding": b"json/plain"},
+                            data=json.dumps(value).encode()))
+
+
+async def _case(env: WorkflowEnvironment, worker: Worker, unique_id: str) -> Case:
+    start = await begin_on(env)
+    return await start_case(env.client, worker, make_terms(f"c-{unique_id}", start),
+                            endorse_on=start)
+
+
+async def _refusals(sessions: async_sessionmaker[AsyncSession], case_id: str, count: int
+                    ) -> list[dict[str, Any]]:
+    async def recorded() -> list[dict[str, Any]]:
+        async with sessions() as session:
+            rows = list(await session.scalars(select(TimelineEventRow).where(
+                TimelineEventRow.case_id == case_id,
+                TimelineEventRow.kind == "signal_refused")))
+        assert len(rows) == count
+        return [row.detail for row in rows]
+
+    return await eventually(recorded)
+
+
+async def _access(sessions: async_sessionmaker[AsyncSession], case_id: str
+                  ) -> list[AccessLogRow]:
+    async with sessions() as session:
+        return list(await session.scalars(select(AccessLogRow).where(
+            AccessLogRow.case_id == case_id, AccessLogRow.method == "SIGNAL")))
+
+
+async def _reports(case: Case) -> list[tuple[str, str]]:
+    """(report id, submitted by) of every report the case received."""
+    return [(r.report_id, r.submitted_by) for p in (await case.status()).state.periods
+            for r in p.reports]
+
+
+async def test_c7_an_integration_signal_for_its_own_agency_is_applied_and_attributed(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    case = await _case(env, worker, unique_id)
+    client = await client_as(env, INTEGRATION)
+    await client.get_workflow_handle(workflow_id_for(case.terms.case_id)).signal(
+        "submit_report", SubmitReport(report_id="rep-1"))
+
+    async def applied() -> None:
+        # Who acted is the envelope's subject (the payload left it empty).
+        assert await _reports(case) == [("rep-1", "agency-1-system")]
+
+    await eventually(applied)
+
+
+@pytest.mark.parametrize(("caller", "reason", "status"), [
+    (None, "no_envelope", 403),           # the Temporal CLI, the UI's "Send a Signal"
+    (OPERATIONS, "wrong_role", 403),      # operations changes nothing, at any door
+    (OTHER_AGENCY, "other_agency", 403),  # C7
+])
+async def test_c7_a_signal_without_the_right_caller_is_refused_and_logged(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str, caller: CallerIdentity | None, reason: str, status: int,
+) -> None:
+    case = await _case(env, worker, unique_id)
+    client = await client_as(env, caller)
+    await client.get_workflow_handle(workflow_id_for(case.terms.case_id)).signal(
+        "submit_report", SubmitReport(report_id="rep-1"))
+
+    [refused] = await _refusals(sessions, case.terms.case_id, 1)
+    assert refused["signal"] == "submit_report"
+    assert refused["reason"] == reason
+    assert refused["report_id"] == "rep-1"
+    assert refused["door"] == "temporal"
+    assert await _reports(case) == []
+    [row] = await eventually(lambda: _access_one(sessions, case.terms.case_id))
+    assert row.subject == (caller.subject if caller else "unauthenticated")
+    assert row.status_code == status and row.outcome == "refused"
+    assert row.path.startswith(f"temporal:{workflow_id_for(case.terms.case_id)}/submit_report")
+
+
+async def _access_one(sessions: async_sessionmaker[AsyncSession], case_id: str
+                      ) -> list[AccessLogRow]:
+    rows = await _access(sessions, case_id)
+    assert len(rows) == 1
+    return rows
+
+
+async def test_a_forged_or_replayed_envelope_is_refused(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    case = await _case(env, worker, unique_id)
+    forger = await client_as(env, CallerIdentity("x", ("admin",), None),
+                             keys={"wf-test": bytes(32)})  # the right id, a wrong key
+    handle = forger.get_workflow_handle(workflow_id_for(case.terms.case_id))
+    await handle.signal("submit_report", SubmitReport(report_id="rep-forged"))
+    [refused] = await _refusals(sessions, case.terms.case_id, 1)
+    assert refused["reason"] == "forged_envelope"
+    assert refused["report_id"] == "rep-forged"
+
+
+@pytest.mark.parametrize(("payload", "reason", "id_recorded"), [
+    (_json({"period_index": 1}), "undecodable", None),
+    (_json({"report_id": 123}), "undecodable", None),
+    (_json("rep-1"), "undecodable", None),
+    (_json(["rep-1"]), "undecodable", None),
+    (_json({"report_id": "rep x / Jane Citizen"}), "bad_id", None),
+    (RawValue(refused_payload()), "plaintext", None),
+])
+async def test_an_unreadable_signal_is_recorded_not_dropped(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str, payload: RawValue, reason: str, id_recorded: str | None,
+) -> None:
+    case = await _case(env, worker, unique_id)
+    await case.handle.signal("submit_report", payload)  # signed as the test admin
+    [refused] = await _refusals(sessions, case.terms.case_id, 1)
+    assert refused["signal"] == "submit_report" and refused["reason"] == reason
+    assert refused.get("report_id") == id_recorded
+    assert "Jane" not in json.dumps(refused)
+    assert await _reports(case) == []
+
+
+async def test_an_unknown_signal_name_is_refused_naming_the_message_id(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    case = await _case(env, worker, unique_id)
+    await case.handle.signal("submit_reprot", _json({"report_id": "rep-typo"}))
+    [refused] = await _refusals(sessions, case.terms.case_id, 1)
+    assert refused["signal"] == "submit_reprot"
+    assert refused["reason"] == "unknown_message"
+    assert refused["report_id"] == "rep-typo"
+
+
+async def test_an_update_from_the_wrong_door_is_rejected_with_a_clear_error(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    case = await _case(env, worker, unique_id)
+    cases = [(None, FORBIDDEN, "no_envelope"), (OPERATIONS, FORBIDDEN, "wrong_role"),
+             (OTHER_AGENCY, FORBIDDEN, "other_agency")]
+    for caller, kind, reason in cases:
+        client = await client_as(env, caller)
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await client.get_workflow_handle(workflow_id_for(case.terms.case_id)
+                                             ).execute_update(
+                "submit_report", SubmitReport(report_id="rep-1"))
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == kind
+        assert reason in cause.message
+    for message, reason in ((SubmitReport(report_id="rep x / Jane"), "bad_id"),
+                            (RawValue(refused_payload()), "plaintext")):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await case.handle.execute_update("submit_report", message)
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == INVALID
+        assert reason in cause.message
+    assert await _reports(case) == []
+
+
+async def test_who_acted_is_the_envelopes_subject(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    case = await _case(env, worker, unique_id)
+    client = await client_as(env, INTEGRATION)
+    handle = client.get_workflow_handle(workflow_id_for(case.terms.case_id))
+    await handle.execute_update("submit_report", SubmitReport(report_id="rep-1"))
+    assert await _reports(case) == [("rep-1", "agency-1-system")]
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("submit_report", SubmitReport(
+            report_id="rep-2", period_index=1, submitted_by="prac-7"))
+    assert "actor" in str(refused.value.cause)
+
+
+async def test_a_plaintext_or_unsigned_start_fails_the_run_naming_why(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    start = await begin_on(env)
+    terms = make_terms(f"c-{unique_id}", start)
+    for client, reason in (((await client_as(env, None)), "no_envelope"),
+                           (env.client, "plaintext")):
+        workflow_id = f"{workflow_id_for(terms.case_id)}-{reason}"
+        argument: Any = (RawValue(refused_payload()) if reason == "plaintext"
+                         else CaseContractInput(terms=terms))
+        handle = await client.start_workflow(CaseContractWorkflow.run, argument,
+                                             id=workflow_id, task_queue=worker.task_queue)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+        assert reason in str(failed.value.cause)
