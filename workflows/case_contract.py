@@ -85,6 +85,10 @@ ACTIVITY_TIMEOUT = timedelta(minutes=2)
 RECORD_WHILE_AWAITING_ENDORSEMENT = "record-while-awaiting-endorsement"
 """Patch id: a case that waited for its endorsement under older code replays without
 these recordings (DESIGN decision 9: new code still replays running cases)."""
+R6_UNDECIDED_PERIODS = "r6-undecided-periods"
+"""Patch id (issue 9): R6 skips undecided periods instead of stopping at the first one,
+and a report left unassessed after its period is a task that escalates (R4). A run
+started before it keeps the old count, and its commands, until it continues-as-new."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 Result = TypeVar("Result")
@@ -119,6 +123,7 @@ class CaseContractWorkflow:
     # ------------------------------------------------------------------ main loop
     @workflow.run
     async def run(self, input: CaseContractInput) -> CaseStatus:
+        self._use_patches()
         if not self.state.periods:
             await self._schedule_first_run()
         while True:
@@ -174,6 +179,12 @@ class CaseContractWorkflow:
             )
         except TimeoutError:
             pass
+
+    def _use_patches(self) -> None:
+        """Tell the engine which patched behaviour this run follows. Called before the
+        engine acts, from the run and from every message handler (whichever comes first
+        in a run records the marker; the SDK remembers the answer for the rest of it)."""
+        self.engine.undecided_periods_skipped = workflow.patched(R6_UNDECIDED_PERIODS)
 
     def _should_continue_as_new(self, boundary: bool) -> bool:
         info = workflow.info()
@@ -381,6 +392,7 @@ class CaseContractWorkflow:
     # ------------------------------------------------------------------ messages
     def _handle(self, apply: Callable[[CaseEngine, Any, datetime], Result], message: Any
                 ) -> Result:
+        self._use_patches()
         result = apply(self.engine, message, workflow.now())
         self._wake = True
         return result

@@ -27,7 +27,8 @@ class Wakeup:
         if self.period_index is None:
             return f"{self.kind} of contract {state.terms.case_id}"
         period = state.periods[self.period_index]
-        rule = {"follow_up": "R1", "overdue": "R2", "escalation": "R3", "period_end": "R5"}
+        rule = {"follow_up": "R1", "overdue": "R2", "escalation": "R3", "period_end": "R5",
+                "assessment_escalation": "R4"}
         return f"{rule.get(self.kind, '')} {self.kind} for report due {period.due_date}".strip()
 
 
@@ -37,6 +38,11 @@ class CaseEngine:
     def __init__(self, state: CaseState, pending: Pending | None = None) -> None:
         self.state = state
         self.pending = pending if pending is not None else Pending()
+        # R6/R4 as since the `r6-undecided-periods` patch: an undecided period neither
+        # breaks nor joins a streak, and one left unassessed after its period is a task
+        # that escalates. The workflow sets it from `workflow.patched`, so a run started
+        # by older code keeps counting as it did until it continues-as-new.
+        self.undecided_periods_skipped = True
 
     @property
     def case_id(self) -> str:
@@ -56,6 +62,9 @@ class CaseEngine:
         for period in self.state.periods:
             if period.index == self.state.periods_ended:
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
+            if self._assessment_escalation_awaited(period):
+                found.append(Wakeup(policy.final_assessment_escalation_at(period.ends_at),
+                                    "assessment_escalation", period.index))
             if period.reports:
                 continue
             if period.follow_up_sent_at is None and period.overdue_marked_at is None:
@@ -105,14 +114,62 @@ class CaseEngine:
             boundary |= self._overdue(period, now)
             self._escalate(period, now)
         self.decide_outcomes(now)
+        end = self.contract_end_at()
+        for period in self.state.periods:
+            self._await_final_assessment(period, now, end)
         ended = sum(1 for period in self.state.periods if period.ends_at <= now)
         if ended > self.state.periods_ended:
             self.state.periods_ended = ended
             boundary = True
-        end = self.contract_end_at()
         if end is not None and now >= end:
             self.end_contract(end, "contract_end")
         return boundary
+
+    def _assessment_escalation_awaited(self, period: PeriodState) -> bool:
+        """R4: an on-time report awaits its final assessment (the period is undecided, and
+        no resubmission is awaited, which would make it MISSING at its end) and the team
+        manager has not been told yet. `wakeups` and `_await_final_assessment` both ask
+        this, so a passed instant is always acted on."""
+        return (self.undecided_periods_skipped and bool(period.reports)
+                and period.outcome == policy.Outcome.PENDING
+                and not period.awaiting_resubmission
+                and period.assessment_escalated_at is None)
+
+    def _await_final_assessment(self, period: PeriodState, now: datetime,
+                                contract_end: datetime | None) -> None:
+        """R4/R6: a period that ended with its on-time report still awaiting a final
+        assessment stays undecided, and R5/R6 wait for that assessment. The waiting is
+        made visible work: the practitioner gets a task to assess it, due when the team
+        manager is told it is still unassessed (policy.final_assessment_escalation_at).
+        Not for a period that ends with the contract: closure (E2) already lists every
+        report awaiting assessment, and no timer runs after the contract's end."""
+        if not self._assessment_escalation_awaited(period) or now < period.ends_at:
+            return
+        if contract_end is not None and period.ends_at >= contract_end:
+            return
+        due = period.due_date.isoformat()
+        escalate_at = policy.final_assessment_escalation_at(period.ends_at)
+        self.open_task(
+            self._final_assessment_task_id(period), "final_assessment", "R4",
+            f"The period of the report due {due} has ended with the report awaiting a "
+            "final assessment: assess it adequate or of inadequate quality (R5 and R6 "
+            "wait for it)", "practitioner", now, due_at=escalate_at,
+            period_index=period.index,
+        )
+        if now < escalate_at:
+            return
+        period.assessment_escalated_at = now
+        key = f"period-{period.index}:final_assessment_overdue"
+        self.pending.notify(
+            self.case_id, key, now, "final_assessment_overdue", "R4", "team_manager",
+            f"The progress report due {due} still awaits a final assessment "
+            f"{policy.FINAL_ASSESSMENT_GRACE_DAYS} days after its period ended")
+        self.pending.event(self.case_id, key, now, "final_assessment_overdue", "R4",
+                           period_index=period.index, due_date=due)
+        self.pending.period_indexes.add(period.index)
+
+    def _final_assessment_task_id(self, period: PeriodState) -> str:
+        return f"{self.case_id}:period-{period.index}:final_assessment"
 
     def _follow_up(self, period: PeriodState, now: datetime) -> None:
         """R1: remind the agency that the report is due, unless it has arrived. Sent at
@@ -209,11 +266,50 @@ class CaseEngine:
                         self.case_id, f"period-{period.index}:outcome", now, "period_outcome",
                         "R5", period_index=period.index, outcome=outcome.value,
                     )
-        self._count_streak(now)
+                    self._finish_final_assessment_task(period, now)
+        if self.undecided_periods_skipped:
+            self._tally_streaks(now)
+        else:
+            self._count_streak_in_order(now)
 
-    def _count_streak(self, now: datetime) -> None:
-        """R6: feed decided outcomes in period order; an undecided period holds the
-        count until it is decided, so "consecutive" means consecutive periods."""
+    def _finish_final_assessment_task(self, period: PeriodState, now: datetime) -> None:
+        """R4: the period is decided, so the task to assess it is done."""
+        task_id = self._final_assessment_task_id(period)
+        for task in self.state.open_tasks():
+            if task.task_id == task_id:
+                self.finish_task(task, now, "workflow: period decided")
+
+    def _tally_streaks(self, now: datetime) -> None:
+        """R6 over every decided period, undecided ones skipped (policy.tally_streaks):
+        three decided failures in a row trigger at once, and a period decided late takes
+        its place in period order. A state carried from older code gets the streaks
+        that code triggered first, so none is recommended twice."""
+        state = self.state
+        if state.r6_streaks is None:
+            state.r6_streaks = policy.legacy_triggered_streaks(
+                [(p.index, policy.Outcome(p.outcome)) for p in state.periods
+                 if p.streak_counted])
+        tally = policy.tally_streaks(
+            [(p.index, policy.Outcome(p.outcome)) for p in state.periods], state.r6_streaks)
+        if (tally.consecutive_failures, tally.triggered) != (
+                state.consecutive_failures, state.streak_triggered):
+            state.consecutive_failures = tally.consecutive_failures
+            state.streak_triggered = tally.triggered
+            self.pending.case_changed = True
+        for span in tally.new_streaks:
+            # Named by the period that completed it; by both ends in the rare case that
+            # an earlier streak ended on the same period (a late success split it).
+            same_end = any(s.last_period == span.last_period for s in state.r6_streaks)
+            name = (f"period-{span.first_period}-{span.last_period}" if same_end
+                    else f"period-{span.last_period}")
+            state.r6_streaks.append(span)
+            self.pending.case_changed = True
+            self._recommend_audit(name, span.last_period, now)
+
+    def _count_streak_in_order(self, now: datetime) -> None:
+        """R6 before the `r6-undecided-periods` patch, for runs started by that code:
+        feed decided outcomes in period order; an undecided period holds the count until
+        it is decided."""
         for period in self.state.periods:
             if period.streak_counted:
                 continue
@@ -228,14 +324,14 @@ class CaseEngine:
             self.state.streak_triggered = streak.triggered
             self.pending.case_changed = True
             if triggered:
-                self._recommend_audit(period, now)
+                self._recommend_audit(f"period-{period.index}", period.index, now)
 
-    def _recommend_audit(self, period: PeriodState, now: datetime) -> None:
+    def _recommend_audit(self, name: str, period_index: int, now: datetime) -> None:
         """R6: each streak triggers liaison with the LEO and an exception-audit
         recommendation, once. A streak that completes while an earlier R6 audit is still
         open is recorded on that audit rather than opening a second one, but the LEO is
         still told and the practitioner still gets a liaison task: it is a new streak."""
-        key = f"period-{period.index}:exception_audit"
+        key = f"{name}:exception_audit"
         existing = next((a for a in self.state.open_audits() if a.rule == "R6"), None)
         if existing is None:
             audit = self.open_audit("R6", "three_consecutive_failures", now)
@@ -243,10 +339,10 @@ class CaseEngine:
         else:
             audit = existing
             self.pending.event(self.case_id, key, now, "streak_recorded_on_open_audit", "R6",
-                               audit_id=audit.audit_id, period_index=period.index)
+                               audit_id=audit.audit_id, period_index=period_index)
             # Per period (one audit may carry several streaks), under the audit's prefix
             # so that closing the audit (R8) finishes it like the first liaison task.
-            task_id = f"{self.case_id}:{audit.audit_id}:period-{period.index}:liaise_leo"
+            task_id = f"{self.case_id}:{audit.audit_id}:{name}:liaise_leo"
         self.pending.notify(self.case_id, key, now, "exception_audit_liaison", "R6", "leo",
                             "Three consecutive reporting failures: exception audit recommended")
         self.open_task(
