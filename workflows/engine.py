@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from workflows import engine_final_assessment as final_assessment
 from workflows import policy
 from workflows.outbox import Pending
 from workflows.state import ACTIVE, CLOSING, AuditState, CaseState, PeriodState, TaskState
@@ -62,7 +63,7 @@ class CaseEngine:
         for period in self.state.periods:
             if period.index == self.state.periods_ended:
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
-            if self._assessment_escalation_awaited(period):
+            if final_assessment.escalation_awaited(self, period):
                 found.append(Wakeup(policy.final_assessment_escalation_at(period.ends_at),
                                     "assessment_escalation", period.index))
             if period.reports:
@@ -114,62 +115,16 @@ class CaseEngine:
             boundary |= self._overdue(period, now)
             self._escalate(period, now)
         self.decide_outcomes(now)
-        end = self.contract_end_at()
         for period in self.state.periods:
-            self._await_final_assessment(period, now, end)
+            final_assessment.await_final_assessment(self, period, now)
         ended = sum(1 for period in self.state.periods if period.ends_at <= now)
         if ended > self.state.periods_ended:
             self.state.periods_ended = ended
             boundary = True
+        end = self.contract_end_at()
         if end is not None and now >= end:
             self.end_contract(end, "contract_end")
         return boundary
-
-    def _assessment_escalation_awaited(self, period: PeriodState) -> bool:
-        """R4: an on-time report awaits its final assessment (the period is undecided, and
-        no resubmission is awaited, which would make it MISSING at its end) and the team
-        manager has not been told yet. `wakeups` and `_await_final_assessment` both ask
-        this, so a passed instant is always acted on."""
-        return (self.undecided_periods_skipped and bool(period.reports)
-                and period.outcome == policy.Outcome.PENDING
-                and not period.awaiting_resubmission
-                and period.assessment_escalated_at is None)
-
-    def _await_final_assessment(self, period: PeriodState, now: datetime,
-                                contract_end: datetime | None) -> None:
-        """R4/R6: a period that ended with its on-time report still awaiting a final
-        assessment stays undecided, and R5/R6 wait for that assessment. The waiting is
-        made visible work: the practitioner gets a task to assess it, due when the team
-        manager is told it is still unassessed (policy.final_assessment_escalation_at).
-        Not for a period that ends with the contract: closure (E2) already lists every
-        report awaiting assessment, and no timer runs after the contract's end."""
-        if not self._assessment_escalation_awaited(period) or now < period.ends_at:
-            return
-        if contract_end is not None and period.ends_at >= contract_end:
-            return
-        due = period.due_date.isoformat()
-        escalate_at = policy.final_assessment_escalation_at(period.ends_at)
-        self.open_task(
-            self._final_assessment_task_id(period), "final_assessment", "R4",
-            f"The period of the report due {due} has ended with the report awaiting a "
-            "final assessment: assess it adequate or of inadequate quality (R5 and R6 "
-            "wait for it)", "practitioner", now, due_at=escalate_at,
-            period_index=period.index,
-        )
-        if now < escalate_at:
-            return
-        period.assessment_escalated_at = now
-        key = f"period-{period.index}:final_assessment_overdue"
-        self.pending.notify(
-            self.case_id, key, now, "final_assessment_overdue", "R4", "team_manager",
-            f"The progress report due {due} still awaits a final assessment "
-            f"{policy.FINAL_ASSESSMENT_GRACE_DAYS} days after its period ended")
-        self.pending.event(self.case_id, key, now, "final_assessment_overdue", "R4",
-                           period_index=period.index, due_date=due)
-        self.pending.period_indexes.add(period.index)
-
-    def _final_assessment_task_id(self, period: PeriodState) -> str:
-        return f"{self.case_id}:period-{period.index}:final_assessment"
 
     def _follow_up(self, period: PeriodState, now: datetime) -> None:
         """R1: remind the agency that the report is due, unless it has arrived. Sent at
@@ -266,18 +221,11 @@ class CaseEngine:
                         self.case_id, f"period-{period.index}:outcome", now, "period_outcome",
                         "R5", period_index=period.index, outcome=outcome.value,
                     )
-                    self._finish_final_assessment_task(period, now)
+                    final_assessment.finish_task(self, period, now)
         if self.undecided_periods_skipped:
             self._tally_streaks(now)
         else:
             self._count_streak_in_order(now)
-
-    def _finish_final_assessment_task(self, period: PeriodState, now: datetime) -> None:
-        """R4: the period is decided, so the task to assess it is done."""
-        task_id = self._final_assessment_task_id(period)
-        for task in self.state.open_tasks():
-            if task.task_id == task_id:
-                self.finish_task(task, now, "workflow: period decided")
 
     def _tally_streaks(self, now: datetime) -> None:
         """R6 over every decided period, undecided ones skipped (policy.tally_streaks):
