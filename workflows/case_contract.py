@@ -101,6 +101,10 @@ REPORT_RECEIVED_AT = "report-received-at"
 """Patch id (issue 9.3): a report's arrival is the `received_at` its message carries
 (bounded, workflows/arrival.py) rather than the processing time. A report handled by
 older code -- which ignored the field -- replays with the processing time it used."""
+R6_UNDECIDED_PERIODS = "r6-undecided-periods"
+"""Patch id (issue 9): R6 skips undecided periods instead of stopping at the first one,
+and a report left unassessed after its period is a task that escalates (R4). A run
+started before it keeps the old count, and its commands, until it continues-as-new."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -162,6 +166,7 @@ class CaseContractWorkflow:
     @workflow.run
     async def run(self, input: CaseContractInput) -> CaseStatus:
         self._check_start()
+        self._use_patches()
         if not self.state.periods:
             await self._schedule_first_run()
         while True:
@@ -257,6 +262,12 @@ class CaseContractWorkflow:
             timer = asyncio.create_task(workflow.sleep(remaining, summary=summary))
             self._timer, self._timer_at = timer, at
         await workflow.wait_condition(lambda: self._wake or timer.done())
+
+    def _use_patches(self) -> None:
+        """Tell the engine which patched behaviour this run follows. Called before the
+        engine acts, from the run and from every message handler (whichever comes first
+        in a run records the marker; the SDK remembers the answer for the rest of it)."""
+        self.engine.undecided_periods_skipped = workflow.patched(R6_UNDECIDED_PERIODS)
 
     def _should_continue_as_new(self, boundary: bool) -> bool:
         info = workflow.info()
@@ -503,6 +514,7 @@ class CaseContractWorkflow:
     # ------------------------------------------------------------------ messages
     def _handle(self, apply: Callable[[CaseEngine, Any, datetime], Result], message: Any
                 ) -> Result:
+        self._use_patches()
         result = apply(self.engine, message, workflow.now())
         self._note_activation()
         self._wake = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from workflows import engine_final_assessment as final_assessment
 from workflows import policy
 from workflows.outbox import Pending
 from workflows.state import ACTIVE, CLOSING, AuditState, CaseState, PeriodState, TaskState
@@ -27,7 +28,8 @@ class Wakeup:
         if self.period_index is None:
             return f"{self.kind} of contract {state.terms.case_id}"
         period = state.periods[self.period_index]
-        rule = {"follow_up": "R1", "overdue": "R2", "escalation": "R3", "period_end": "R5"}
+        rule = {"follow_up": "R1", "overdue": "R2", "escalation": "R3", "period_end": "R5",
+                "assessment_escalation": "R4"}
         return f"{rule.get(self.kind, '')} {self.kind} for report due {period.due_date}".strip()
 
 
@@ -37,6 +39,11 @@ class CaseEngine:
     def __init__(self, state: CaseState, pending: Pending | None = None) -> None:
         self.state = state
         self.pending = pending if pending is not None else Pending()
+        # R6/R4 as since the `r6-undecided-periods` patch: an undecided period neither
+        # breaks nor joins a streak, and one left unassessed after its period is a task
+        # that escalates. The workflow sets it from `workflow.patched`, so a run started
+        # by older code keeps counting as it did until it continues-as-new.
+        self.undecided_periods_skipped = True
 
     @property
     def case_id(self) -> str:
@@ -56,6 +63,9 @@ class CaseEngine:
         for period in self.state.periods:
             if period.index == self.state.periods_ended:
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
+            if final_assessment.escalation_awaited(self, period):
+                found.append(Wakeup(policy.final_assessment_escalation_at(period.ends_at),
+                                    "assessment_escalation", period.index))
             if period.reports:
                 continue
             if period.follow_up_sent_at is None and period.overdue_marked_at is None:
@@ -105,6 +115,8 @@ class CaseEngine:
             boundary |= self._overdue(period, now)
             self._escalate(period, now)
         self.decide_outcomes(now)
+        for period in self.state.periods:
+            final_assessment.await_final_assessment(self, period, now)
         ended = sum(1 for period in self.state.periods if period.ends_at <= now)
         if ended > self.state.periods_ended:
             self.state.periods_ended = ended
@@ -209,11 +221,43 @@ class CaseEngine:
                         self.case_id, f"period-{period.index}:outcome", now, "period_outcome",
                         "R5", period_index=period.index, outcome=outcome.value,
                     )
-        self._count_streak(now)
+                    final_assessment.finish_task(self, period, now)
+        if self.undecided_periods_skipped:
+            self._tally_streaks(now)
+        else:
+            self._count_streak_in_order(now)
 
-    def _count_streak(self, now: datetime) -> None:
-        """R6: feed decided outcomes in period order; an undecided period holds the
-        count until it is decided, so "consecutive" means consecutive periods."""
+    def _tally_streaks(self, now: datetime) -> None:
+        """R6 over every decided period, undecided ones skipped (policy.tally_streaks):
+        three decided failures in a row trigger at once, and a period decided late takes
+        its place in period order. A state carried from older code gets the streaks
+        that code triggered first, so none is recommended twice."""
+        state = self.state
+        if state.r6_streaks is None:
+            state.r6_streaks = policy.legacy_triggered_streaks(
+                [(p.index, policy.Outcome(p.outcome)) for p in state.periods
+                 if p.streak_counted])
+        tally = policy.tally_streaks(
+            [(p.index, policy.Outcome(p.outcome)) for p in state.periods], state.r6_streaks)
+        if (tally.consecutive_failures, tally.triggered) != (
+                state.consecutive_failures, state.streak_triggered):
+            state.consecutive_failures = tally.consecutive_failures
+            state.streak_triggered = tally.triggered
+            self.pending.case_changed = True
+        for span in tally.new_streaks:
+            # Named by the period that completed it; by both ends in the rare case that
+            # an earlier streak ended on the same period (a late success split it).
+            same_end = any(s.last_period == span.last_period for s in state.r6_streaks)
+            name = (f"period-{span.first_period}-{span.last_period}" if same_end
+                    else f"period-{span.last_period}")
+            state.r6_streaks.append(span)
+            self.pending.case_changed = True
+            self._recommend_audit(name, span.last_period, now)
+
+    def _count_streak_in_order(self, now: datetime) -> None:
+        """R6 before the `r6-undecided-periods` patch, for runs started by that code:
+        feed decided outcomes in period order; an undecided period holds the count until
+        it is decided."""
         for period in self.state.periods:
             if period.streak_counted:
                 continue
@@ -228,14 +272,14 @@ class CaseEngine:
             self.state.streak_triggered = streak.triggered
             self.pending.case_changed = True
             if triggered:
-                self._recommend_audit(period, now)
+                self._recommend_audit(f"period-{period.index}", period.index, now)
 
-    def _recommend_audit(self, period: PeriodState, now: datetime) -> None:
+    def _recommend_audit(self, name: str, period_index: int, now: datetime) -> None:
         """R6: each streak triggers liaison with the LEO and an exception-audit
         recommendation, once. A streak that completes while an earlier R6 audit is still
         open is recorded on that audit rather than opening a second one, but the LEO is
         still told and the practitioner still gets a liaison task: it is a new streak."""
-        key = f"period-{period.index}:exception_audit"
+        key = f"{name}:exception_audit"
         existing = next((a for a in self.state.open_audits() if a.rule == "R6"), None)
         if existing is None:
             audit = self.open_audit("R6", "three_consecutive_failures", now)
@@ -243,10 +287,10 @@ class CaseEngine:
         else:
             audit = existing
             self.pending.event(self.case_id, key, now, "streak_recorded_on_open_audit", "R6",
-                               audit_id=audit.audit_id, period_index=period.index)
+                               audit_id=audit.audit_id, period_index=period_index)
             # Per period (one audit may carry several streaks), under the audit's prefix
             # so that closing the audit (R8) finishes it like the first liaison task.
-            task_id = f"{self.case_id}:{audit.audit_id}:period-{period.index}:liaise_leo"
+            task_id = f"{self.case_id}:{audit.audit_id}:{name}:liaise_leo"
         self.pending.notify(self.case_id, key, now, "exception_audit_liaison", "R6", "leo",
                             "Three consecutive reporting failures: exception audit recommended")
         self.open_task(

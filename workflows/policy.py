@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from models import limits
@@ -30,6 +31,9 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 MAX_REPORT_INTERVAL_MONTHS = 3  # C5: quarterly is the minimum frequency
 CHILD_SIGNATURE_AGE_YEARS = 10  # C4: "over the age of 10 years" (procedure 1028)
 STREAK_THRESHOLD = 3  # R6
+FINAL_ASSESSMENT_GRACE_DAYS = 14
+"""R4/R6: how long after its period ended a report may await its final assessment
+before the team manager is told (see `final_assessment_escalation_at`)."""
 
 # R7: exception-audit triggers other than report failures (advice 2056).
 R7_TRIGGERS: frozenset[str] = frozenset({
@@ -436,10 +440,12 @@ class StreakState:
 
 
 def advance_streak(state: StreakState, outcome: Outcome) -> tuple[StreakState, bool]:
-    """R6: feed decided outcomes in period order. A failure extends the streak, a success
-    resets it; the exception-audit recommendation fires once per streak, when it reaches
-    STREAK_THRESHOLD. PENDING changes nothing. Returns a new state (the input is not
-    modified) and whether this outcome fires the recommendation."""
+    """R6 as counted before the `r6-undecided-periods` patch (kept so that runs started
+    by that code replay): feed decided outcomes in period order. A failure extends the
+    streak, a success resets it; the exception-audit recommendation fires once per
+    streak, when it reaches STREAK_THRESHOLD. PENDING changes nothing. Returns a new
+    state (the input is not modified) and whether this outcome fires the
+    recommendation."""
     if outcome == Outcome.PENDING:
         return replace(state), False
     if not is_failure(outcome):
@@ -447,3 +453,102 @@ def advance_streak(state: StreakState, outcome: Outcome) -> tuple[StreakState, b
     count = state.consecutive_failures + 1
     fires = count >= STREAK_THRESHOLD and not state.triggered
     return StreakState(count, state.triggered or fires), fires
+
+
+# R6 since the `r6-undecided-periods` patch (issue 9): an undecided period never hides
+# a streak.
+@dataclass(frozen=True)
+class StreakSpan:
+    """R6: a streak that triggered, as the first and last period it covered when it did.
+    A streak of decided failures is contiguous in period order (undecided periods inside
+    it skipped), so the two ends identify it, however long the contract."""
+
+    first_period: int
+    last_period: int
+
+
+@dataclass(frozen=True)
+class StreakTally:
+    """R6 over a case's periods: the current count, whether the current streak has
+    already triggered, and the streaks that trigger now (not yet in `triggered_before`)."""
+
+    consecutive_failures: int
+    triggered: bool
+    new_streaks: tuple[StreakSpan, ...]
+
+
+def failure_runs(outcomes: Sequence[tuple[int, Outcome]]) -> list[list[int]]:
+    """R6: the maximal runs of consecutive DECIDED failures, in period order, as period
+    indexes. An undecided (PENDING) period neither breaks nor joins a run: it is
+    skipped, so F, PENDING, F, F is one run of three. A success ends a run."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for index, outcome in sorted(outcomes):
+        if outcome == Outcome.PENDING:
+            continue
+        if is_failure(outcome):
+            current.append(index)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _contains(run: list[int], span: StreakSpan) -> bool:
+    """The run still holds the whole triggered streak (ends included, so everything
+    between): it is that streak, grown or joined by a period decided later."""
+    return run[0] <= span.first_period and span.last_period <= run[-1]
+
+
+def tally_streaks(outcomes: Sequence[tuple[int, Outcome]],
+                  triggered_before: Sequence[StreakSpan]) -> StreakTally:
+    """R6: failures on three consecutive periods trigger LEO liaison and an exception
+    audit recommendation; a success resets the count; one streak triggers once.
+
+    Computed afresh from every period's outcome (`(index, outcome)`, any order), so a
+    period decided late takes its place in period order:
+    - an undecided period neither breaks nor joins a streak until it is decided, so
+      three decided failures in a row always trigger at once, whatever waits between;
+    - decided a failure, it joins the streak around it (two runs may become one: still
+      one streak if either had triggered);
+    - decided a success, it splits the streak around it. A recommendation already made
+      stands (`triggered_before` keeps it), but the count is recomputed, and a part
+      that grows to three failures again without holding the whole triggered streak is
+      a new streak that triggers on its own.
+    A run of STREAK_THRESHOLD or more triggers unless it contains a streak in
+    `triggered_before`. The count is the run the last decided period ends (0 when that
+    period succeeded); `triggered` says whether that run has triggered."""
+    runs = failure_runs(outcomes)
+    new_streaks = tuple(
+        StreakSpan(run[0], run[-1]) for run in runs
+        if len(run) >= STREAK_THRESHOLD
+        and not any(_contains(run, span) for span in triggered_before)
+    )
+    decided = sorted(i for i, outcome in outcomes if outcome != Outcome.PENDING)
+    current = runs[-1] if runs and decided and runs[-1][-1] == decided[-1] else []
+    triggered = bool(current) and any(
+        _contains(current, span) for span in (*triggered_before, *new_streaks))
+    return StreakTally(len(current), triggered, new_streaks)
+
+
+def legacy_triggered_streaks(counted: Sequence[tuple[int, Outcome]]) -> list[StreakSpan]:
+    """R6: the streaks that code before the `r6-undecided-periods` patch triggered, from
+    the periods it had counted (`PeriodState.streak_counted`, a prefix of the periods,
+    all decided). It triggered every run that reached STREAK_THRESHOLD, at its third
+    failure, so a state carried from it loads with those recommendations kept and
+    nothing recommended twice."""
+    return [StreakSpan(run[0], run[STREAK_THRESHOLD - 1]) for run in failure_runs(counted)
+            if len(run) >= STREAK_THRESHOLD]
+
+
+def final_assessment_escalation_at(period_ends_at: datetime) -> datetime:
+    """R4/R6: a period that ended with its on-time report still awaiting a final
+    assessment is undecided, and holds its place in the R6 count until it is decided.
+    The practitioner gets a task to assess it when the period ends; if it is still
+    unassessed FINAL_ASSESSMENT_GRACE_DAYS (two weeks, as for a V4 review) after the
+    period ended, the team manager is told. Calendar days on the UTC instant: no holiday
+    calendar is needed inside the workflow (DESIGN decision 1), and across a daylight
+    saving change the notice moves by the hour, which a two-week grace can bear."""
+    return period_ends_at + timedelta(days=FINAL_ASSESSMENT_GRACE_DAYS)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from models.messages import CalendarChanged
 from models.terms import ContractTerms, Endorsement
+from workflows.policy import StreakSpan
 
 # Contract status values (search attribute `ContractStatus`).
 AWAITING_ENDORSEMENT = "awaiting_endorsement"
@@ -57,7 +58,13 @@ class PeriodState:
     assessments: list[AssessmentEntry] = field(default_factory=list)
     awaiting_resubmission: bool = False
     outcome: str = "pending"
+    # R6 before the `r6-undecided-periods` patch: fed to the count (in order, stopping at
+    # the first undecided period). Kept so carried states and old runs still load; the
+    # first tally since the patch reads it once (policy.legacy_triggered_streaks).
     streak_counted: bool = False
+    # R4/R6: when the team manager was told that this ended period's report still awaits
+    # a final assessment (policy.final_assessment_escalation_at); once per period.
+    assessment_escalated_at: datetime | None = None
 
     @property
     def first_report_at(self) -> datetime | None:
@@ -156,8 +163,15 @@ class CaseState:
     endorsement: Endorsement | None = None
     endorsed_at: datetime | None = None
     periods: list[PeriodState] = field(default_factory=list)
+    # R6, derived from the periods' outcomes and `r6_streaks` (policy.tally_streaks):
+    # the current count (search attribute `ConsecutiveFailures`) and whether the
+    # current streak has already triggered.
     consecutive_failures: int = 0
     streak_triggered: bool = False
+    # R6: the streaks that triggered, by their first and last period (two ints each, so
+    # the carried state stays compact). None in a state carried from code before the
+    # `r6-undecided-periods` patch: the first tally rebuilds it from `streak_counted`.
+    r6_streaks: list[StreakSpan] | None = None
     audits: list[AuditState] = field(default_factory=list)
     tasks: list[TaskState] = field(default_factory=list)
     # Idempotency memory: message id -> the answer first given (kind-prefixed keys).

@@ -29,14 +29,15 @@ from tests.api.conftest import (
 from workflows.case_contract import (
     INPUT_LIMITS,
     KEEP_TIMER_ACROSS_MESSAGES,
+    R6_UNDECIDED_PERIODS,
     RECORD_WHILE_AWAITING_ENDORSEMENT,
     REPORT_RECEIVED_AT,
     workflow_id_for,
 )
 from workflows.doors import DOORS_PATCH
 
-PATCH_IDS = {DOORS_PATCH, INPUT_LIMITS, KEEP_TIMER_ACROSS_MESSAGES, REPORT_RECEIVED_AT,
-             RECORD_WHILE_AWAITING_ENDORSEMENT}
+PATCH_IDS = {DOORS_PATCH, INPUT_LIMITS, KEEP_TIMER_ACROSS_MESSAGES, R6_UNDECIDED_PERIODS,
+             REPORT_RECEIVED_AT, RECORD_WHILE_AWAITING_ENDORSEMENT}
 
 Path = tuple[str, ...]
 
@@ -94,6 +95,7 @@ async def test_raw_history_holds_only_ciphertext(api: ApiClient,
     markers = [(p, pl) for p, pl in found if p[0] == "marker_recorded_event_attributes"]
     assert markers, "the patches a new case takes are recorded"
     for path, payload in markers:
+        assert path[1:3] == ("details", "patch-data"), path
         assert payload.metadata["encoding"] == b"json/plain", path
         assert json.loads(payload.data) == {"id": json.loads(payload.data).get("id"),
                                             "deprecated": False}, path
@@ -108,7 +110,10 @@ async def test_raw_history_holds_only_ciphertext(api: ApiClient,
         for clear in (case_id, "agency-cipher", "rep-cipher", "evt-cipher", "rev-cipher",
                       body["contract_start"], body["contract_end"], body["child_birth_date"]):
             assert str(clear).encode() not in payload.data, (path, clear)
-    # TemporalChangeVersion: Temporal's own record of the patch ids (workflow.patched).
+    # ... and TemporalChangeVersion, the SDK's own index of those patch ids.
+    for path, payload in indexed:
+        if path[-1] == "TemporalChangeVersion":
+            assert set(json.loads(payload.data)) <= PATCH_IDS, payload.data
     assert {p[-1] for p, _ in indexed} <= {*SEARCH_ATTRIBUTES, "TemporalChangeVersion"}
 
     # Dates that are not indexed, and the free text, appear nowhere in the raw history.
