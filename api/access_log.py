@@ -19,6 +19,7 @@ Reads (GET, HEAD) are not recorded; OPTIONS preflights never reach this middlewa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,11 +46,19 @@ class AccessRecord:
     principal: Principal | None = None
     action: str | None = None
     case_id: str | None = None
+    is_repeat: Callable[[int], bool] | None = None
+    """Given the status, whether an access already logged covers this one (the many
+    decode calls of one history page: api/decode_attribution.py); then no row."""
 
 
 def access_record(request: Request) -> AccessRecord | None:
     """The record of this request, or None for requests that are not logged (reads)."""
-    record = request.scope.get(_SCOPE_KEY)
+    return record_in(request.scope)
+
+
+def record_in(scope: Scope) -> AccessRecord | None:
+    """`access_record` for ASGI middleware, which has a scope and no request."""
+    record = scope.get(_SCOPE_KEY)
     return record if isinstance(record, AccessRecord) else None
 
 
@@ -113,6 +122,8 @@ class AccessLogMiddleware:
         """Insert the row in its own transaction. Shielded, so a client disconnecting
         mid-request cannot cancel the record of what it did. A failure to write is
         logged loudly but does not change the answer: the write itself has happened."""
+        if record.is_repeat is not None and record.is_repeat(status_code):
+            return
         row = _row(scope, record, status_code)
         try:
             sessions = scope["app"].state.casework.sessions
