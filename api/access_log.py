@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,11 +61,19 @@ class AccessRecord:
     case_id: str | None = None
     row_id: int | None = None
     begun: bool = False
+    is_repeat: Callable[[int], bool] | None = None
+    """Given the status, whether an access already logged covers this one (the many
+    decode calls of one history page: api/decode_attribution.py); then no row."""
 
 
 def access_record(request: Request) -> AccessRecord | None:
     """The record of this request, or None for requests that are not logged (reads)."""
-    record = request.scope.get(_SCOPE_KEY)
+    return record_in(request.scope)
+
+
+def record_in(scope: Scope) -> AccessRecord | None:
+    """`access_record` for ASGI middleware, which has a scope and no request."""
+    record = scope.get(_SCOPE_KEY)
     return record if isinstance(record, AccessRecord) else None
 
 
@@ -175,7 +184,9 @@ class AccessJournal:
 async def acting(request: Request) -> None:
     """Called once a request may act (its permission granted): write its row first."""
     record = access_record(request)
-    if record is not None:
+    if record is not None and record.is_repeat is None:
+        # Decode calls (is_repeat set) change nothing: they are recorded when they
+        # answer, a page's many calls as one row, not begun one by one.
         journal: AccessJournal = request.app.state.casework.access_journal
         await journal.begin(request.scope, record)
 
@@ -212,5 +223,8 @@ class AccessLogMiddleware:
 
     @staticmethod
     async def _finish(scope: Scope, record: AccessRecord, status_code: int) -> None:
+        if (record.is_repeat is not None and not record.begun
+                and record.is_repeat(status_code)):
+            return  # one history page's decode calls: one row (api/decode_attribution.py)
         journal: AccessJournal = scope["app"].state.casework.access_journal
         await journal.finish(scope, record, status_code)

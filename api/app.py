@@ -12,6 +12,7 @@ from api.access_log import FALLBACK_FILE_NAME, AccessJournal, AccessLogMiddlewar
 from api.auth import authenticator_for
 from api.body_limit import BodyLimit
 from api.cors import SplitCors, codec_origins
+from api.decode_attribution import DecodeAttribution
 from api.errors import install_error_handlers
 from api.routes import (
     audits,
@@ -26,8 +27,10 @@ from api.routes import (
     reports,
     reviews,
     tasks,
+    ui,
 )
 from api.state import AppState, TemporalGateway
+from api.ui_proxy import UiProxy
 from casework.codec import codec_for_settings
 from casework.config import Settings, get_settings
 from casework.db import engine_for, make_session_factory
@@ -65,21 +68,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             codec=payload_codec,
             access_journal=AccessJournal(sessions, settings.data_dir / FALLBACK_FILE_NAME),
         )
+        upstream = settings.ui_upstream_url
+        app.state.ui_proxy = UiProxy(upstream) if upstream else None  # api/routes/ui.py
         try:
             yield
         finally:
+            if app.state.ui_proxy is not None:
+                await app.state.ui_proxy.aclose()
             await engine.dispose()
 
     app = FastAPI(title="casework", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     # Added innermost first: CORS answers preflights before anything is logged, and a
-    # body too large is logged (and refused) before anything reads it.
+    # body too large is logged (and refused) before anything reads it. A decode call's
+    # record learns its case (and whether it repeats a logged page view) in between.
     app.add_middleware(BodyLimit)
+    app.add_middleware(DecodeAttribution)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(SplitCors, api_origins=settings.cors_origins,
                        codec_origins=codec_origins(settings))
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
-                     notifications, calendar, codec):
+                     notifications, calendar, codec, ui):
         app.include_router(resource.router)
     return app

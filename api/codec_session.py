@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+
+from api.staff_session import STAFF_COOKIE
 
 CODEC_COOKIE = "casework_codec"
 COOKIE_PATH = "/codec"
@@ -73,7 +76,34 @@ def clear_session_cookie(response: HTMLResponse) -> None:
 
 
 def cookie_token(request: Request) -> str | None:
-    """The token of a codec session, for codec calls only (never the rest of the API)."""
+    """The token of a codec session, for codec calls only (never the rest of the API):
+    this page's cookie, or the staff sign-in's (api/staff_session.py) that the Temporal
+    UI served under /ui/ sends to the codec on the same origin."""
     if not request.url.path.startswith(COOKIE_PATH + "/") or request.url.path == SESSION_PATH:
         return None
-    return request.cookies.get(CODEC_COOKIE) or None
+    return request.cookies.get(CODEC_COOKIE) or request.cookies.get(STAFF_COOKIE) or None
+
+
+def from_this_site(request: Request) -> bool:
+    """A browser says where a form post comes from: `Sec-Fetch-Site` (worked out by the
+    browser itself, so right behind a proxy too), else `Origin` against the Host it was
+    sent to. Clients that say neither (scripts, tests) carry nobody's cookie."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host")
+
+
+async def limited_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it passes `limit` (the rest is not read)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

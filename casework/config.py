@@ -41,6 +41,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+UI_PUBLIC_PATH = "/ui"
+"""The Temporal UI's base path, on its own server and behind the API's proxy alike, so
+the proxy forwards paths unchanged (`temporal server start-dev --ui-public-path`)."""
+
 EMBEDDED_ISSUER = "casework-local"
 """The issuer of tokens signed with the embedded local key."""
 
@@ -132,6 +136,16 @@ class Settings(BaseSettings):
         "data_dir/codec-keys.",
     )
     codec_active_key_id: str | None = None
+    temporal_ui_upstream: str | None = Field(
+        default=None,
+        description="Where the API's /ui/ proxy finds the Temporal UI server (started with "
+        "publicPath /ui); default: the embedded dev server's UI, and no proxy when "
+        "temporal_address points at a cluster of your own.",
+    )
+    staff_session_minutes: int = Field(
+        default=480, ge=5, le=24 * 60,
+        description="How long a staff sign-in at /ui/sign-in lasts (embedded identity).",
+    )
     codec_cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed to call /codec/* (the Temporal UI); default: the "
@@ -145,6 +159,18 @@ class Settings(BaseSettings):
     @property
     def codec_keys_file(self) -> Path:
         return self.data_dir / "codec-keys"
+
+    @property
+    def staff_sign_in_code_file(self) -> Path:
+        """The embedded staff sign-in code (api/staff_session.py), beside the keys."""
+        return self.data_dir / "staff-sign-in-code"
+
+    @property
+    def ui_upstream_url(self) -> str | None:
+        """The Temporal UI server the /ui/ proxy forwards to, or None (no proxy)."""
+        if self.temporal_ui_upstream:
+            return self.temporal_ui_upstream.rstrip("/")
+        return self.temporal_ui_url if self.temporal_address is None else None
 
     @model_validator(mode="after")
     def _production_identity_provider(self) -> Settings:
@@ -201,6 +227,12 @@ class Settings(BaseSettings):
     @property
     def temporal_ui_url(self) -> str:
         return f"http://{self.temporal_ip}:{self.temporal_ui_port}"
+
+    @property
+    def staff_ui_url(self) -> str:
+        """Where operations staff open the Temporal UI: through the API, one origin with
+        the codec endpoint (api/routes/ui.py)."""
+        return f"{self.api_url}{UI_PUBLIC_PATH}/"
 
 
 @lru_cache(maxsize=1)

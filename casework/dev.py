@@ -18,12 +18,15 @@ from collections.abc import Generator
 import uvicorn
 
 from api.app import create_app
-from casework.config import Settings
+from api.staff_session import load_or_create_sign_in_code
+from casework.config import UI_PUBLIC_PATH, Settings
 from casework.migrate import upgrade_to_head_async
 from casework.private_files import make_private, use_private_umask
 from casework.processes import spawn, stop, venv_binary, wait_for_port
 from casework.temporal_client import connect, ensure_search_attributes
 from worker import running_worker
+
+CODEC_ENDPOINT_PATH = "/codec"
 
 
 class _QuietServer(uvicorn.Server):
@@ -45,8 +48,14 @@ def temporal_dev_server_args(settings: Settings) -> list[str]:
         "--namespace", settings.temporal_namespace,
         "--log-level", "warn",
         "--ui-disable-news-fetch",
-        # The UI asks our API to decrypt history payloads (api/routes/codec.py).
-        "--ui-codec-endpoint", f"{settings.api_url}/codec",
+        # Staff open the UI through the API (api/routes/ui.py), under the same base path,
+        # so the proxy forwards paths unchanged.
+        "--ui-public-path", UI_PUBLIC_PATH,
+        # The UI asks our API to decrypt history payloads (api/routes/codec.py). A path,
+        # not an address: the page's own origin, so the call is same-origin (it carries
+        # the staff session cookie and the page as Referer) whichever host name the
+        # person typed (127.0.0.1 or localhost).
+        "--ui-codec-endpoint", CODEC_ENDPOINT_PATH,
     ]
 
 
@@ -119,17 +128,20 @@ async def _serve(settings: Settings) -> None:
 def _print_addresses(settings: Settings) -> None:
     lines = [
         f"casework API:  {settings.api_url}  (OpenAPI docs: {settings.api_url}/docs)",
-        f"Temporal UI:   {settings.temporal_ui_url}" if settings.temporal_address is None
-        else f"Temporal:      {settings.effective_temporal_address} (existing cluster)",
+        *([f"Temporal UI:   {settings.staff_ui_url}  (staff sign-in; decrypted history)",
+           f"               {settings.temporal_ui_url}{UI_PUBLIC_PATH}/  (direct: ciphertext)"]
+          if settings.temporal_address is None
+          else [f"Temporal:      {settings.effective_temporal_address} (existing cluster)"]),
         f"Temporal gRPC: {settings.effective_temporal_address}",
         f"Data folder:   {settings.data_dir.resolve()}",
         *([] if settings.auth_jwks_url else [
             "API token:     casework token --role practitioner  (send as `Authorization: "
             "Bearer <token>`; agency roles also need --agency AGENCY_ID)"]),
-        *([] if settings.temporal_address is not None or settings.auth_jwks_url else [
-            f"Decrypt in UI: sign in at {settings.api_url}/codec/session with "
-            "`casework token --role operations`, then turn on \"Include cross-origin "
-            "credentials\" in the UI's codec settings"]),
+        *([] if settings.ui_upstream_url is None or settings.auth_jwks_url
+          or settings.environment == "production" else [
+            f"Staff sign-in code: {load_or_create_sign_in_code(settings.staff_sign_in_code_file)}"
+            f"  (with any name, at {settings.api_url}/ui/sign-in; kept in "
+            f"{settings.staff_sign_in_code_file.name})"]),
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

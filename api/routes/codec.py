@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import jwt
 from fastapi import APIRouter, Body, Depends, Header, Request
@@ -23,6 +23,8 @@ from api.auth import Authenticator
 from api.codec_session import (
     SESSION_PATH,
     clear_session_cookie,
+    from_this_site,
+    limited_body,
     session_page,
     set_session_cookie,
 )
@@ -94,31 +96,6 @@ SESSION_FORM_LIMIT_BYTES = 64 * 1024
 """A token and a button: anything larger is not this form (and is not read)."""
 
 
-def _from_this_site(request: Request) -> bool:
-    """A browser says where a form post comes from: `Sec-Fetch-Site` (worked out by the
-    browser itself, so right behind a proxy too), else `Origin` against the Host it was
-    sent to. Clients that say neither (scripts, tests) carry nobody's cookie."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc == request.headers.get("host")
-
-
-async def _limited_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None once it passes `limit` (the rest is not read)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post(SESSION_PATH.removeprefix("/codec"), response_class=HTMLResponse,
              include_in_schema=False)
 async def session_sign_in(request: Request, state: StateDep) -> HTMLResponse:
@@ -126,9 +103,9 @@ async def session_sign_in(request: Request, state: StateDep) -> HTMLResponse:
     A form post (not JSON), so the page works without any script. Only from this page
     itself: another site's form could otherwise sign the browser in as someone else, or
     out (login CSRF)."""
-    if not _from_this_site(request):
+    if not from_this_site(request):
         return session_page("Sign in from this page itself.", error=True, status_code=403)
-    raw = await _limited_body(request, SESSION_FORM_LIMIT_BYTES)
+    raw = await limited_body(request, SESSION_FORM_LIMIT_BYTES)
     if raw is None:
         return session_page("The form is too large.", error=True, status_code=413)
     form = parse_qs(raw.decode("utf-8", errors="replace"))

@@ -26,7 +26,10 @@ from tests.api.conftest import ApiClient, active_case, assert_problem, new_case_
 PUBLIC_PATHS = {"/healthz", "/readyz"}
 # The codec sign-in checks the token in its form body itself (api/codec_session.py),
 # against the roles of DECODE_PAYLOADS; tested in test_codec_session.py.
-SELF_CHECKING_PATHS = {"/codec/session"}
+SELF_CHECKING_PATHS = {"/codec/session",
+                       # issue 11: the staff sign-in, and the proxied Temporal UI, which
+                       # checks the session against the decode_payloads roles itself
+                       "/ui/sign-in", "/ui/sign-out", "/ui/login", "/ui", "/ui/{path:path}"}
 MATRIX_AGENCY = f"agency-{new_case_id('matrix')}"
 README = Path(__file__).resolve().parents[2] / "README.md"
 

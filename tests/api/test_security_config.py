@@ -84,8 +84,11 @@ def test_c7_casework_token_needs_an_agency_for_agency_roles(
 
 
 def test_casework_dev_points_the_ui_at_the_codec_endpoint(tmp_path: Path) -> None:
+    """Issue 11: a path on the page's own origin (the UI is served by the API under
+    /ui/), so the codec call is same-origin whatever host name the person typed."""
     args = temporal_dev_server_args(_settings(tmp_path, api_port=8123))
-    assert args[args.index("--ui-codec-endpoint") + 1] == "http://127.0.0.1:8123/codec"
+    assert args[args.index("--ui-codec-endpoint") + 1] == "/codec"
+    assert args[args.index("--ui-public-path") + 1] == "/ui"
 
 
 def test_casework_dev_says_how_to_get_a_token(tmp_path: Path,
@@ -93,7 +96,10 @@ def test_casework_dev_says_how_to_get_a_token(tmp_path: Path,
     _print_addresses(_settings(tmp_path))
     printed = capsys.readouterr().out
     assert "casework token --role practitioner" in printed
-    assert "/codec/session" in printed  # how the embedded UI gets to decrypt
+    # Issue 11: where staff read decrypted history, and the code they sign in with.
+    assert "http://127.0.0.1:8000/ui/" in printed
+    code = (tmp_path / "staff-sign-in-code").read_text(encoding="ascii").strip()
+    assert f"Staff sign-in code: {code}" in printed
     _print_addresses(_settings(tmp_path, auth_jwks_url="https://idp.example/jwks"))
     assert "casework token" not in capsys.readouterr().out
 
