@@ -26,6 +26,7 @@ from api.routes import (
     reports,
     reviews,
     tasks,
+    transfers,
 )
 from api.state import AppState, TemporalGateway
 from casework.codec import codec_for_settings
@@ -80,6 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
-                     notifications, calendar, codec):
+                     notifications, calendar, transfers, codec):
         app.include_router(resource.router)
     return app
