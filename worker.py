@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.workflow import SandboxImportNotificationPolicy
 
+from activities.district import DistrictActivities
 from activities.notifications import (
     Deliverer,
     LogDeliverer,
@@ -27,7 +28,11 @@ from casework.db import engine_for, make_session_factory
 from casework.temporal_client import connect
 from models.envelope import install_keys
 from workflows.case_contract import CaseContractWorkflow
+from workflows.coworking import CoworkingWorkflow
+from workflows.dispute import DisputeWorkflow
 from workflows.doors import DoorsInterceptor
+from workflows.service_request import ServiceRequestWorkflow
+from workflows.transfer import TransferRequestWorkflow
 
 PASSED_THROUGH_MODULES = ("models", "workflows", "holidays")
 """Our pure modules are deterministic and imported once, outside the sandbox."""
@@ -63,11 +68,15 @@ def build_worker(
     install_keys(caller_keys or {})
     schedule = ScheduleActivities(sessions, review_reminder_lead_days)
     read_model = ReadModelActivities(sessions, deliverer)
+    district = DistrictActivities(sessions, deliverer)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseContractWorkflow],
-        activities=[schedule.schedule_periods, read_model.record_case_effects],
+        # The case contract, and the requests between districts (T1-T4).
+        workflows=[CaseContractWorkflow, TransferRequestWorkflow, ServiceRequestWorkflow,
+                   DisputeWorkflow, CoworkingWorkflow],
+        activities=[schedule.schedule_periods, read_model.record_case_effects,
+                    district.district_deadlines, district.record_request_effects],
         workflow_runner=sandbox_runner(strict_sandbox),
         interceptors=[DoorsInterceptor()],
     )

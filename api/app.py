@@ -27,6 +27,7 @@ from api.routes import (
     reports,
     reviews,
     tasks,
+    transfers,
     ui,
 )
 from api.state import AppState, TemporalGateway
@@ -89,6 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
-                     notifications, calendar, codec, ui):
+                     notifications, calendar, transfers, codec, ui):
         app.include_router(resource.router)
     return app

@@ -23,6 +23,13 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
     "NextDeadline": "Datetime",
     "ConsecutiveFailures": "Int",
     "ExceptionAuditOpen": "Bool",
+    # Requests between districts (T1-T4): find stalled ones in the Temporal UI.
+    "RequestKind": "Keyword",
+    "RequestStatus": "Keyword",
+    "FromDistrict": "Keyword",
+    "ToDistrict": "Keyword",
+    "DisputeStage": "Keyword",
+    "Escalated": "Bool",
 }
 """Custom search attributes (DESIGN decision 5), name -> Temporal type."""
 

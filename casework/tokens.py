@@ -57,6 +57,9 @@ class Principal:
     subject: str
     roles: frozenset[Role]
     agency_id: str | None
+    # The district a CP staff member works in (T1-T4: a district sees its own requests
+    # between districts); None for state-wide staff, who see every district's.
+    district_id: str | None = None
 
     def has_any(self, *roles: Role) -> bool:
         """True when the caller holds at least one of `roles`."""
@@ -248,7 +251,11 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
             TokenFailure.MISSING_AGENCY_ID,
             "agency and integration tokens must name their agency (C7)",
         )
-    return Principal(subject=subject, roles=roles, agency_id=agency_id)
+    district_id = claims.get("district_id")
+    if district_id is not None and (not isinstance(district_id, str) or not district_id):
+        raise TokenError(TokenFailure.MALFORMED, "'district_id' must be a non-empty string")
+    return Principal(subject=subject, roles=roles, agency_id=agency_id,
+                     district_id=district_id)
 
 
 class LocalSigningKeyRefused(RuntimeError):
@@ -343,6 +350,7 @@ def mint_token(
     audience: str,
     ttl_seconds: int = 8 * 3600,
     now: datetime | None = None,
+    district_id: str | None = None,
 ) -> str:
     """Issue an ES256 token with the local development key (kid "local").
 
@@ -360,4 +368,6 @@ def mint_token(
     }
     if agency_id is not None:
         claims["agency_id"] = agency_id
+    if district_id is not None:
+        claims["district_id"] = district_id
     return jwt.encode(claims, private_pem, algorithm="ES256", headers={"kid": LOCAL_KEY_ID})

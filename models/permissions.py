@@ -53,6 +53,14 @@ class Action(StrEnum):
     COMPLETE_TASK = "complete_task"
     LIST_NOTIFICATIONS = "list_notifications"
     DECLARE_CLOSURE_DAY = "declare_closure_day"
+    OPEN_TRANSFER = "open_transfer"
+    LIST_TRANSFERS = "list_transfers"
+    READ_TRANSFER = "read_transfer"
+    DECIDE_TRANSFER = "decide_transfer"
+    OPEN_SERVICE_REQUEST = "open_service_request"
+    LIST_SERVICE_REQUESTS = "list_service_requests"
+    READ_SERVICE_REQUEST = "read_service_request"
+    DECIDE_SERVICE_REQUEST = "decide_service_request"
     ENCODE_PAYLOADS = "encode_payloads"
     DECODE_PAYLOADS = "decode_payloads"
 
@@ -68,6 +76,12 @@ class Permission:
 PRACTITIONER, TEAM_MANAGER, CASE_PLANNER = Role.PRACTITIONER, Role.TEAM_MANAGER, Role.CASE_PLANNER
 AGENCY, INTEGRATION, OPERATIONS, ADMIN = Role.AGENCY, Role.INTEGRATION, Role.OPERATIONS, Role.ADMIN
 READERS = (PRACTITIONER, TEAM_MANAGER, CASE_PLANNER, AGENCY, OPERATIONS, ADMIN)
+CP_READERS = (PRACTITIONER, TEAM_MANAGER, CASE_PLANNER, OPERATIONS, ADMIN)
+"""Requests between districts (T1-T4) are CP's own business: no agency reads them."""
+CP_WORKERS = (PRACTITIONER, TEAM_MANAGER, ADMIN)
+DECIDERS = (TEAM_MANAGER, ADMIN)
+"""Accepting, rejecting and negotiating requests is for managers (the procedure's
+assistant district directors and above), not for the worker who asked."""
 """Everyone who reads cases; agencies only their own (C7). Integrations only write."""
 
 
@@ -115,6 +129,21 @@ PERMISSIONS: dict[Action, Permission] = {
     Action.LIST_NOTIFICATIONS: _p("GET", "/notifications", READERS, "list notifications"),
     Action.DECLARE_CLOSURE_DAY: _p("POST", "/calendar/closures", (ADMIN,),
                                    "declare a closure day (R1-R3 for every case)"),
+    Action.OPEN_TRANSFER: _p("POST", "/transfers", CP_WORKERS,
+                             "request a case transfer to another district (T1)"),
+    Action.LIST_TRANSFERS: _p("GET", "/transfers", CP_READERS, "list transfer requests"),
+    Action.READ_TRANSFER: _p("GET", "/transfers/{request_id}", CP_READERS,
+                             "read a transfer request"),
+    Action.DECIDE_TRANSFER: _p("POST", "/transfers/{request_id}/decision", DECIDERS,
+                               "accept, complete or reject a transfer (T1, T3)"),
+    Action.OPEN_SERVICE_REQUEST: _p("POST", "/service-requests", CP_WORKERS,
+                                    "request services of another district (T2)"),
+    Action.LIST_SERVICE_REQUESTS: _p("GET", "/service-requests", CP_READERS,
+                                     "list service requests"),
+    Action.READ_SERVICE_REQUEST: _p("GET", "/service-requests/{request_id}", CP_READERS,
+                                    "read a service request"),
+    Action.DECIDE_SERVICE_REQUEST: _p("POST", "/service-requests/{request_id}/decision",
+                                      DECIDERS, "accept or reject a service request (T2, T3)"),
     Action.ENCODE_PAYLOADS: _p("POST", "/codec/encode", (OPERATIONS, ADMIN),
                                "encrypt payloads (remote codec)"),
     Action.DECODE_PAYLOADS: _p("POST", "/codec/decode", (OPERATIONS, ADMIN),

@@ -242,3 +242,55 @@ class AccessLogRow(Base):
         Index("ix_access_log_case_at", "case_id", "at"),
         Index("ix_access_log_subject_at", "subject", "at"),
     )
+
+
+class DistrictRequestRow(Base):
+    """One request between districts (DOMAIN T1-T4): a case transfer, a service
+    request, a dispute or a co-working arrangement, as its workflow last recorded it.
+    `from_district` and `to_district` are what a district's staff are scoped by (a
+    district sees its own requests); `snapshot` holds the deadlines with their basis."""
+
+    __tablename__ = "district_requests"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    from_district: Mapped[str] = mapped_column(String(64))
+    to_district: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    child_in_care: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    next_deadline: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_deadline_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (
+        Index("ix_district_requests_from", "from_district", "kind", "status"),
+        Index("ix_district_requests_to", "to_district", "kind", "status"),
+        Index("ix_district_requests_deadline", "next_deadline"),
+    )
+
+
+class DistrictRequestEventRow(Base):
+    """What happened to a request between districts, and when (its timeline);
+    `event_key` is unique per request and fact, so a replayed recording adds nothing."""
+
+    __tablename__ = "district_request_events"
+
+    event_key: Mapped[str] = mapped_column(String(240), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str] = mapped_column(String(160))
+    case_id: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(48))
+    rule: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        Index("ix_district_request_events_request", "kind", "request_id", "occurred_at"),
+    )

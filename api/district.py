@@ -1,0 +1,131 @@
+"""The API's side of requests between districts (DOMAIN T1-T4): starting their
+workflows repeat-safely, sending them messages, reading them from the read model, and
+district scoping -- C7's rule for districts: a token naming a `district_id` sees and acts
+on the requests its district sent or received, nothing else (404 like an unknown id);
+state-wide staff (no `district_id`) see every district's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.case_gateway import UPDATE_TIMEOUT_SECONDS, NotAnswered, refusal, unavailable
+from api.errors import Conflict, Forbidden, NotFound
+from api.permissions import Caller
+from api.schemas.district import RequestView
+from models.district import RequestStatus
+from models.tables import DistrictRequestEventRow, DistrictRequestRow
+
+
+def request_not_found(kind: str, request_id: str) -> NotFound:
+    return NotFound(f"No {kind} {request_id!r}.")
+
+
+def check_own_district(caller: Caller, from_district: str) -> None:
+    """A district opens requests in its own name only (T1: the transferring district)."""
+    district = caller.principal.district_id
+    if district is not None and district != from_district:
+        raise Forbidden(f"this token acts for district {district!r}", field="from_district")
+
+
+def in_district(statement: Select[Any], caller: Caller) -> Select[Any]:
+    district = caller.principal.district_id
+    if district is None:
+        return statement
+    return statement.where(or_(DistrictRequestRow.from_district == district,
+                               DistrictRequestRow.to_district == district))
+
+
+async def visible_request(session: AsyncSession, caller: Caller, kind: str,
+                          request_id: str) -> DistrictRequestRow:
+    row = await session.get(DistrictRequestRow, (kind, request_id))
+    district = caller.principal.district_id
+    if row is None or (district is not None
+                       and district not in (row.from_district, row.to_district)):
+        raise request_not_found(kind, request_id)
+    return row
+
+
+async def request_view(session: AsyncSession, row: DistrictRequestRow,
+                       with_timeline: bool = True) -> RequestView:
+    timeline: list[dict[str, Any]] = []
+    if with_timeline:
+        events = await session.scalars(select(DistrictRequestEventRow).where(
+            DistrictRequestEventRow.kind == row.kind,
+            DistrictRequestEventRow.request_id == row.request_id,
+        ).order_by(DistrictRequestEventRow.occurred_at, DistrictRequestEventRow.event_key))
+        timeline = [{"at": e.occurred_at, "event": e.event, "rule": e.rule,
+                     "detail": e.detail} for e in events]
+    return RequestView(
+        kind=row.kind, request_id=row.request_id, case_id=row.case_id,
+        from_district=row.from_district, to_district=row.to_district, status=row.status,
+        stage=row.stage, child_in_care=row.child_in_care, next_deadline=row.next_deadline,
+        next_deadline_kind=row.next_deadline_kind, escalated=row.escalated,
+        opened_at=row.opened_at, updated_at=row.updated_at, closed_at=row.closed_at,
+        detail=row.snapshot or {}, timeline=timeline)
+
+
+async def list_requests(session: AsyncSession, caller: Caller, kind: str,
+                        status: str | None, district: str | None, escalated: bool | None,
+                        limit: int) -> list[RequestView]:
+    """Soonest next deadline first (none last), then id."""
+    statement = in_district(select(DistrictRequestRow).where(
+        DistrictRequestRow.kind == kind), caller)
+    if status is not None:
+        statement = statement.where(DistrictRequestRow.status == status)
+    if district is not None:
+        statement = statement.where(or_(DistrictRequestRow.from_district == district,
+                                        DistrictRequestRow.to_district == district))
+    if escalated is not None:
+        statement = statement.where(DistrictRequestRow.escalated == escalated)
+    statement = statement.order_by(DistrictRequestRow.next_deadline.is_(None),
+                                   DistrictRequestRow.next_deadline,
+                                   DistrictRequestRow.request_id).limit(limit)
+    rows = await session.scalars(statement)
+    return [await request_view(session, row, with_timeline=False) for row in rows]
+
+
+async def start_request(client: Client, run: Any, query: Any, input: Any, workflow_id: str,
+                        task_queue: str, same: dict[str, Any]) -> bool:
+    """Start the request's workflow; False when it exists already with the same facts
+    (a repeat), 409 when the id was used for another request."""
+    try:
+        await client.start_workflow(run, input, id=workflow_id, task_queue=task_queue,
+                                    static_summary=f"{workflow_id} (T1-T4)")
+        return True
+    except WorkflowAlreadyStartedError:
+        pass
+    except RPCError as exc:
+        raise unavailable(exc) from exc
+    try:
+        status: RequestStatus = await client.get_workflow_handle(workflow_id).query(query)
+    except RPCError as exc:
+        raise unavailable(exc) from exc
+    differs = sorted(k for k, v in same.items() if getattr(status, k) != v)
+    if differs:
+        raise Conflict("this id was used for another request", field=differs[0])
+    return False
+
+
+async def send(client: Client, workflow_id: str, update: Any, message: Any, kind: str,
+               request_id: str) -> Any:
+    """Execute an update; refusals map to 404/409/422 with the rule and field."""
+    try:
+        return await asyncio.wait_for(
+            client.get_workflow_handle(workflow_id).execute_update(update, message),
+            UPDATE_TIMEOUT_SECONDS)
+    except WorkflowUpdateFailedError as exc:
+        raise refusal(exc) from exc
+    except TimeoutError as exc:
+        raise NotAnswered(exc) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise Conflict(f"the {kind} {request_id!r} is closed", field="status") from exc
+        raise unavailable(exc) from exc

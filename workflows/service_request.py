@@ -1,0 +1,52 @@
+"""The service request workflow (DOMAIN T2): one per request, id
+`service-request-<request_id>`.
+
+A district asks another for services for one of its cases; the receiving district
+accepts within 1 working day (AU-WA calendar), reminded on that day and escalated to its
+assistant district director when it passes. A rejection starts the T3 dispute
+(workflows/dispute.py); the request waits for its decision.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.district import SERVICE, Decide, Decided, RequestStatus, ServiceRequestInput
+    from workflows import district_policy as policy
+    from workflows.dispute import DisputeWorkflow, dispute_id_for, dispute_workflow_id
+    from workflows.request_flow import RequestFacts, RequestFlow
+
+
+def service_request_workflow_id(request_id: str) -> str:
+    return f"service-request-{request_id}"
+
+
+@workflow.defn(name="ServiceRequest")
+class ServiceRequestWorkflow:
+    @workflow.init
+    def __init__(self, input: ServiceRequestInput) -> None:
+        self.flow = RequestFlow(RequestFacts(
+            kind=SERVICE, request_id=input.request_id, case_id=input.case_id,
+            from_district=input.from_district, to_district=input.to_district,
+            jurisdiction=input.jurisdiction, time_zone=input.time_zone),
+            service_request_workflow_id(input.request_id))
+        self.dispute_id = dispute_id_for(SERVICE, input.request_id)
+
+    @workflow.run
+    async def run(self, input: ServiceRequestInput) -> RequestStatus:
+        return await self.flow.run(policy.service_deadlines(), None, DisputeWorkflow.run,
+                                   self.dispute_id, dispute_workflow_id(self.dispute_id))
+
+    @workflow.update
+    def decide(self, message: Decide) -> Decided:
+        """T2: accept, or reject (starts T3)."""
+        return self.flow.decide(message, self.dispute_id)
+
+    @decide.validator
+    def _check(self, message: Decide) -> None:
+        self.flow.validate(message)
+
+    @workflow.query
+    def status(self) -> RequestStatus:
+        return self.flow.status_view()
