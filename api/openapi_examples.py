@@ -14,7 +14,7 @@ from typing import Any
 from api.permissions import PERMISSIONS
 
 PATH_IDS = {"case_id": "case-2098-0147", "report_id": "rep-2098-q1", "audit_id": "audit-1",
-            "review_id": "rev-5", "task_id": "case-2098-0147:review-v2-1"}
+            "review_id": "rev-5", "task_id": "case-2098-0147:review-plan-review-scheduled"}
 """What `{case_id}` ... stand for in an example's `instance`."""
 
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
