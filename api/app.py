@@ -13,7 +13,9 @@ from api.auth import authenticator_for
 from api.body_limit import BodyLimit
 from api.cors import SplitCors, codec_origins
 from api.decode_attribution import DecodeAttribution
+from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.openapi import install_openapi, operation_id
 from api.routes import (
     audits,
     calendar,
@@ -78,7 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await app.state.ui_proxy.aclose()
             await engine.dispose()
 
-    app = FastAPI(title="casework", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # The docs pages are this service's own (api/docs.py), not FastAPI's CDN-backed ones;
+    # the document and its operation ids are api/openapi.py's (issue 12).
+    app = FastAPI(title="casework", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, generate_unique_id_function=operation_id)
     # Added innermost first: CORS answers preflights before anything is logged, and a
     # body too large is logged (and refused) before anything reads it. A decode call's
     # record learns its case (and whether it repeats a logged page view) in between.
@@ -92,4 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
                      notifications, calendar, transfers, codec, ui):
         app.include_router(resource.router)
+    install_docs(app)
+    install_openapi(app)
     return app

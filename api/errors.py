@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from models.errors import PolicyViolation
 
@@ -150,7 +151,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if (refused := await _caller_refused(request)) is not None:
             return refused
         errors = [
-            {"field": _field_path(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+            # A body that is not JSON names the body, not the character it broke at.
+            {"field": "body" if err.get("type") == "json_invalid"
+             else _field_path(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
             for err in exc.errors()
         ]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
@@ -176,4 +179,23 @@ def install_error_handlers(app: FastAPI) -> None:
         title = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
                  401: "Unauthorized", 403: "Forbidden",
                  413: "Content Too Large"}.get(exc.status_code, "Error")
-        return problem_response(exc.status_code, title, str(exc.detail), request.url.path)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(exc.status_code, title, str(exc.detail), request.url.path,
+                                headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """RFC 9110: a 405 lists the methods the path takes, in `Allow`. Starlette names only
+    those of the first route matching the path (`POST` for `PUT /cases`, though `GET`
+    works too), so every route is asked about every method (issue 12)."""
+    allowed: list[str] = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

@@ -1,25 +1,50 @@
-"""OpenAPI documentation of the problem+json error answers, shared by the routers."""
+"""The OpenAPI document the front-end generates its clients from (issue 12).
+
+Routes declare their error statuses with `problems(...)`; `install_openapi` then makes
+the document say what the server really sends, so that generated clients (openapi-python-
+client, openapi-typescript, @hey-api/openapi-ts) type every answer:
+- every 4xx/5xx is `application/problem+json` with the `Problem` schema, and an example
+  that fits the route (api/openapi_examples.py), never one route's example for all;
+- 400 (a body that cannot be parsed) and 405 (with its `Allow` header) are described;
+- a 200 that repeats an earlier request has the same content as the first answer;
+- operation ids are short and stable: the camelCase of the route's action in the
+  permission table (`assessReport`), which is already the route's one name.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from api.errors import PROBLEM_JSON
+from api.openapi_examples import problem_example
+from api.permissions import PERMISSIONS
 from api.schemas.common import Problem
 from api.schemas.views import AcceptedView
 
 _MEANING = {
+    400: "The body could not be parsed at all (JSON nested too deep, say): nothing was "
+         "read. JSON that is merely malformed is a 422 naming `body`.",
     401: "No bearer token, or one that is expired, not yet valid, wrongly signed, for "
          "another audience or issuer, or malformed; `reason` says which.",
     403: "The token is valid but none of its roles may call this (README permission "
-         "table), or the body names another actor or domain role than the token's "
-         "(`field`; README, *Who did it comes from the token*).",
+         "table, `required_roles`), or the body names another actor or domain role than "
+         "the token's (`field`; README, *Who did it comes from the token*).",
     404: "No such case (the same answer whatever the reason), or no such item on it.",
+    405: "This path does not take this method; the `Allow` header lists those it takes.",
     409: "Conflicts with the case's state or with an earlier request under the same id.",
     422: "Invalid input: `field` names it, `rule` the DOMAIN rule when one applies.",
     503: "Temporal or the database is unreachable: nothing took effect. Or a case's "
          "worker did not answer in time: Temporal may still apply it (the detail says "
          "so). Either way retrying the same request is safe.",
 }
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def accepted_later(model: type[AcceptedView], description: str
@@ -31,11 +56,104 @@ def accepted_later(model: type[AcceptedView], description: str
                      "schema": {"type": "string"}}}}}
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def _problem_response(status: int) -> dict[str, Any]:
+    # The schema is filled in by `install_openapi`, which also gives each route its own
+    # example: FastAPI would put a `model` under application/json, which the server
+    # never sends for an error (generated clients then typed every error as unknown).
+    return {"description": _MEANING[status], "content": {PROBLEM_JSON: {}}}
+
+
+def problems(*statuses: int, token: bool = True) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: each status documented as application/problem+json.
-    Every route using it needs a token, so 401 and 403 are always listed."""
-    return {
-        status: {"model": Problem, "description": _MEANING[status],
-                 "content": {"application/problem+json": {}}}
-        for status in (401, 403, *statuses, 422, 503)
-    }
+    A route that needs a token (`token`) also lists 401 and 403; every route lists 422
+    and 503."""
+    listed = (401, 403, *statuses, 422, 503) if token else (*statuses, 503)
+    return {status: _problem_response(status) for status in listed}
+
+
+# ------------------------------------------------------------------ operation ids
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+_ACTIONS = {(p.method, p.path): action for action, p in PERMISSIONS.items()}
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route's action in the permission table, in camelCase (`assessReport`): each
+    route has exactly one, it is already its name in 403 answers and the access log, and
+    it does not change when a function or path is renamed. Routes outside the table
+    (health) use their function's name."""
+    for method in sorted(route.methods or ()):
+        action = _ACTIONS.get((method, route.path_format))
+        if action is not None:
+            return _camel(action.value)
+    return _camel(route.name)
+
+
+# ------------------------------------------------------------------ the document
+_ERROR = re.compile(r"^[45]\d\d$")
+_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def _describe_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    if "requestBody" in operation:
+        responses.setdefault("400", _problem_response(400))
+    responses.setdefault("405", _problem_response(405))
+    responses["405"]["headers"] = {"Allow": {
+        "description": "The methods this path takes, e.g. `GET, HEAD, POST`.",
+        "schema": {"type": "string"}}}
+    for status, response in responses.items():
+        if not _ERROR.match(status):
+            continue
+        response["content"] = {PROBLEM_JSON: {
+            "schema": PROBLEM_REF,
+            "example": problem_example(int(status), method.upper(), path)}}
+
+
+def _repeat_has_content(operation: dict[str, Any]) -> None:
+    """A 200 that repeats an earlier request (`duplicate: true`) answers what the first
+    one did: give it the first answer's content when the route declared none."""
+    responses = operation.get("responses", {})
+    first = next((r["content"] for s, r in sorted(responses.items())
+                  if s in ("200", "201") and r.get("content")), None)
+    for status in ("200", "201"):
+        if status in responses and not responses[status].get("content") and first:
+            responses[status]["content"] = first
+
+
+def _problem_components(schemas: dict[str, Any]) -> None:
+    """`Problem` (and what it refers to) in components, whether or not a route named it
+    as a model; FastAPI's own 422 shapes go, since the server never sends them."""
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, made truthful about errors and repeats (see the module)."""
+    document = get_openapi(title=app.title, version=app.version,
+                           openapi_version=app.openapi_version, description=app.description,
+                           routes=app.routes, tags=app.openapi_tags, servers=app.servers)
+    for path, item in document.get("paths", {}).items():
+        for method in _METHODS:
+            if method in item:
+                _repeat_has_content(item[method])
+                _describe_errors(path, method, item[method])
+    _problem_components(document.setdefault("components", {}).setdefault("schemas", {}))
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve `build_openapi`'s document at /openapi.json, built once."""
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    replace: Callable[[], dict[str, Any]] = openapi
+    app.openapi = replace  # type: ignore[method-assign]

@@ -18,15 +18,18 @@ from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
 from api.registration import Registration, register, registered_view
 from api.schemas import (
+    CasePage,
     CaseRegistration,
     CaseSummary,
     CaseView,
     EndorsementIn,
     EndorsementView,
+    NotePage,
     NoteView,
-    Page,
+    RegisteredCaseView,
     RegistrationPendingView,
     TimelineEntryView,
+    TimelinePage,
 )
 from api.schemas.common import Id, QueryInstant
 from api.scoping import visible_case, visible_cases
@@ -43,9 +46,10 @@ CursorQuery = Annotated[str | None, Query(description="`next_cursor` of the prev
 
 
 @router.post(
-    "/cases", status_code=201, response_model=CaseView,
+    "/cases", status_code=201, response_model=RegisteredCaseView,
     summary="Register a case contract (starts its workflow)",
-    responses={200: {"description": "The same registration again: the existing case."},
+    responses={200: {"description": "The same registration again: the existing case, "
+                     "`duplicate: true`."},
                **accepted_later(RegistrationPendingView, "The case's workflow runs, but "
                                 "the database failed to list it; it is listed by its first "
                                 "record, and the same registration again is safe."),
@@ -55,7 +59,7 @@ async def register_case(
     caller: Annotated[Caller, Depends(permitted(Action.REGISTER_CASE))],
     body: CaseRegistration, response: Response, session: SessionDep, gateway: GatewayDep,
     settings: SettingsDep,
-) -> CaseView | JSONResponse:
+) -> RegisteredCaseView | JSONResponse:
     """Validates the terms (C1-C5; 422 names the rule and field), starts the case's
     workflow and lists the case at once. Repeat-safe on `case_id`: the same body again
     answers 200 with the case, a different body 409. Once the workflow has started,
@@ -73,7 +77,9 @@ async def register_case(
             "to list it, which its first record does. Registering it again is safe."))
     response.status_code = registration.value
     response.headers["Location"] = location
-    return view
+    # "duplicate": true on a repeat, as every other repeat-safe POST answers (issue 12).
+    return RegisteredCaseView(**dict(view),
+                              duplicate=registration is Registration.REPEATED)
 
 
 @router.post(
@@ -95,7 +101,7 @@ async def endorse(
     return EndorsementView.model_validate(result)
 
 
-@router.get("/cases", response_model=Page[CaseSummary], summary="List cases",
+@router.get("/cases", response_model=CasePage, summary="List cases",
             responses=problems())
 async def list_cases(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_CASES))],
@@ -112,7 +118,7 @@ async def list_cases(
                           ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Page[CaseSummary]:
+) -> CasePage:
     """From the read model, soonest next deadline first (cases without one last), then by
     case id; keyset pagination. An agency sees its own contracts in force only (C7)."""
     filters = CaseFilters(agency_id=agency_id, status=status, deadline_before=deadline_before,
@@ -121,7 +127,7 @@ async def list_cases(
     rows, next_cursor = await keyset_page(
         session, visible_cases(case_list(filters), caller), CaseRow.next_deadline, CaseRow.case_id,
         decode_cursor(cursor), limit, nullable=True)
-    return Page[CaseSummary](items=[CaseSummary.model_validate(r) for r in rows],
+    return CasePage(items=[CaseSummary.model_validate(r) for r in rows],
                              next_cursor=next_cursor)
 
 
@@ -133,29 +139,29 @@ async def get_case(caller: Annotated[Caller, Depends(permitted(Action.READ_CASE)
     return await case_view(session, gateway, case_id, caller)
 
 
-@router.get("/cases/{case_id}/timeline", response_model=Page[TimelineEntryView],
+@router.get("/cases/{case_id}/timeline", response_model=TimelinePage,
             summary="What happened on a case, oldest first", responses=problems(404))
 async def timeline(caller: Annotated[Caller, Depends(permitted(Action.READ_TIMELINE))],
                    case_id: str, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
-                   cursor: CursorQuery = None) -> Page[TimelineEntryView]:
+                   cursor: CursorQuery = None) -> TimelinePage:
     await visible_case(session, caller, case_id)
     rows, next_cursor = await keyset_page(
         session, timeline_list(case_id, agency_view=caller.agency_scoped),
         TimelineEventRow.occurred_at,
         TimelineEventRow.event_key, decode_cursor(cursor), limit)
-    return Page[TimelineEntryView](items=[TimelineEntryView.model_validate(r) for r in rows],
+    return TimelinePage(items=[TimelineEntryView.model_validate(r) for r in rows],
                                    next_cursor=next_cursor)
 
 
-@router.get("/cases/{case_id}/notes", response_model=Page[NoteView],
+@router.get("/cases/{case_id}/notes", response_model=NotePage,
             summary="Free text recorded on a case (findings, reasons, summaries)",
             responses=problems(404))
 async def notes(caller: Annotated[Caller, Depends(permitted(Action.READ_NOTES))],
                 case_id: str, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
-                cursor: CursorQuery = None) -> Page[NoteView]:
+                cursor: CursorQuery = None) -> NotePage:
     """Notes are what the workflow refers to by id (`findings_ids`, `summary_id` ...)."""
     await visible_case(session, caller, case_id)
     rows, next_cursor = await keyset_page(session, note_list(case_id), NoteRow.created_at,
                                           NoteRow.note_id, decode_cursor(cursor), limit)
-    return Page[NoteView](items=[NoteView.model_validate(r) for r in rows],
+    return NotePage(items=[NoteView.model_validate(r) for r in rows],
                           next_cursor=next_cursor)

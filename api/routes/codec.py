@@ -32,6 +32,7 @@ from api.deps import StateDep
 from api.errors import Unprocessable
 from api.openapi import problems
 from api.permissions import PERMISSIONS, Action, permitted
+from api.schemas.codec import CodecPayloads
 from casework.codec import (
     CodecRequestError,
     PayloadDecryptionError,
@@ -43,7 +44,7 @@ from casework.tokens import SigningKeysUnavailable, TokenError
 
 router = APIRouter(prefix="/codec", tags=["codec"])
 
-PayloadsJson = Annotated[dict[str, Any], Body(
+PayloadsJson = Annotated[CodecPayloads, Body(
     description="proto3 JSON of `temporal.api.common.v1.Payloads`: "
     '`{"payloads": [{"metadata": {"encoding": "<base64>"}, "data": "<base64>"}]}`.')]
 NamespaceHeader = Annotated[str | None, Header(
@@ -61,18 +62,20 @@ def _check_namespace(state: StateDep, namespace: str | None) -> None:
 
 @router.post("/encode", dependencies=[Depends(permitted(Action.ENCODE_PAYLOADS))],
              summary="Encrypt payloads (Temporal remote codec protocol)",
+             response_model=CodecPayloads, response_model_exclude_unset=True,
              responses=problems())
 async def encode(body: PayloadsJson, state: StateDep,
                  namespace: NamespaceHeader = None) -> dict[str, Any]:
     _check_namespace(state, namespace)
     try:
-        return await encode_json(state.codec, body)
+        return await encode_json(state.codec, body.model_dump(exclude_unset=True))
     except CodecRequestError as exc:
         raise Unprocessable(str(exc), field="payloads") from exc
 
 
 @router.post("/decode", dependencies=[Depends(permitted(Action.DECODE_PAYLOADS))],
              summary="Decrypt history payloads (Temporal remote codec protocol)",
+             response_model=CodecPayloads, response_model_exclude_unset=True,
              responses=problems())
 async def decode(body: PayloadsJson, state: StateDep,
                  namespace: NamespaceHeader = None) -> dict[str, Any]:
@@ -80,7 +83,7 @@ async def decode(body: PayloadsJson, state: StateDep,
     this deployment no longer holds, or altered, is refused naming the key id."""
     _check_namespace(state, namespace)
     try:
-        return await decode_json(state.codec, body)
+        return await decode_json(state.codec, body.model_dump(exclude_unset=True))
     except (CodecRequestError, UnknownEncryptionKey, PayloadDecryptionError) as exc:
         raise Unprocessable(str(exc), field="payloads") from exc
 

@@ -10,12 +10,14 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
 from api.deps import StateDep
 from api.errors import problem_response
+from api.openapi import problems
+from api.schemas.views import Health, Readiness
 from casework.db import ping
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is alive")
+@router.get("/healthz", summary="The process is alive", response_model=Health)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -23,7 +25,9 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Temporal and the database are reachable",
-    responses={503: {"description": "A dependency is unreachable; `failed` names it."}},
+    response_model=None,
+    responses={200: {"model": Readiness, "description": "Ready: every check is `ok`."},
+               **problems(token=False)},
 )
 async def readyz(state: StateDep) -> JSONResponse:
     checks: dict[str, str] = {}

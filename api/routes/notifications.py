@@ -11,15 +11,16 @@ from api.listing import notification_list
 from api.openapi import problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
-from api.schemas import NotificationView, Page
+from api.schemas import NotificationView
 from api.schemas.common import Id
+from api.schemas.views import NotificationPage
 from api.scoping import on_visible_cases
 from models.tables import NotificationRow
 
 router = APIRouter(tags=["notifications"])
 
 
-@router.get("/notifications", response_model=Page[NotificationView],
+@router.get("/notifications", response_model=NotificationPage,
             summary="List the outbox, oldest first", responses=problems())
 async def list_notifications(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_NOTIFICATIONS))],
@@ -31,7 +32,7 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")
                       ] = None,
-) -> Page[NotificationView]:
+) -> NotificationPage:
     """R1 follow-ups, R2/R3 requests, C6 copies, R6/R7 liaison, V2-V4 reminders ... An
     agency sees only those addressed to it, on its own contracts in force (C7)."""
     statement = on_visible_cases(notification_list(case_id, agency_id, delivered),
@@ -40,5 +41,5 @@ async def list_notifications(
     rows, next_cursor = await keyset_page(
         session, statement, NotificationRow.created_at,
         NotificationRow.notification_key, decode_cursor(cursor), limit)
-    return Page[NotificationView](items=[NotificationView.model_validate(r) for r in rows],
+    return NotificationPage(items=[NotificationView.model_validate(r) for r in rows],
                                   next_cursor=next_cursor)

@@ -14,8 +14,9 @@ from api.listing import task_list
 from api.openapi import problems
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
-from api.schemas import CompleteTaskIn, Page, TaskCompletedView, TaskView
+from api.schemas import CompleteTaskIn, TaskCompletedView, TaskView
 from api.schemas.common import Id, ItemId, QueryInstant
+from api.schemas.views import TaskPage
 from api.scoping import on_visible_cases, reachable
 from models.messages import CompleteTask, TaskCompleted
 from models.tables import TaskRow
@@ -25,7 +26,7 @@ from workflows.engine_messages import task_key
 router = APIRouter(tags=["tasks"])
 
 
-@router.get("/tasks", response_model=Page[TaskView], summary="List tasks",
+@router.get("/tasks", response_model=TaskPage, summary="List tasks",
             responses=problems())
 async def list_tasks(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_TASKS))],
@@ -39,7 +40,7 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")
                       ] = None,
-) -> Page[TaskView]:
+) -> TaskPage:
     """Soonest due first (tasks without a due date last), then by task id. An agency
     sees only tasks assigned to it, on its own contracts in force (C7); the tasks the
     workflow opens today are all CP's (practitioner, team manager)."""
@@ -49,7 +50,7 @@ async def list_tasks(
     rows, next_cursor = await keyset_page(
         session, statement, TaskRow.due_at,
         TaskRow.task_id, decode_cursor(cursor), limit, nullable=True)
-    return Page[TaskView](items=[TaskView.model_validate(r) for r in rows],
+    return TaskPage(items=[TaskView.model_validate(r) for r in rows],
                           next_cursor=next_cursor)
 
 

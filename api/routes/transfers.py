@@ -20,7 +20,14 @@ from api.district import (
 from api.notes import NoteDraft, note_id, recorded_with_notes
 from api.openapi import problems
 from api.permissions import Action, Caller, permitted
-from api.schemas.district import ChangeView, DecisionIn, RequestView, ServiceRequestIn, TransferIn
+from api.schemas.district import (
+    ChangeView,
+    DecisionIn,
+    RequestList,
+    RequestView,
+    ServiceRequestIn,
+    TransferIn,
+)
 from models.district import SERVICE, TRANSFER, Decide, ServiceRequestInput, TransferInput
 from models.errors import PolicyViolation
 from models.tables import DistrictRequestRow
@@ -98,14 +105,15 @@ async def _when_recorded(session: SessionDep, caller: Caller, kind: str,
                                                              body.request_id))
 
 
-@router.get("/transfers", response_model=list[RequestView], summary="List transfer requests",
+@router.get("/transfers", response_model=RequestList, summary="List transfer requests",
             responses=problems())
 async def list_transfers(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_TRANSFERS))], session: SessionDep,
     status: str | None = None, district: str | None = None, escalated: bool | None = None,
     limit: LIMIT = 50,
-) -> list[RequestView]:
-    return await list_requests(session, caller, TRANSFER, status, district, escalated, limit)
+) -> RequestList:
+    return RequestList(await list_requests(session, caller, TRANSFER, status, district, escalated,
+                                           limit))
 
 
 @router.get("/transfers/{request_id}", response_model=RequestView,
@@ -117,14 +125,15 @@ async def read_transfer(caller: Annotated[Caller, Depends(permitted(Action.READ_
                                                              request_id))
 
 
-@router.get("/service-requests", response_model=list[RequestView],
+@router.get("/service-requests", response_model=RequestList,
             summary="List service requests", responses=problems())
 async def list_service_requests(
     caller: Annotated[Caller, Depends(permitted(Action.LIST_SERVICE_REQUESTS))],
     session: SessionDep, status: str | None = None, district: str | None = None,
     escalated: bool | None = None, limit: LIMIT = 50,
-) -> list[RequestView]:
-    return await list_requests(session, caller, SERVICE, status, district, escalated, limit)
+) -> RequestList:
+    return RequestList(await list_requests(session, caller, SERVICE, status, district, escalated,
+                                           limit))
 
 
 @router.get("/service-requests/{request_id}", response_model=RequestView,

@@ -117,13 +117,22 @@ class Page(BaseModel, Generic[T]):
         default=None, description="Pass as `cursor` for the next page; null on the last page.")
 
 
+class FieldError(BaseModel):
+    """One of the errors behind a 422: where, why, and the rule when one applies."""
+
+    field: str
+    message: str
+    rule: str | None = None
+
+
 class Problem(BaseModel):
-    """RFC 9457 problem details, as every error is answered."""
+    """RFC 9457 problem details, as every error is answered (`application/problem+json`).
+    Beyond the standard members, the ones this service adds when they apply."""
 
     model_config = {"json_schema_extra": {"examples": [{
         "type": "about:blank", "title": "Policy violation", "status": 422,
-        "detail": "C5 schedule.due_dates[1]: 2027-07-15 is more than three months after "
-                  "2027-03-01: quarterly reporting is the minimum.",
+        "detail": "C5 schedule.due_dates[1]: 2099-05-15 is more than three months after "
+                  "2098-10-01: quarterly reporting is the minimum.",
         "instance": "/cases", "rule": "C5", "field": "schedule.due_dates[1]"}]}}
 
     type: str = "about:blank"
@@ -133,5 +142,16 @@ class Problem(BaseModel):
     instance: str | None = None
     field: str | None = Field(default=None, description="The input field at fault.")
     rule: str | None = Field(default=None, description="The DOMAIN.md rule id, when one applies.")
+    errors: list[FieldError] | None = Field(default=None, description="422: every error found.")
     open_items: list[str] | None = Field(default=None, description="E2: items still open.")
     component: str | None = Field(default=None, description="503: what is unreachable.")
+    reason: str | None = Field(default=None, description="401: what is wrong with the token "
+                               "(missing, expired, signature ...).")
+    required_roles: list[str] | None = Field(default=None, description="403: the roles that "
+                                             "may do this.")
+    action: str | None = Field(default=None, description="403: the action refused, as the "
+                               "permission table names it (the operation id in camelCase).")
+    failed: list[str] | None = Field(default=None, description="`/readyz` 503: what is "
+                                     "unreachable.")
+    checks: dict[str, str] | None = Field(default=None, description="`/readyz` 503: each "
+                                          "dependency's state.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from api.schemas.common import Id, IsoDate, ItemId, PersonRef, StrictInput, Text, UtcDateTime
 
@@ -140,3 +140,8 @@ class ChangeView(BaseModel):
     dispute_id: str | None = None
     note_id: str | None = None
     duplicate: bool = False
+
+
+class RequestList(RootModel[list[RequestView]]):
+    """Requests between districts, newest first: a named list, so generated clients type
+    it (issue 12)."""

@@ -66,14 +66,19 @@ class CaseRegistration(StrictInput):
     """A case contract to register (C1-C5). Ids, codes and dates only: names and notes
     about the child or family never go here."""
 
+    # The examples of this module, sent in order, succeed on any day up to 2099-07-01
+    # (tests/api/test_openapi_examples.py; issue 12). So the contract's dates lie ahead
+    # of any such day (its reports fall due in 2098-2099), while the endorsement is
+    # dated on a day that has come (2026-06-01): a contract may be signed ahead of its
+    # start (C4). The child, born 2016, is 10 on that day and signs.
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "case_id": "case-2026-0147", "agency_id": "agency-7", "phase": "protection_order",
+        "case_id": "case-2098-0147", "agency_id": "agency-7", "phase": "protection_order",
         "total_case_management": True, "functions": [], "aboriginal_child": False,
         "child_birth_date": "2016-05-01",
-        "schedule": {"due_dates": ["2027-03-01", "2027-06-01", "2027-09-01",
-                                   "2027-12-01"]},
-        "contract_start": "2026-12-01", "contract_end": "2027-12-01",
-        "order_expiry": "2028-03-01",
+        "schedule": {"due_dates": ["2098-10-01", "2099-01-01", "2099-04-01",
+                                   "2099-07-01"]},
+        "contract_start": "2098-07-01", "contract_end": "2099-07-01",
+        "order_expiry": "2099-10-01",
     }]})
 
     case_id: Id = Field(description="The case's id; the workflow is case-contract-<case_id>.")
@@ -139,12 +144,15 @@ class SignatoryIn(StrictInput):
 class EndorsementIn(StrictInput):
     """C4: the team manager's endorsement; the contract is active from it."""
 
+    # A day that has come, whatever the day it is sent (C4: never a day still to come),
+    # before the registration example's first due date; its child (10) signs.
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "endorsed_on": "2026-12-01",
+        "endorsed_on": "2026-06-01",
         "signatories": [
-            {"role": "cp_decision_maker", "person_id": "cp-3", "signed_on": "2026-11-30"},
+            {"role": "cp_decision_maker", "person_id": "cp-3", "signed_on": "2026-05-29"},
             {"role": "agency_representative", "person_id": "ag-9",
-             "signed_on": "2026-11-30"},
+             "signed_on": "2026-05-29"},
+            {"role": "child", "person_id": "child-1", "signed_on": "2026-06-01"},
             {"role": "parent_guardian", "person_id": "pg-1", "declined": True}],
         "best_interests_decision_id": "bid-77",
     }]})
@@ -172,7 +180,7 @@ class ReportIn(StrictInput):
     """R4: a progress report arrived. `report_id` makes the request repeat-safe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"report_id": "rep-2027-q1"}]})
+        {"report_id": "rep-2098-q1"}]})
 
     report_id: Id
     period_index: int | None = Field(
@@ -202,8 +210,7 @@ class EventIn(StrictInput):
     needs a contract review within two weeks. `event_id` makes it repeat-safe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"event_id": "evt-311", "kind": "complaint_from_child_or_family",
-         "occurred_on": "2027-01-20"},
+        {"event_id": "evt-311", "kind": "complaint_from_child_or_family"},
         {"event_id": "evt-312", "kind": "contract_concern", "concern": "escalated_risk"}]})
 
     event_id: Id
@@ -260,9 +267,10 @@ class ReviewOutcomeIn(StrictInput):
     note, never sent to the workflow."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "new_contract_end": "2028-03-01",
+        "new_contract_end": "2099-10-01",
         "draft_plan_version": "plan-3", "endorse_plan_version": "plan-3",
-        "notes": "Extended to the order's expiry."}]})
+        "notes": "Extended to the order's expiry."}, {
+        "return_to_cp": True, "notes": "Case management returns to CP (E1)."}]})
 
     decided_by: PersonRef = _actor("recorded the decision")
     new_due_dates: list[IsoDate] | None = Field(default=None,
@@ -281,7 +289,7 @@ class ContactIn(StrictInput):
     """K1: a contact with the child. `contact_id` makes the request repeat-safe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "contact_id": "con-88", "occurred_on": "2027-01-14", "kind": "home_visit"}]})
+        "contact_id": "con-88", "occurred_on": "2098-07-14", "kind": "home_visit"}]})
 
     contact_id: Id
     occurred_on: IsoDate
@@ -301,7 +309,12 @@ class ClosureIn(StrictInput):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "summary": "Case management returned to CP after the March review.",
-        "carried_over": [{"item_id": "audit-1", "reason": "CP continues the audit."}]}]})
+        "carried_over": [
+            {"item_id": "audit-1", "reason": "CP continues the audit."},
+            {"item_id": "review-plan-review-scheduled",
+             "reason": "CP holds the case plan review."},
+            {"item_id": "case-2098-0147:review-plan-review-scheduled",
+             "reason": "The review's task goes with it."}]}]})
 
     summary: Text
     carried_over: list[CarryOverIn] = Field(default_factory=list,
@@ -322,7 +335,7 @@ class ClosureDayIn(StrictInput):
     jurisdiction recompute the deadlines that have not passed."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"jurisdiction": "AU-VIC", "day": "2027-02-15", "name": "Bushfire closure"}]})
+        {"jurisdiction": "AU-VIC", "day": "2099-02-16", "name": "Bushfire closure"}]})
 
     jurisdiction: str = Field(min_length=2, max_length=16)
     day: IsoDate

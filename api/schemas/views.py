@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import UtcDateTime
+from api.schemas.common import Page, UtcDateTime
 
 
 class View(BaseModel):
@@ -144,6 +144,14 @@ class CaseView(View):
     plan_versions: list[PlanVersionView] = Field(default_factory=list)
     contacts: ContactsView = Field(default_factory=ContactsView)
     open_tasks: list[TaskView] = Field(default_factory=list)
+
+
+class RegisteredCaseView(CaseView):
+    """`POST /cases`'s answer: the case as `GET /cases/{case_id}` shows it, and whether
+    this repeated an earlier registration (200, `duplicate: true`) or made it (201)."""
+
+    duplicate: bool = Field(default=False, description="True when this repeats an earlier "
+                            "registration with the same terms: nothing new was started.")
 
 
 class CaseSummary(View):
@@ -307,3 +315,42 @@ class ClosureDayView(View):
     signalled_cases: int = Field(description="Running cases of the jurisdiction told to "
                                  "recompute their deadlines.")
     duplicate: bool = False
+
+
+class Health(BaseModel):
+    """`GET /healthz`: the process answers."""
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """`GET /readyz` 200: every dependency answered (`checks` says each is `ok`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}]})
+
+    status: Literal["ready"]
+    checks: dict[str, str]
+
+
+# ------------------------------------------------------------------ list pages
+# Named subclasses, not `Page[CaseSummary]` in routes: OpenAPI would call that schema
+# `Page_CaseSummary_`, and generated clients their class likewise (issue 12).
+class CasePage(Page[CaseSummary]):
+    """A page of `GET /cases`."""
+
+
+class TimelinePage(Page[TimelineEntryView]):
+    """A page of `GET /cases/{case_id}/timeline`."""
+
+
+class NotePage(Page[NoteView]):
+    """A page of `GET /cases/{case_id}/notes`."""
+
+
+class TaskPage(Page[TaskView]):
+    """A page of `GET /tasks`."""
+
+
+class NotificationPage(Page[NotificationView]):
+    """A page of `GET /notifications`."""

@@ -1,0 +1,88 @@
+"""The request examples of /openapi.json, sent in order, succeed (issue 12): a front-end
+developer pasting them into /docs one after the other gets a case registered, endorsed,
+reported on, assessed, audited, reviewed, ended and closed -- on any day up to the
+example contract's end, 2099-07-01 (the examples' dates are chosen for that, see
+api/schemas/inputs.py), and a unit test checks the same against C1-C5 for such days.
+
+Each is sent by the role that would send it (README permission table), so actor ids
+and domain roles come from the token as in real use. Ids in paths come from the
+examples themselves or from earlier answers, never made up here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from casework.tokens import Role
+from tests.api.conftest import ApiClient, assert_problem, wait_idle
+
+
+def _examples(document: dict[str, Any], schema: str) -> list[dict[str, Any]]:
+    examples: list[dict[str, Any]] = document["components"]["schemas"][schema]["examples"]
+    assert examples, schema
+    return examples
+
+
+async def test_the_request_examples_sent_in_order_succeed(api: ApiClient) -> None:
+    document = (await api.get("/openapi.json")).json()
+
+    def example(schema: str, index: int = 0) -> dict[str, Any]:
+        return _examples(document, schema)[index]
+
+    registration = example("CaseRegistration")
+    case_id, agency = registration["case_id"], registration["agency_id"]
+    practitioner = api.as_role(Role.PRACTITIONER)
+    sent: list[str] = []
+
+    async def send(client: ApiClient, path: str, schema: str, index: int = 0,
+                   status: tuple[int, ...] = (200, 201)) -> dict[str, Any]:
+        response = await client.post(path, json=example(schema, index))
+        assert response.status_code in status, (schema, index, response.text)
+        sent.append(f"{schema}[{index}]")
+        await wait_idle(api, case_id)
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    case = f"/cases/{case_id}"
+    await send(practitioner, "/cases", "CaseRegistration", status=(201,))
+    endorsed = await send(api.as_role(Role.TEAM_MANAGER), f"{case}/endorsement", "EndorsementIn")
+    assert endorsed["status"] == "active"
+    report = await send(api.as_role(Role.AGENCY, agency=agency), f"{case}/reports", "ReportIn")
+    assert report["on_time"] is True
+    assessed = await send(practitioner, f"{case}/reports/{report['report_id']}/assessment",
+                          "AssessmentIn")
+    assert assessed["outcome"] == "success"
+    complaint = await send(practitioner, f"{case}/events", "EventIn", 0)
+    concern = await send(practitioner, f"{case}/events", "EventIn", 1)
+    audit = f"{case}/audits/{complaint['audit_id']}"
+    await send(practitioner, f"{audit}/findings", "FindingsIn")
+    planner = api.as_role(Role.CASE_PLANNER)
+    extended = await send(planner, f"{case}/reviews/{concern['review_id']}/outcome",
+                          "ReviewOutcomeIn", 0)
+    assert "contract_end" in extended["changed"]
+    review = await send(practitioner, f"{case}/reviews", "ReviewIn")
+    ended = await send(planner, f"{case}/reviews/{review['review_id']}/outcome",
+                       "ReviewOutcomeIn", 1)
+    assert ended["contract_status"] == "closing"
+    closed = await send(practitioner, f"{case}/closure", "ClosureIn")
+    assert closed["status"] == "closed"
+    await send(api, "/calendar/closures", "ClosureDayIn")
+    assert (await api.get(case)).json()["status"] == "closed"
+    requests = {name for name, schema in document["components"]["schemas"].items()
+                if name.endswith("In") and schema.get("examples")}
+    assert requests - {s.split("[")[0] for s in sent} == {"ContactIn"}
+
+
+async def test_the_contact_example_is_the_one_that_waits_for_its_day(api: ApiClient) -> None:
+    """K1: a contact is dated on a day that has come, within the contract; a contract
+    whose reports all fall due after any day the examples are sent started at most three
+    months before its first report (C5). So no contact date fits every day: the example
+    is dated in the example contract's second week and refused, naming K1, until then."""
+    document = (await api.get("/openapi.json")).json()
+    registration = dict(_examples(document, "CaseRegistration")[0], case_id="case-2098-0148")
+    assert (await api.post("/cases", json=registration)).status_code == 201
+    contact = _examples(document, "ContactIn")[0]
+    assert contact["occurred_on"] >= registration["contract_start"]
+    refused = await api.post("/cases/case-2098-0148/contacts",
+                             json={**contact, "by_role": "practitioner"})
+    assert_problem(refused, 422, field="occurred_on", rule="K1")
