@@ -22,6 +22,11 @@ from tests.webhook_receiver import webhook_receiver
 CASES = 12
 
 
+LEASE = 2.0
+"""Long enough that a loaded machine (CI on 2 cores) cannot let a lease run out, or cut
+a send (at half the lease) before its POST reached the receiver, by accident."""
+
+
 async def _rows(sessions: async_sessionmaker[AsyncSession], keys: Sequence[str]
                 ) -> list[NotificationRow]:
     async with sessions() as session:
@@ -33,13 +38,13 @@ async def test_each_notice_is_posted_once_while_recording_and_redelivery_race(
     sessions: async_sessionmaker[AsyncSession], unique_id: str,
 ) -> None:
     """No fault at all: the activity's first attempt and two workers' redelivery rounds
-    (every 5 ms) all look at the freshly written rows; each notice reaches the endpoint
+    (every 50 ms) all look at the freshly written rows; each notice reaches the endpoint
     exactly once and its row counts one attempt (before the fix: 1-in-4 twice or more)."""
     with webhook_receiver(delay_seconds=0.05) as receiver:
         deliverer = WebhookDeliverer(receiver.url)
         recorder = ReadModelActivities(sessions, deliverer)
         stop = asyncio.Event()
-        rounds = [asyncio.create_task(run_redelivery(sessions, deliverer, 0.005, stop))
+        rounds = [asyncio.create_task(run_redelivery(sessions, deliverer, 0.05, stop))
                   for _ in range(2)]
         batches = [_effects(f"c-{unique_id}-{i}") for i in range(CASES)]
 
@@ -82,7 +87,7 @@ async def test_a_claimed_notice_waits_for_its_lease_and_every_send_is_counted(
         deliverer = WebhookDeliverer(receiver.url)
         async with sessions() as session:
             assert [r.notification_key for r in await claim(
-                session, "dead-worker", [first], lease_seconds=0.5)] == [first]
+                session, "dead-worker", [first], lease_seconds=LEASE)] == [first]
             assert [r.notification_key for r in await claim(
                 session, "retried-activity", [second], lease_seconds=60)] == [second]
             # Another round: both are someone else's for now.
@@ -90,7 +95,7 @@ async def test_a_claimed_notice_waits_for_its_lease_and_every_send_is_counted(
             # The retried activity takes its own claim over without waiting.
             assert await deliver_undelivered(session, deliverer, [second],
                                              claim_token="retried-activity") == 1
-            await asyncio.sleep(0.6)  # the dead worker's lease runs out
+            await asyncio.sleep(LEASE + 0.2)  # the dead worker's lease runs out
             assert await deliver_undelivered(session, deliverer, [first, second]) == 1
             assert await deliver_undelivered(session, deliverer, [first, second]) == 0
     assert (receiver.posts[first], receiver.posts[second]) == (1, 1)
@@ -105,10 +110,10 @@ async def test_a_send_that_hangs_is_cut_inside_the_lease_and_counted(
     lease (so no other sender can have taken the row meanwhile), counted, recorded as
     failed and released for the next round at once."""
     [key] = await _outbox(sessions, f"c-{unique_id}", [0])
-    with webhook_receiver(delay_seconds=2.0) as receiver:
+    with webhook_receiver(delay_seconds=LEASE + 1) as receiver:
         async with sessions() as session:
             sent = await deliver_undelivered(session, WebhookDeliverer(receiver.url), [key],
-                                             lease_seconds=0.4)
+                                             lease_seconds=LEASE)
     assert sent == 0 and receiver.posts[key] == 1
     [row] = await _rows(sessions, [key])
     assert (row.attempts, row.delivered_at, row.claim_token, row.claimed_until) == (
