@@ -21,6 +21,8 @@ from api.routes import (
     closure,
     codec,
     contacts,
+    coworking,
+    disputes,
     events,
     health,
     notifications,
@@ -90,6 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
-                     notifications, calendar, transfers, codec, ui):
+                     notifications, calendar, transfers, disputes, coworking, codec, ui):
         app.include_router(resource.router)
     return app

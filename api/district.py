@@ -8,20 +8,29 @@ state-wide staff (no `district_id`) see every district's.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.accepted import accepted
 from api.case_gateway import UPDATE_TIMEOUT_SECONDS, NotAnswered, refusal, unavailable
 from api.errors import Conflict, Forbidden, NotFound
+from api.openapi import accepted_later
+from api.pagination import MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Caller
-from api.schemas.district import RequestView
+from api.schemas.common import Page
+from api.schemas.district import RequestPendingView, RequestView
 from models.district import RequestStatus
 from models.tables import DistrictRequestEventRow, DistrictRequestRow
+
+LIMIT = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+CURSOR = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 
 
 def request_not_found(kind: str, request_id: str) -> NotFound:
@@ -74,10 +83,14 @@ async def request_view(session: AsyncSession, row: DistrictRequestRow,
 
 async def list_requests(session: AsyncSession, caller: Caller, kind: str,
                         status: str | None, district: str | None, escalated: bool | None,
-                        limit: int) -> list[RequestView]:
-    """Soonest next deadline first (none last), then id."""
+                        limit: int, cursor: str | None = None,
+                        stage: str | None = None) -> Page[RequestView]:
+    """Soonest next deadline first (none last), then id; one page of the keyset
+    pagination every list uses (api/pagination.py)."""
     statement = in_district(select(DistrictRequestRow).where(
         DistrictRequestRow.kind == kind), caller)
+    if stage is not None:
+        statement = statement.where(DistrictRequestRow.stage == stage)
     if status is not None:
         statement = statement.where(DistrictRequestRow.status == status)
     if district is not None:
@@ -85,11 +98,32 @@ async def list_requests(session: AsyncSession, caller: Caller, kind: str,
                                         DistrictRequestRow.to_district == district))
     if escalated is not None:
         statement = statement.where(DistrictRequestRow.escalated == escalated)
-    statement = statement.order_by(DistrictRequestRow.next_deadline.is_(None),
-                                   DistrictRequestRow.next_deadline,
-                                   DistrictRequestRow.request_id).limit(limit)
-    rows = await session.scalars(statement)
-    return [await request_view(session, row, with_timeline=False) for row in rows]
+    rows, next_cursor = await keyset_page(
+        session, statement, DistrictRequestRow.next_deadline, DistrictRequestRow.request_id,
+        decode_cursor(cursor), limit, nullable=True)
+    return Page[RequestView](
+        items=[await request_view(session, row, with_timeline=False) for row in rows],
+        next_cursor=next_cursor)
+
+
+FIRST_RECORD_WAIT_SECONDS = 5.0
+"""How long a start waits for the workflow's first record (its deadlines) before it
+answers 202 with `Location` instead (issue 18.3): a worker backlog must not turn a
+request that started into a 404 or a 5xx."""
+
+
+async def first_record(session: AsyncSession, kind: str, request_id: str,
+                       wait_seconds: float = FIRST_RECORD_WAIT_SECONDS
+                       ) -> DistrictRequestRow | None:
+    """The request's row once its workflow has recorded it, or None after the wait."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        row = await session.get(DistrictRequestRow, (kind, request_id),
+                                populate_existing=True)
+        if row is not None or asyncio.get_running_loop().time() >= deadline:
+            return row
+        await session.commit()  # ends the read transaction: the next look sees new rows
+        await asyncio.sleep(0.1)
 
 
 async def start_request(client: Client, run: Any, query: Any, input: Any, workflow_id: str,
@@ -129,3 +163,24 @@ async def send(client: Client, workflow_id: str, update: Any, message: Any, kind
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise Conflict(f"the {kind} {request_id!r} is closed", field="status") from exc
         raise unavailable(exc) from exc
+
+
+PENDING = accepted_later(RequestPendingView, "The workflow started but has not recorded "
+                         "the request yet (a worker backlog): it runs; `Location` shows it.")
+
+
+async def answer_started(session: AsyncSession, response: Response, started: bool, kind: str,
+                         request_id: str, location: str) -> RequestView | JSONResponse:
+    """The answer to a start: 201 (200 on a repeat) with the request as first recorded;
+    202 with `Location` when the workflow has not recorded it within the wait (issue
+    18.3: it started, so never a 404 or a 5xx)."""
+    row = await first_record(session, kind, request_id)
+    if row is None:
+        return accepted(location, RequestPendingView(
+            kind=kind, request_id=request_id,
+            detail="The workflow started; its first record (with the deadlines) is not "
+                   "written yet. It shows at Location once a worker runs; sending the same "
+                   "body again is safe."))
+    if not started:
+        response.status_code = 200
+    return await request_view(session, row)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Id, IsoDate, ItemId, PersonRef, StrictInput, Text, UtcDateTime
+from api.schemas.views import AcceptedView
 
 
 class TransferIn(StrictInput):
@@ -104,6 +105,11 @@ class CoworkingReviewIn(StrictInput):
 
 
 class EndCoworkingIn(StrictInput):
+    """T4: the arrangement ends; no more reviews are due. `ended_by` defaults to the
+    caller."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
     ended_by: PersonRef = ""
 
 
@@ -127,6 +133,15 @@ class RequestView(BaseModel):
     closed_at: UtcDateTime | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
     timeline: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RequestPendingView(AcceptedView):
+    """202 for a request (or arrangement) whose workflow started but has not recorded
+    itself yet (a worker backlog, issue 18.3): it runs, and `Location` shows it with its
+    deadlines once the first record is written. Sending the same body again is safe."""
+
+    kind: str
+    request_id: str
 
 
 class ChangeView(BaseModel):

@@ -49,7 +49,8 @@ async def test_t1_same_districts_refused_and_district_scoping(api: ApiClient) ->
     assert api.settings is not None
     other = api.with_token(token_for(api.settings, "practitioner", district_id="kimberley"))
     assert_problem(await other.get(f"/transfers/{request_id}"), 404)
-    assert request_id not in {r["request_id"] for r in (await other.get("/transfers")).json()}
+    listed = (await other.get("/transfers")).json()
+    assert request_id not in {r["request_id"] for r in listed["items"]}
     own = api.with_token(token_for(api.settings, "team_manager", district_id="joondalup"))
     assert (await own.get(f"/transfers/{request_id}")).status_code == 200
     assert_problem(await other.post("/transfers", json=body(f"{request_id}-x")), 403,
