@@ -37,8 +37,10 @@ def request_not_found(kind: str, request_id: str) -> NotFound:
     return NotFound(f"No {kind} {request_id!r}.")
 
 
-def check_own_district(caller: Caller, from_district: str) -> None:
-    """A district opens requests in its own name only (T1: the transferring district)."""
+def check_own_district(caller: Caller, from_district: str, case_id: str) -> None:
+    """A district opens requests in its own name only (T1: the transferring district).
+    The access log names the request's case."""
+    caller.note_case(case_id)
     district = caller.principal.district_id
     if district is not None and district != from_district:
         raise Forbidden(f"this token acts for district {district!r}", field="from_district")
@@ -59,6 +61,7 @@ async def visible_request(session: AsyncSession, caller: Caller, kind: str,
     if row is None or (district is not None
                        and district not in (row.from_district, row.to_district)):
         raise request_not_found(kind, request_id)
+    caller.note_case(row.case_id)  # the access log names the case a write was about
     return row
 
 

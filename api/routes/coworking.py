@@ -72,7 +72,7 @@ async def start_coworking(
     Perth), then three months after each review; both districts' teams are reminded five
     working days before. Repeat-safe on `arrangement_id` (409 for another arrangement
     under the same id); 202 with `Location` while the workflow has not recorded it."""
-    check_own_district(caller, body.from_district)
+    check_own_district(caller, body.from_district, body.case_id)
     try:
         policy.check_districts(body.from_district, body.to_district)
     except PolicyViolation as exc:

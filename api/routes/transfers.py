@@ -61,7 +61,7 @@ async def open_transfer(
     5 working days, under four weeks), on the AU-WA calendar. Repeat-safe on
     `request_id`; the same id for another request is 409. 202 with `Location` when the
     workflow has started but not yet recorded the request (issue 18.3)."""
-    check_own_district(caller, body.from_district)
+    check_own_district(caller, body.from_district, body.case_id)
     _districts(body, "T1")
     facts: dict[str, Any] = body.model_dump()
     started = await start_request(
@@ -83,7 +83,7 @@ async def open_service_request(
 ) -> RequestView | JSONResponse:
     """Accepted within 1 working day (AU-WA), else escalated. Repeat-safe on `request_id`;
     202 with `Location` while the workflow has not recorded it yet."""
-    check_own_district(caller, body.from_district)
+    check_own_district(caller, body.from_district, body.case_id)
     _districts(body, "T2")
     facts: dict[str, Any] = body.model_dump()
     started = await start_request(

@@ -12,13 +12,14 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.routes.coworking import perth_today
 from casework import cli
 from casework.config import Settings
-from models.tables import NoteRow
+from models.tables import AccessLogRow, NoteRow
 from tests.api.conftest import ApiClient, assert_problem, running_app, token_for
 from tests.polling import eventually
 from worker import build_worker
@@ -80,6 +81,10 @@ async def test_t3_dispute_listed_referred_up_and_resolved_with_its_rationale_as_
     async with sessions() as session:
         note = await session.get(NoteRow, answer["note_id"])
         assert note is not None and note.text == rationale and note.case_id == "case-wa-t3"
+        [logged] = (await session.scalars(select(AccessLogRow).where(
+            AccessLogRow.path == f"/disputes/{dispute_id}/resolution"))).all()
+        assert (logged.action, logged.case_id, logged.outcome) == (
+            "resolve_dispute", "case-wa-t3", "allowed")
 
     async def closed() -> None:
         found = (await api.get(f"/disputes/{dispute_id}")).json()
