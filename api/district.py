@@ -15,18 +15,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.accepted import accepted
-from api.case_gateway import UPDATE_TIMEOUT_SECONDS, NotAnswered, refusal, unavailable
-from api.errors import Conflict, Forbidden, NotFound
+from api.case_gateway import (
+    QUERY_TIMEOUT,
+    UPDATE_TIMEOUT_SECONDS,
+    NotAnswered,
+    refusal,
+    unavailable,
+)
+from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from api.openapi import accepted_later
 from api.pagination import MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Caller
 from api.schemas.common import Page
 from api.schemas.district import RequestPendingView, RequestView
-from models.district import RequestStatus
 from models.tables import DistrictRequestEventRow, DistrictRequestRow
 
 LIMIT = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -129,26 +135,44 @@ async def first_record(session: AsyncSession, kind: str, request_id: str,
         await asyncio.sleep(0.1)
 
 
-async def start_request(client: Client, run: Any, query: Any, input: Any, workflow_id: str,
+async def start_request(client: Client, run: Any, input: Any, workflow_id: str,
                         task_queue: str, same: dict[str, Any]) -> bool:
     """Start the request's workflow; False when it exists already with the same facts
-    (a repeat), 409 when the id was used for another request."""
+    (a repeat), 409 when the id was used for another request.
+
+    An id is never reused, even once its workflow has finished: an ended arrangement or
+    a completed transfer started "again" is a repeat of that one, not a new one. The
+    facts are compared with the input in the workflow's history, so a repeat needs no
+    worker (a backlog cannot turn it into a 503, issue 18.3)."""
     try:
         await client.start_workflow(run, input, id=workflow_id, task_queue=task_queue,
+                                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                                     static_summary=f"{workflow_id} (T1-T4)")
         return True
     except WorkflowAlreadyStartedError:
         pass
     except RPCError as exc:
         raise unavailable(exc) from exc
-    try:
-        status: RequestStatus = await client.get_workflow_handle(workflow_id).query(query)
-    except RPCError as exc:
-        raise unavailable(exc) from exc
-    differs = sorted(k for k, v in same.items() if getattr(status, k) != v)
+    started = await _started_input(client, workflow_id, type(input))
+    differs = sorted(k for k, v in same.items() if getattr(started, k) != v)
     if differs:
         raise Conflict("this id was used for another request", field=differs[0])
     return False
+
+
+async def _started_input(client: Client, workflow_id: str, input_type: type) -> Any:
+    """The input the workflow's latest run was started with (its first history event;
+    a continued run carries the same facts)."""
+    try:
+        async for event in client.get_workflow_handle(workflow_id).fetch_history_events(
+                rpc_timeout=QUERY_TIMEOUT):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            [found] = await client.data_converter.decode(payloads, [input_type])
+            return found
+    except RPCError as exc:
+        raise unavailable(exc) from exc
+    raise ServiceUnavailable(f"Temporal returned no history for {workflow_id}.",
+                             component="temporal")
 
 
 async def send(client: Client, workflow_id: str, update: Any, message: Any, kind: str,

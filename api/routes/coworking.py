@@ -86,7 +86,7 @@ async def start_coworking(
     if body.started_on is not None:  # left out on a repeat: whatever the first one said
         same["started_on"] = body.started_on
     started = await start_request(
-        client, CoworkingWorkflow.run, CoworkingWorkflow.status,
+        client, CoworkingWorkflow.run,
         CoworkingInput(arrangement_id=body.arrangement_id, case_id=body.case_id,
                        from_district=body.from_district, to_district=body.to_district,
                        started_on=body.started_on or today,

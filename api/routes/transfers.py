@@ -65,7 +65,7 @@ async def open_transfer(
     _districts(body, "T1")
     facts: dict[str, Any] = body.model_dump()
     started = await start_request(
-        client, TransferRequestWorkflow.run, TransferRequestWorkflow.status,
+        client, TransferRequestWorkflow.run,
         TransferInput(**facts, opened_by=caller.principal.subject),
         transfer_workflow_id(body.request_id), settings.temporal_task_queue, facts)
     return await answer_started(session, response, started, TRANSFER, body.request_id,
@@ -87,7 +87,7 @@ async def open_service_request(
     _districts(body, "T2")
     facts: dict[str, Any] = body.model_dump()
     started = await start_request(
-        client, ServiceRequestWorkflow.run, ServiceRequestWorkflow.status,
+        client, ServiceRequestWorkflow.run,
         ServiceRequestInput(**facts, opened_by=caller.principal.subject),
         service_request_workflow_id(body.request_id), settings.temporal_task_queue, facts)
     return await answer_started(session, response, started, SERVICE, body.request_id,

@@ -194,6 +194,10 @@ async def test_t4_coworking_started_reviewed_and_ended_each_repeat_safe(
     await eventually(closed)
     again = await api.post(f"/coworking/{arrangement_id}/end", json={})
     assert again.status_code == 200 and again.json()["duplicate"], again.text
+    # Ended, the same start again is a repeat of that arrangement, not a new one.
+    restarted = await api.post("/coworking", json=body)
+    assert restarted.status_code == 200, restarted.text
+    assert restarted.json()["status"] == "ended"
     assert_problem(await api.post(f"/coworking/{arrangement_id}/reviews",
                                   json={"review_id": "r-2", "notes": "After the end."}),
                    409, field="status")
@@ -220,6 +224,13 @@ async def test_t1_a_start_not_yet_recorded_answers_202_with_location_never_404(
         assert pending.json()["status"] == "accepted"
         cw = await api.post("/coworking", json=arrangement(arrangement_id))
         assert cw.status_code == 202 and cw.headers["Location"] == f"/coworking/{arrangement_id}"
+        # A repeat is told from another arrangement by the workflow's history: no worker
+        # needed, so still 202 (not a 503 after a query nobody answers), and a 409 for
+        # other facts.
+        assert (await api.post("/coworking", json=arrangement(arrangement_id))
+                ).status_code == 202
+        assert_problem(await api.post("/coworking", json=arrangement(
+            arrangement_id, to_district="kimberley")), 409, field="to_district")
         async with build_worker(service_client, idle_queue, sessions, strict_sandbox=True):
             again = await api.post("/transfers", json=transfer(request_id))
             assert again.status_code == 200, again.text
