@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
+from api.actors import actor_id
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.district import (
     CURSOR,
@@ -164,7 +165,7 @@ async def _decide(caller: Caller, kind: str, request_id: str, body: DecisionIn,
                   ) -> ChangeView:
     """Repeat-safe per decision; a rejection's reason is a note (DESIGN decision 6)."""
     row = await visible_request(session, caller, kind, request_id)
-    decided_by = body.decided_by or caller.principal.subject
+    decided_by = actor_id(caller, body.decided_by, "decided_by")  # from the token
     drafts = []
     if body.reason is not None:
         drafts.append(NoteDraft(note_id(row.case_id, f"{kind}_reason", request_id),
