@@ -8,6 +8,7 @@ state-wide staff (no `district_id`) see every district's.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Query, Response
@@ -33,7 +34,21 @@ from api.pagination import MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Caller
 from api.schemas.common import Page
 from api.schemas.district import RequestPendingView, RequestView
+from models.district import (
+    COWORKING,
+    DISPUTE,
+    SERVICE,
+    TRANSFER,
+    CoworkingInput,
+    DisputeInput,
+    ServiceRequestInput,
+    TransferInput,
+)
 from models.tables import DistrictRequestEventRow, DistrictRequestRow
+from workflows.coworking import coworking_workflow_id
+from workflows.dispute import dispute_workflow_id
+from workflows.service_request import service_request_workflow_id
+from workflows.transfer import transfer_workflow_id
 
 LIMIT = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 CURSOR = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
@@ -61,8 +76,15 @@ def in_district(statement: Select[Any], caller: Caller) -> Select[Any]:
 
 
 async def visible_request(session: AsyncSession, caller: Caller, kind: str,
-                          request_id: str) -> DistrictRequestRow:
+                          request_id: str, client: Client | None = None
+                          ) -> DistrictRequestRow:
+    """The request, if the caller's district may see it (404 otherwise). Given the
+    Temporal `client` (writes), a request whose workflow has started but not yet
+    recorded itself (a worker backlog, after a 202) is found by the facts of its start
+    in the workflow's history, so the write is sent rather than answered 404."""
     row = await session.get(DistrictRequestRow, (kind, request_id))
+    if row is None and client is not None:
+        row = await _unrecorded(client, kind, request_id)
     district = caller.principal.district_id
     if row is None or (district is not None
                        and district not in (row.from_district, row.to_district)):
@@ -160,9 +182,10 @@ async def start_request(client: Client, run: Any, input: Any, workflow_id: str,
     return False
 
 
-async def _started_input(client: Client, workflow_id: str, input_type: type) -> Any:
+async def _started_input(client: Client, workflow_id: str, input_type: type,
+                         missing_ok: bool = False) -> Any:
     """The input the workflow's latest run was started with (its first history event;
-    a continued run carries the same facts)."""
+    a continued run carries the same facts); None for no such workflow if `missing_ok`."""
     try:
         async for event in client.get_workflow_handle(workflow_id).fetch_history_events(
                 rpc_timeout=QUERY_TIMEOUT):
@@ -170,9 +193,34 @@ async def _started_input(client: Client, workflow_id: str, input_type: type) -> 
             [found] = await client.data_converter.decode(payloads, [input_type])
             return found
     except RPCError as exc:
+        if missing_ok and exc.status == RPCStatusCode.NOT_FOUND:
+            return None
         raise unavailable(exc) from exc
     raise ServiceUnavailable(f"Temporal returned no history for {workflow_id}.",
                              component="temporal")
+
+
+_WORKFLOWS: dict[str, tuple[Callable[[str], str], type]] = {
+    TRANSFER: (transfer_workflow_id, TransferInput),
+    SERVICE: (service_request_workflow_id, ServiceRequestInput),
+    DISPUTE: (dispute_workflow_id, DisputeInput),
+    COWORKING: (coworking_workflow_id, CoworkingInput),
+}
+
+
+async def _unrecorded(client: Client, kind: str, request_id: str
+                      ) -> DistrictRequestRow | None:
+    """A row-shaped view (never added to the session) of a request whose workflow has
+    started but not recorded itself: who asked whom about which case, from its input."""
+    workflow_id, input_type = _WORKFLOWS[kind]
+    started = await _started_input(client, workflow_id(request_id), input_type,
+                                   missing_ok=True)
+    if started is None:
+        return None
+    return DistrictRequestRow(kind=kind, request_id=request_id, case_id=started.case_id,
+                              from_district=started.from_district,
+                              to_district=started.to_district, status="open",
+                              snapshot={}, closed_at=None)
 
 
 async def send(client: Client, workflow_id: str, update: Any, message: Any, kind: str,

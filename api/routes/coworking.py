@@ -133,7 +133,7 @@ async def record_coworking_review(
     """The review held on `reviewed_on` (default: today in Perth; not before the start or
     the last review, not in the future: 422); the next is due three months after it.
     The notes are stored as a note. Repeat-safe on `review_id`."""
-    row = await visible_request(session, caller, COWORKING, arrangement_id)
+    row = await visible_request(session, caller, COWORKING, arrangement_id, client)
     reviewed_by = actor_id(caller, body.reviewed_by, "reviewed_by")
     notes = NoteDraft(note_id(row.case_id, "coworking_review",
                               f"{arrangement_id}:{body.review_id}"),
@@ -162,7 +162,7 @@ async def end_coworking(
     body: EndCoworkingIn, session: SessionDep, client: TemporalDep,
 ) -> ChangeView:
     """No more reviews are due. Repeat-safe: ending an ended arrangement answers its end."""
-    row = await visible_request(session, caller, COWORKING, arrangement_id)
+    row = await visible_request(session, caller, COWORKING, arrangement_id, client)
     if row.closed_at is not None:
         return _ended(row)
     message = EndCoworking(ended_by=actor_id(caller, body.ended_by, "ended_by"))

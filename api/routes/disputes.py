@@ -67,7 +67,7 @@ async def refer_dispute(
     """The assistant district directors refer to the district directors, they to the
     director, service delivery (whose decision is final: 409). Repeat-safe on
     `from_stage`: the same referral again answers the first time's answer."""
-    await visible_request(session, caller, DISPUTE, dispute_id)
+    await visible_request(session, caller, DISPUTE, dispute_id, client)
     message = ReferDispute(from_stage=body.from_stage,
                            referred_by=actor_id(caller, body.referred_by, "referred_by"))
     result: DisputeChanged = await send(client, dispute_workflow_id(dispute_id),
@@ -86,7 +86,7 @@ async def resolve_dispute(
     `withdraw`. Agreed at the level holding it, or the director's final decision. The
     rationale is stored as a note; the workflow gets its id. Repeat-safe: the same
     resolution again answers 200 with `duplicate`; another one is 409."""
-    row = await visible_request(session, caller, DISPUTE, dispute_id)
+    row = await visible_request(session, caller, DISPUTE, dispute_id, client)
     decided_by = actor_id(caller, body.decided_by, "decided_by")
     rationale = NoteDraft(note_id(row.case_id, "dispute_rationale", dispute_id),
                           "dispute_rationale", body.rationale, "rationale", dispute_id)

@@ -164,7 +164,7 @@ async def _decide(caller: Caller, kind: str, request_id: str, body: DecisionIn,
                   session: SessionDep, client: TemporalDep, workflow_id: str, update: Any
                   ) -> ChangeView:
     """Repeat-safe per decision; a rejection's reason is a note (DESIGN decision 6)."""
-    row = await visible_request(session, caller, kind, request_id)
+    row = await visible_request(session, caller, kind, request_id, client)
     decided_by = actor_id(caller, body.decided_by, "decided_by")  # from the token
     drafts = []
     if body.reason is not None:

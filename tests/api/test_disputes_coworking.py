@@ -7,6 +7,7 @@ today in Perth plus or minus a few days, valid on any day."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -231,7 +232,18 @@ async def test_t1_a_start_not_yet_recorded_answers_202_with_location_never_404(
                 ).status_code == 202
         assert_problem(await api.post("/coworking", json=arrangement(
             arrangement_id, to_district="kimberley")), 409, field="to_district")
+        # A decision right after the 202 is sent to the workflow (found by its start in
+        # history), not answered 404; it is applied once a worker runs.
+        decision = asyncio.create_task(api.post(f"/transfers/{request_id}/decision",
+                                                json={"decision": "accept"}))
+        await asyncio.sleep(1)
+        assert not decision.done(), (await decision).text
+        assert_problem(await api.post("/transfers/tr-never-started/decision",
+                                      json={"decision": "accept"}), 404)
         async with build_worker(service_client, idle_queue, sessions, strict_sandbox=True):
+            decided = await decision
+            assert decided.status_code == 200, decided.text
+            assert decided.json()["status"] == "accepted"
             again = await api.post("/transfers", json=transfer(request_id))
             assert again.status_code == 200, again.text
             assert again.json()["next_deadline_kind"] == "resolve"
