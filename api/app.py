@@ -23,6 +23,8 @@ from api.routes import (
     closure,
     codec,
     contacts,
+    coworking,
+    disputes,
     events,
     health,
     notifications,
@@ -95,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
-                     notifications, calendar, transfers, codec, ui):
+                     notifications, calendar, transfers, disputes, coworking, codec, ui):
         app.include_router(resource.router)
     install_docs(app)
     install_openapi(app)

@@ -21,6 +21,7 @@ from casework.tokens import (
     local_signing_key,
     mint_token,
 )
+from models.ids import is_id
 
 DEV_TOKEN_MINUTES = 8 * 60
 """A working day: long enough not to get in the way, short enough to expire unused."""
@@ -102,11 +103,14 @@ def _reconcile(args: argparse.Namespace) -> None:
 
 
 def issue_dev_token(settings: Settings, roles: Sequence[str], *, agency: str | None = None,
-                    subject: str | None = None, minutes: int = DEV_TOKEN_MINUTES) -> str:
+                    subject: str | None = None, minutes: int = DEV_TOKEN_MINUTES,
+                    district: str | None = None) -> str:
     """A bearer token signed with the local key, for trying the API by hand.
 
     Embedded default only: raises `LocalSigningKeyRefused` in production or when a JWKS
     URL is configured. Agency and integration tokens must name their agency (C7).
+    `district` is the optional `district_id` claim (T1-T4): such a token sees and acts on
+    its district's requests between districts only; without it, every district's.
     """
     if minutes <= 0:
         raise ValueError("--minutes must be positive")
@@ -116,14 +120,24 @@ def issue_dev_token(settings: Settings, roles: Sequence[str], *, agency: str | N
     return mint_token(
         local_signing_key(settings), subject=subject or f"dev-{wanted[0].value}",
         roles=[role.value for role in wanted], agency_id=agency, issuer=settings.auth_issuer,
-        audience=settings.auth_audience, ttl_seconds=minutes * 60,
+        audience=settings.auth_audience, ttl_seconds=minutes * 60, district_id=district,
     )
+
+
+def _district_id(value: str) -> str:
+    """A district id is an id like any other (models/ids.py), since the API compares it
+    with the districts of requests; anything else would make a token that sees nothing."""
+    if not is_id(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an id (1-64 letters, digits, '.', '_', ':', '-')")
+    return value
 
 
 def _token(args: argparse.Namespace) -> None:
     try:
         token = issue_dev_token(get_settings(), args.role, agency=args.agency,
-                                subject=args.subject, minutes=args.minutes)
+                                subject=args.subject, minutes=args.minutes,
+                                district=args.district)
     except ValueError as exc:
         raise SystemExit(f"casework token: {exc}") from exc
     print(token)
@@ -168,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=[role.value for role in Role],
                        help="a role of the token; repeat for several")
     token.add_argument("--agency", help="agency id; required for agency and integration")
+    token.add_argument("--district", type=_district_id,
+                       help="district id (T1-T4): the token sees its district's requests "
+                       "between districts only; default: every district's")
     token.add_argument("--subject", help="who the token is for (default: dev-<role>)")
     token.add_argument("--minutes", type=int, default=DEV_TOKEN_MINUTES,
                        help=f"lifetime (default {DEV_TOKEN_MINUTES})")

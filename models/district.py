@@ -279,3 +279,4 @@ class RequestStatus:
     rationale_id: str | None = None
     next_review_on: date | None = None
     reviews: list[str] = field(default_factory=list)
+    started_on: date | None = None  # T4: the arrangement's start (compared on a repeat)

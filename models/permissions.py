@@ -61,6 +61,15 @@ class Action(StrEnum):
     LIST_SERVICE_REQUESTS = "list_service_requests"
     READ_SERVICE_REQUEST = "read_service_request"
     DECIDE_SERVICE_REQUEST = "decide_service_request"
+    LIST_DISPUTES = "list_disputes"
+    READ_DISPUTE = "read_dispute"
+    REFER_DISPUTE = "refer_dispute"
+    RESOLVE_DISPUTE = "resolve_dispute"
+    START_COWORKING = "start_coworking"
+    LIST_COWORKING = "list_coworking"
+    READ_COWORKING = "read_coworking"
+    RECORD_COWORKING_REVIEW = "record_coworking_review"
+    END_COWORKING = "end_coworking"
     ENCODE_PAYLOADS = "encode_payloads"
     DECODE_PAYLOADS = "decode_payloads"
 
@@ -144,6 +153,22 @@ PERMISSIONS: dict[Action, Permission] = {
                                     "read a service request"),
     Action.DECIDE_SERVICE_REQUEST: _p("POST", "/service-requests/{request_id}/decision",
                                       DECIDERS, "accept or reject a service request (T2, T3)"),
+    Action.LIST_DISPUTES: _p("GET", "/disputes", CP_READERS, "list disputes between districts"),
+    Action.READ_DISPUTE: _p("GET", "/disputes/{dispute_id}", CP_READERS, "read a dispute"),
+    Action.REFER_DISPUTE: _p("POST", "/disputes/{dispute_id}/referral", DECIDERS,
+                             "refer a dispute up the ladder (T3)"),
+    Action.RESOLVE_DISPUTE: _p("POST", "/disputes/{dispute_id}/resolution", DECIDERS,
+                               "resolve a dispute, or decide it finally, with a rationale (T3)"),
+    Action.START_COWORKING: _p("POST", "/coworking", CP_WORKERS,
+                               "start a co-working arrangement (T4)"),
+    Action.LIST_COWORKING: _p("GET", "/coworking", CP_READERS,
+                              "list co-working arrangements"),
+    Action.READ_COWORKING: _p("GET", "/coworking/{arrangement_id}", CP_READERS,
+                              "read a co-working arrangement"),
+    Action.RECORD_COWORKING_REVIEW: _p("POST", "/coworking/{arrangement_id}/reviews",
+                                       CP_WORKERS, "record a co-working review (T4)"),
+    Action.END_COWORKING: _p("POST", "/coworking/{arrangement_id}/end", DECIDERS,
+                             "end a co-working arrangement (T4)"),
     Action.ENCODE_PAYLOADS: _p("POST", "/codec/encode", (OPERATIONS, ADMIN),
                                "encrypt payloads (remote codec)"),
     Action.DECODE_PAYLOADS: _p("POST", "/codec/decode", (OPERATIONS, ADMIN),

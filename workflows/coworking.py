@@ -157,7 +157,7 @@ class CoworkingWorkflow:
             opened_at=self.state.opened_at, deadlines=list(self.rt.deadlines),
             next_review_on=(date.fromisoformat(str(review.basis["last_day"]))
                             if review and review.met_at is None else None),
-            reviews=list(self.state.reviews))
+            reviews=list(self.state.reviews), started_on=self.input.started_on)
 
     def _summary(self) -> dict[str, Any]:
         return {"started_on": self.input.started_on.isoformat(),

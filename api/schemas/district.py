@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Id, IsoDate, ItemId, PersonRef, StrictInput, Text, UtcDateTime
+from api.schemas.common import Id, IsoDate, ItemId, Page, PersonRef, StrictInput, Text, UtcDateTime
+from api.schemas.views import AcceptedView
 
 
 class TransferIn(StrictInput):
@@ -104,6 +105,11 @@ class CoworkingReviewIn(StrictInput):
 
 
 class EndCoworkingIn(StrictInput):
+    """T4: the arrangement ends; no more reviews are due. `ended_by` defaults to the
+    caller."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
     ended_by: PersonRef = ""
 
 
@@ -129,6 +135,15 @@ class RequestView(BaseModel):
     timeline: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class RequestPendingView(AcceptedView):
+    """202 for a request (or arrangement) whose workflow started but has not recorded
+    itself yet (a worker backlog, issue 18.3): it runs, and `Location` shows it with its
+    deadlines once the first record is written. Sending the same body again is safe."""
+
+    kind: str
+    request_id: str
+
+
 class ChangeView(BaseModel):
     """What a message changed; `duplicate` on a repeat (the first answer)."""
 
@@ -142,6 +157,6 @@ class ChangeView(BaseModel):
     duplicate: bool = False
 
 
-class RequestList(RootModel[list[RequestView]]):
-    """Requests between districts, newest first: a named list, so generated clients type
-    it (issue 12)."""
+class RequestPage(Page[RequestView]):
+    """Requests between districts, a page at a time: a named schema, so generated
+    clients type it (issue 12)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from casework.tokens import Role
 from tests.api.conftest import ApiClient, assert_problem, wait_idle
+from tests.polling import eventually
 
 
 def _examples(document: dict[str, Any], schema: str) -> list[dict[str, Any]]:
@@ -68,6 +69,25 @@ async def test_the_request_examples_sent_in_order_succeed(api: ApiClient) -> Non
     assert closed["status"] == "closed"
     await send(api, "/calendar/closures", "ClosureDayIn")
     assert (await api.get(case)).json()["status"] == "closed"
+    # T1-T4 (issue 14): the district examples, in the order the districts would send them.
+    transfer = example("TransferIn")
+    await send(api, "/transfers", "TransferIn", status=(201, 202))
+    rejected = await send(api, f"/transfers/{transfer['request_id']}/decision", "DecisionIn", 1)
+    dispute = f"/disputes/{rejected['dispute_id']}"
+
+    async def dispute_recorded() -> None:
+        assert (await api.get(dispute)).status_code == 200
+
+    await eventually(dispute_recorded)
+    await send(api, f"{dispute}/referral", "ReferralIn")
+    await send(api, f"{dispute}/resolution", "ResolutionIn")
+    service = example("ServiceRequestIn")
+    await send(api, "/service-requests", "ServiceRequestIn", status=(201, 202))
+    await send(api, f"/service-requests/{service['request_id']}/decision", "DecisionIn", 0)
+    arrangement = f"/coworking/{example('CoworkingIn')['arrangement_id']}"
+    await send(api, "/coworking", "CoworkingIn", status=(201, 202))
+    await send(api, f"{arrangement}/reviews", "CoworkingReviewIn")
+    await send(api, f"{arrangement}/end", "EndCoworkingIn")
     requests = {name for name, schema in document["components"]["schemas"].items()
                 if name.endswith("In") and schema.get("examples")}
     assert requests - {s.split("[")[0] for s in sent} == {"ContactIn"}

@@ -45,7 +45,8 @@ def _request(action: Action, case_id: str) -> tuple[str, str, Any]:
     permission = PERMISSIONS[action]
     path = permission.path.format(case_id=case_id, report_id="rep-matrix",
                                   audit_id="audit-matrix", review_id="rev-matrix",
-                                  task_id="task-matrix", request_id="req-matrix")
+                                  task_id="task-matrix", request_id="req-matrix",
+                                  dispute_id="req-matrix", arrangement_id="req-matrix")
     if permission.method == "GET":
         return "GET", path, None
     if path.startswith("/codec/"):
@@ -67,7 +68,7 @@ async def test_role_x_endpoint_matrix(api: ApiClient, matrix_case: str, action: 
     if role in PERMISSIONS[action].roles:
         assert response.status_code not in (401, 403), response.text
         assert response.status_code < 500, response.text
-        if method == "GET" and "req-matrix" in path:  # T1/T2: no such request
+        if method == "GET" and "req-matrix" in path:  # T1-T4: no such request
             assert response.status_code == 404, response.text
         elif method == "GET" or path.startswith("/codec/"):
             assert response.status_code == 200, response.text

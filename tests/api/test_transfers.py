@@ -49,7 +49,8 @@ async def test_t1_same_districts_refused_and_district_scoping(api: ApiClient) ->
     assert api.settings is not None
     other = api.with_token(token_for(api.settings, "practitioner", district_id="kimberley"))
     assert_problem(await other.get(f"/transfers/{request_id}"), 404)
-    assert request_id not in {r["request_id"] for r in (await other.get("/transfers")).json()}
+    listed = (await other.get("/transfers")).json()
+    assert request_id not in {r["request_id"] for r in listed["items"]}
     own = api.with_token(token_for(api.settings, "team_manager", district_id="joondalup"))
     assert (await own.get(f"/transfers/{request_id}")).status_code == 200
     assert_problem(await other.post("/transfers", json=body(f"{request_id}-x")), 403,
@@ -66,3 +67,24 @@ async def test_t2_service_request_accepted(api: ApiClient) -> None:
     accepted = await api.post(f"/service-requests/{request_id}/decision",
                               json={"decision": "accept"})
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+
+
+async def test_t1_who_decided_comes_from_the_token(api: ApiClient) -> None:
+    """README *Who did it comes from the token*: `decided_by` is the caller's subject;
+    naming someone else is 403 on the field, and nothing is decided."""
+    request_id = f"tr-{uuid.uuid4().hex[:8]}"
+    assert (await api.post("/transfers", json=body(request_id))).status_code == 201
+    manager = api.as_role("team_manager", subject="tm-joondalup")
+    assert_problem(await manager.post(f"/transfers/{request_id}/decision", json={
+        "decision": "accept", "decided_by": "someone-else"}), 403, field="decided_by")
+    assert (await api.get(f"/transfers/{request_id}")).json()["status"] == "open"
+    accepted = await manager.post(f"/transfers/{request_id}/decision",
+                                  json={"decision": "accept"})
+    assert accepted.status_code == 200, accepted.text
+
+    async def recorded() -> None:
+        timeline = (await api.get(f"/transfers/{request_id}")).json()["timeline"]
+        accepts = [e for e in timeline if e["event"] == "transfer_accepted"]
+        assert [e["detail"]["decided_by"] for e in accepts] == ["tm-joondalup"]
+
+    await eventually(recorded)

@@ -18,9 +18,13 @@ import asyncio
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -28,6 +32,17 @@ from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade_to_head_async
 from casework.processes import venv_binary
 from casework.temporal_client import ensure_search_attributes, make_data_converter
+from models.district import (
+    CoworkingInput,
+    Decide,
+    EndCoworking,
+    RecordCoworkingReview,
+    ReferDispute,
+    RequestStatus,
+    ResolveDispute,
+    ServiceRequestInput,
+    TransferInput,
+)
 from models.messages import (
     AssessReport,
     CalendarChanged,
@@ -43,8 +58,11 @@ from models.messages import (
     SubmitReport,
 )
 from models.terms import ReportingSchedule
+from tests.polling import eventually
 from tests.workflows.conftest import (
+    SCENARIO_YEAR,
     Case,
+    begin_on,
     endorsement_for,
     local_today,
     make_terms,
@@ -52,11 +70,26 @@ from tests.workflows.conftest import (
     sleep_until,
     start_case,
 )
-from workflows.case_contract import CaseContractWorkflow
+from workflows.case_contract import CaseContractWorkflow, workflow_id_for
+from workflows.coworking import CoworkingWorkflow, coworking_workflow_id
+from workflows.dispute import DisputeWorkflow, dispute_id_for, dispute_workflow_id
+from workflows.service_request import ServiceRequestWorkflow, service_request_workflow_id
+from workflows.transfer import TransferRequestWorkflow, transfer_workflow_id
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+PERTH = ZoneInfo("Australia/Perth")
+MELBOURNE_NOON = time(13, 0)  # begin_on's zone: 10:00 or 11:00 in Perth, the same date
 
-Scenario = Callable[[WorkflowEnvironment, Worker, str], Awaitable[Case]]
+
+@dataclass
+class Recorded:
+    """The one workflow a district scenario records (T1-T4); a case scenario's `Case`
+    has a `handle` too."""
+
+    handle: WorkflowHandle[Any, Any]
+
+
+Scenario = Callable[[WorkflowEnvironment, Worker, str], Awaitable[Case | Recorded]]
 
 
 async def reporting_cycle(env: WorkflowEnvironment, worker: Worker, case_id: str) -> Case:
@@ -176,6 +209,146 @@ async def awaiting_endorsement(env: WorkflowEnvironment, worker: Worker, case_id
     return case
 
 
+# ------------------------------------------------------------ requests between districts
+def _wa_day(year: int) -> date:
+    """Western Australia Day: the first Monday of June."""
+    first = date(year, 6, 1)
+    return first + timedelta(days=(7 - first.weekday()) % 7)
+
+
+def _perth(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, PERTH)
+
+
+async def _computed(handle: WorkflowHandle[Any, Any], query: Any) -> RequestStatus:
+    """The status once the deadlines activity has answered."""
+
+    async def ready() -> RequestStatus:
+        status: RequestStatus = await handle.query(query)
+        assert status.deadlines
+        return status
+
+    return await eventually(ready)
+
+
+async def transfer_request(env: WorkflowEnvironment, worker: Worker, request_id: str
+                           ) -> Recorded:
+    """T1 (and the T3 child it starts): opened the Friday before WA Day, reminded and
+    escalated when resolving in principle passes, rejected, told to proceed by the
+    dispute, then completed."""
+    friday = _wa_day(SCENARIO_YEAR) - timedelta(days=3)
+    await begin_on(env, friday, MELBOURNE_NOON)
+    handle = await env.client.start_workflow(
+        TransferRequestWorkflow.run,
+        TransferInput(request_id=request_id, case_id="case-replay-wa", from_district="perth",
+                      to_district="joondalup", child_in_care=False),
+        id=transfer_workflow_id(request_id), task_queue=worker.task_queue)
+    resolve = (await _computed(handle, TransferRequestWorkflow.status)).deadlines[0]
+    await sleep_until(env, resolve.due_at + timedelta(minutes=1))
+    rejected = await handle.execute_update(
+        TransferRequestWorkflow.decide, Decide("reject", "add-joondalup", "note-reason"))
+    assert rejected.dispute_id is not None
+    dispute = env.client.get_workflow_handle_for(
+        DisputeWorkflow.run, dispute_workflow_id(rejected.dispute_id))
+    await _computed(dispute, DisputeWorkflow.status)
+    await dispute.execute_update(DisputeWorkflow.resolve,
+                                 ResolveDispute("proceed", "note-rationale", "add-perth"))
+    await dispute.result()
+    await sleep_until(env, (await env.get_current_time()) + timedelta(minutes=5))
+    await handle.execute_update(TransferRequestWorkflow.decide,
+                                Decide("complete", "add-joondalup"))
+    await handle.result()
+    return Recorded(handle)
+
+
+async def service_request(env: WorkflowEnvironment, worker: Worker, request_id: str
+                          ) -> Recorded:
+    """T2: received the day before WA Day's weekend, escalated when its working day
+    passes, then accepted."""
+    friday = _wa_day(SCENARIO_YEAR) - timedelta(days=3)
+    await begin_on(env, friday, MELBOURNE_NOON)
+    handle = await env.client.start_workflow(
+        ServiceRequestWorkflow.run,
+        ServiceRequestInput(request_id=request_id, case_id="case-replay-wa",
+                            from_district="kimberley", to_district="joondalup"),
+        id=service_request_workflow_id(request_id), task_queue=worker.task_queue)
+    [accept] = (await _computed(handle, ServiceRequestWorkflow.status)).deadlines
+    await sleep_until(env, accept.due_at + timedelta(minutes=1))
+    await handle.execute_update(ServiceRequestWorkflow.decide,
+                                Decide("accept", "add-joondalup"))
+    await handle.result()
+    return Recorded(handle)
+
+
+async def dispute_ladder(env: WorkflowEnvironment, worker: Worker, request_id: str
+                         ) -> Recorded:
+    """T3: a service request rejected the next day; the ADDs' day passes (referred up by
+    the deadline), the district directors refer it on, the director withdraws it with a
+    rationale. Records the dispute's own history."""
+    tuesday = _wa_day(SCENARIO_YEAR) - timedelta(days=6)
+    await begin_on(env, tuesday, MELBOURNE_NOON)
+    request = await env.client.start_workflow(
+        ServiceRequestWorkflow.run,
+        ServiceRequestInput(request_id=request_id, case_id="case-replay-wa",
+                            from_district="kimberley", to_district="joondalup"),
+        id=service_request_workflow_id(request_id), task_queue=worker.task_queue)
+    await _computed(request, ServiceRequestWorkflow.status)
+    await sleep_until(env, _perth(tuesday + timedelta(days=1), time(11, 0)))
+    await request.execute_update(ServiceRequestWorkflow.decide,
+                                 Decide("reject", "add-joondalup", "note-reason"))
+    dispute = env.client.get_workflow_handle_for(
+        DisputeWorkflow.run, dispute_workflow_id(dispute_id_for("service", request_id)))
+    await _computed(dispute, DisputeWorkflow.status)
+
+    async def at_first_level() -> None:
+        found = await dispute.query(DisputeWorkflow.status)
+        assert any(d.key == "assistant_directors" for d in found.deadlines)
+
+    await eventually(at_first_level)
+    status = await dispute.query(DisputeWorkflow.status)
+    first = next(d for d in status.deadlines if d.key == "assistant_directors")
+    await sleep_until(env, first.due_at + timedelta(minutes=1))
+    await dispute.execute_update(DisputeWorkflow.refer,
+                                 ReferDispute("district_directors", "dd-perth"))
+    await dispute.execute_update(DisputeWorkflow.resolve,
+                                 ResolveDispute("withdraw", "note-rationale", "dir-ppu"))
+    await dispute.result()
+    await request.result()
+    return Recorded(dispute)
+
+
+async def coworking_reviews(env: WorkflowEnvironment, worker: Worker, arrangement_id: str
+                            ) -> Recorded:
+    """T4: reminded five working days before the three-month review and escalated when
+    it passes, reviewed late (continue-as-new), reviewed again, then ended."""
+    start = await begin_on(env, date(SCENARIO_YEAR, 3, 10), MELBOURNE_NOON)
+    handle = await env.client.start_workflow(
+        CoworkingWorkflow.run,
+        CoworkingInput(arrangement_id=arrangement_id, case_id="case-replay-wa",
+                       from_district="perth", to_district="midland", started_on=start),
+        id=coworking_workflow_id(arrangement_id), task_queue=worker.task_queue)
+    [review] = (await _computed(handle, CoworkingWorkflow.status)).deadlines
+    await sleep_until(env, review.due_at + timedelta(hours=10))
+    late = date.fromisoformat(str(review.basis["last_day"])) + timedelta(days=1)
+    await handle.execute_update(CoworkingWorkflow.record_review,
+                                RecordCoworkingReview("review-1", late, "note-review-1"))
+
+    async def runs(count: int) -> None:
+        """Until the review's continue-as-new has started run `count`, with its deadline."""
+        assert len(await run_ids(env.client, handle.id)) == count
+        assert (await handle.query(CoworkingWorkflow.status)).deadlines
+
+    await eventually(lambda: runs(2))
+    await sleep_until(env, (await env.get_current_time()) + timedelta(days=7))
+    await handle.execute_update(CoworkingWorkflow.record_review, RecordCoworkingReview(
+        "review-2", late + timedelta(days=7), "note-review-2"))
+
+    await eventually(lambda: runs(3))
+    await handle.execute_update(CoworkingWorkflow.end, EndCoworking("add-perth"))
+    await handle.result()
+    return Recorded(handle)
+
+
 def _shifted(case: Case, days: int) -> list[date]:
     return [d + timedelta(days=days) for d in case.terms.schedule.due_dates]
 
@@ -192,7 +365,27 @@ SCENARIOS: dict[str, Scenario] = {
     "continue-as-new": continue_as_new,
     "four-weekly-renewal": four_weekly_renewal,
     "awaiting-endorsement": awaiting_endorsement,
+    "transfer-request": transfer_request,
+    "service-request": service_request,
+    "dispute-ladder": dispute_ladder,
+    "coworking-reviews": coworking_reviews,
 }
+
+DISTRICT_WORKFLOW_IDS: dict[str, Callable[[str], str]] = {
+    "transfer-request": transfer_workflow_id,
+    "service-request": service_request_workflow_id,
+    "dispute-ladder": lambda request_id: dispute_workflow_id(
+        dispute_id_for("service", request_id)),
+    "coworking-reviews": coworking_workflow_id,
+}
+"""T1-T4 (issue 14): the workflow each district scenario records, from its request id."""
+
+
+def recorded_workflow_id(name: str) -> str:
+    """The id of the workflow scenario `name` recorded (the ids are `replay-<name>`)."""
+    key = f"replay-{name}"
+    district = DISTRICT_WORKFLOW_IDS.get(name)
+    return district(key) if district is not None else workflow_id_for(key)
 
 
 async def record(name: str, scenario: Scenario, database_url: str) -> list[Path]:

@@ -13,7 +13,11 @@ import pytest
 from temporalio import workflow
 
 from workflows.case_contract import CaseContractWorkflow
+from workflows.coworking import CoworkingWorkflow
+from workflows.dispute import DisputeWorkflow
 from workflows.doors import MESSAGE_TYPES
+from workflows.service_request import ServiceRequestWorkflow
+from workflows.transfer import TransferRequestWorkflow
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "workflow-messages.md").read_text()
 DEFINITION = workflow._Definition.from_class(CaseContractWorkflow)
@@ -57,3 +61,42 @@ def test_signal_and_update_kinds_are_stated_correctly() -> None:
             assert "update" in _section(name).splitlines()[0]
     for name in set(DEFINITION.signals) - set(DEFINITION.updates) - {None}:
         assert "update" not in _section(name).splitlines()[0], name
+
+
+# ---------------------------------------------------------------- T1-T4 (issue 14)
+DISTRICT_WORKFLOWS = {"TransferRequest": TransferRequestWorkflow,
+                      "ServiceRequest": ServiceRequestWorkflow,
+                      "Dispute": DisputeWorkflow, "Coworking": CoworkingWorkflow}
+
+
+def _district_messages() -> list[tuple[str, str, str, type | None]]:
+    """(workflow type, message name, kind, payload dataclass) of every district
+    workflow's start, updates and queries."""
+    found: list[tuple[str, str, str, type | None]] = []
+    for type_name, cls in DISTRICT_WORKFLOWS.items():
+        definition = workflow._Definition.from_class(cls)
+        assert definition is not None and definition.name == type_name
+        assert not definition.signals, "T1-T4 messages are updates (they answer)"
+        start = typing.get_type_hints(definition.run_fn)["input"]
+        found.append((type_name, "run", "start", start))
+        for name, update in definition.updates.items():
+            assert name is not None
+            hints = typing.get_type_hints(update.fn)
+            found.append((type_name, name, "update",
+                          next(t for k, t in hints.items() if k != "return")))
+        for name in definition.queries:
+            assert name is not None
+            found.append((type_name, name, "query", None))
+    return found
+
+
+@pytest.mark.parametrize(("type_name", "name", "kind", "payload"), _district_messages(),
+                         ids=[f"{t}.{n}" for t, n, _, _ in _district_messages()])
+def test_t1_t4_every_district_message_is_documented_with_every_field(
+        type_name: str, name: str, kind: str, payload: type | None) -> None:
+    section = _section(f"{type_name}.{name}")
+    assert kind in section.splitlines()[0]
+    if payload is not None:
+        assert dataclasses.is_dataclass(payload)
+        for field in dataclasses.fields(payload):
+            assert f'"{field.name}"' in section, f"`{type_name}.{name}` misses {field.name}"
