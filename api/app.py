@@ -15,6 +15,7 @@ from api.cors import SplitCors, codec_origins
 from api.decode_attribution import DecodeAttribution
 from api.errors import install_error_handlers
 from api.routes import (
+    app_page,
     audits,
     calendar,
     cases,
@@ -90,6 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
-                     notifications, calendar, transfers, codec, ui):
+                     notifications, calendar, transfers, codec, ui, app_page):
         app.include_router(resource.router)
     return app
