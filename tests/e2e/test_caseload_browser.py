@@ -115,7 +115,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                    "the caseload to count two failures")
         yield {"api": api, "data_dir": data_dir}
     finally:
-        _stop(process)
+        output = _stop(process)
+    assert f"Caseload page: {api}/app/" in output  # where `make run` says the page is
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-AU",
+                                  timezone_id="Australia/Melbourne")
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     try:
         yield context.new_page()
@@ -141,8 +143,15 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _shot(page: Any, name: str, *, full_page: bool = False) -> None:
+    """The whole page, or the window down to the end of the page's content."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTEFACTS / f"caseload-{name}.png"), full_page=full_page)
+    path = str(ARTEFACTS / f"caseload-{name}.png")
+    if full_page:
+        page.screenshot(path=path, full_page=True)
+        return
+    box = page.locator("main").bounding_box()
+    height = min(900, int(box["y"] + box["height"]) + 16)
+    page.screenshot(path=path, clip={"x": 0, "y": 0, "width": 1100, "height": height})
 
 
 def _sign_in(page: Any, stack: dict[str, Any], token: str) -> None:
@@ -194,12 +203,17 @@ def test_r4_r6_practitioner_assesses_a_report_and_sees_the_streak_warning_change
     follow_up.locator("summary").click()
     explained = follow_up.inner_text()
     assert "R1" in explained and "business days" in explained and "Holidays skipped" in explained
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    periods.nth(2).screenshot(path=str(ARTEFACTS / "caseload-3-deadline-explained.png"))
     audits = page.locator("section[aria-labelledby=audits-title]")
     assert "R6 three" not in audits.inner_text()  # K1/R7 may have opened one: no contact
+    unlabelled = page.evaluate("""[...document.querySelectorAll('input, select, textarea')]
+        .filter(control => control.labels.length === 0).map(control => control.id)""")
+    assert unlabelled == []  # every field of every form has its label
     # The practitioner's controls: assess, raise an event, request a review.
     assert page.get_by_role("button", name="Raise the event").is_visible()
     assert page.get_by_role("button", name="Request the review").is_visible()
-    _shot(page, "3-case", full_page=True)
+    _shot(page, "3-case", full_page=True)  # the whole case, before
 
     # R4: the on-time report of the third period, of inadequate quality -> R5 failure,
     # the third in a row -> R6 exception audit recommended.
