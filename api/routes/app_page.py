@@ -2,7 +2,7 @@
 
 Three things are served here, none of them in the OpenAPI description (the page is a
 client of the API, not part of it):
-- `/app/` the page, and `/app/assets/{name}` its script and style sheet: static files
+- `/app/` the page, and `/app/assets/{name}` its scripts and style sheet: static files
   from api/app_page/, public (they hold no case data; the data comes from the REST API
   with the person's bearer token), with a strict Content-Security-Policy;
 - `/app/session`: who the bearer token is and which of the page's actions its roles
@@ -23,8 +23,11 @@ from api.errors import NotFound
 
 APP_PATH = "/app"
 PAGE_DIR = Path(__file__).resolve().parents[1] / "app_page"
-ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
-"""The page's only files besides index.html: nothing else in the folder is served."""
+JAVASCRIPT = "text/javascript; charset=utf-8"
+ASSETS = {"app.js": JAVASCRIPT, "page.js": JAVASCRIPT, "case.js": JAVASCRIPT,
+          "app.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"}
+"""The page's only files besides index.html (its script is three ES modules): nothing
+else in the folder is served."""
 
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

@@ -136,10 +136,21 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-AU",
                                   timezone_id="Australia/Melbourne")
     context.set_default_timeout(PAGE_TIMEOUT_MS)
+    errors: list[str] = []
     try:
-        yield context.new_page()
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        # The API's 401 and 404 answers are logged by the browser as failed loads; the
+        # tests check what the page makes of them. Anything else is a fault of the page.
+        page.on("console", lambda message: errors.append(
+            f"{message.text} {message.location.get('url')}")
+            if message.type == "error" and not message.text.startswith(
+                "Failed to load resource: the server responded with a status of 4")
+            else None)
+        yield page
     finally:
         context.close()
+    assert errors == []  # no script error, nothing the Content-Security-Policy blocked
 
 
 def _shot(page: Any, name: str, *, full_page: bool = False) -> None:
