@@ -50,7 +50,7 @@ def streak_warning(consecutive_failures: int,
                    threshold: int = policy.STREAK_THRESHOLD) -> str | None:
     """R6 as the page warns of it: nothing below `threshold - 1`; at one failure short of
     the threshold, that the next failure recommends an exception audit; at the threshold
-    and beyond, that it has been recommended. app.js states the same rule (the page
+    and beyond, that it has been recommended. api/app_page/page.js states the same rule (the page
     gets `threshold` from `page_session`); the browser tests check the two agree."""
     if consecutive_failures >= threshold:
         return (f"{consecutive_failures} consecutive failures: exception audit "
