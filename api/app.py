@@ -17,6 +17,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.openapi import install_openapi, operation_id
 from api.routes import (
+    app_page,
     audits,
     calendar,
     cases,
@@ -97,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
-                     notifications, calendar, transfers, disputes, coworking, codec, ui):
+                     notifications, calendar, transfers, disputes, coworking, codec, ui,
+                     app_page):
         app.include_router(resource.router)
     install_docs(app)
     install_openapi(app)

@@ -89,3 +89,42 @@ def endorsement_body(on: date) -> dict[str, Any]:
         {"role": "cp_decision_maker", "person_id": "cp-1", "signed_on": day},
         {"role": "agency_representative", "person_id": "ag-rep-1", "signed_on": day},
         {"role": "parent_guardian", "person_id": "parent-1", "signed_on": day}]}
+
+
+BEHIND_START_DAYS = 70
+"""Issue 17's browser test needs a case already two failures in (R6) on the day it runs:
+a contract that started ten weeks ago, its first two reports due eight and four weeks
+ago. Nothing refuses a past start: C5 wants no gap over three months, E1 an end not yet
+passed, C4/C5 an endorsement before the first due date."""
+BEHIND_DUE_OFFSETS_DAYS = (-56, -28, 28, 112)
+"""Due dates from today: two passed (the first period ended when the second came due:
+missing; the second is late), then one four weeks ahead (a report sent now is on
+time, its R1 follow-up two weeks away at least) and a last one twelve weeks later.
+Every gap is at most 84 days, shorter than any three calendar months."""
+
+
+def behind_contract_dates(today: date) -> ContractDates:
+    """A contract that started BEHIND_START_DAYS ago with two due dates passed."""
+    due = tuple(today + timedelta(days=offset) for offset in BEHIND_DUE_OFFSETS_DAYS)
+    return ContractDates(
+        contract_start=today - timedelta(days=BEHIND_START_DAYS), due_dates=due,
+        contract_end=due[-1], order_expiry=due[-1] + timedelta(days=ORDER_AFTER_CONTRACT_DAYS),
+        child_birth_date=today.replace(year=today.year - CHILD_AGE_YEARS, day=1))
+
+
+def behind_registration_body(case_id: str, today: date, agency_id: str = "agency-api"
+                             ) -> dict[str, Any]:
+    """`registration_body` for `behind_contract_dates(today)`; endorse it with
+    `endorsement_body(behind_endorsed_on(today))`."""
+    dates = behind_contract_dates(today)
+    return registration_body(
+        case_id, today, agency_id,
+        schedule={"due_dates": [d.isoformat() for d in dates.due_dates]},
+        contract_start=dates.contract_start.isoformat(),
+        contract_end=dates.contract_end.isoformat(),
+        order_expiry=dates.order_expiry.isoformat())
+
+
+def behind_endorsed_on(today: date) -> date:
+    """The day after the contract began: in the past, and before the first due date."""
+    return behind_contract_dates(today).contract_start + timedelta(days=1)

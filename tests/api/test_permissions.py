@@ -29,7 +29,10 @@ PUBLIC_PATHS = {"/healthz", "/readyz"}
 SELF_CHECKING_PATHS = {"/codec/session",
                        # issue 11: the staff sign-in, and the proxied Temporal UI, which
                        # checks the session against the decode_payloads roles itself
-                       "/ui/sign-in", "/ui/sign-out", "/ui/login", "/ui", "/ui/{path:path}"}
+                       "/ui/sign-in", "/ui/sign-out", "/ui/login", "/ui", "/ui/{path:path}",
+                       # issue 17: the caseload page and its files (public, no case data)
+                       # and /app/session, which answers any verified token about itself
+                       "/app", "/app/", "/app/assets/{name}", "/app/session"}
 MATRIX_AGENCY = f"agency-{new_case_id('matrix')}"
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -19,6 +19,8 @@ from api.schemas.inputs import CaseRegistration, EndorsementIn
 from models.errors import PolicyViolation
 from models.terms import ContractTerms
 from tests.api.dates import (
+    behind_endorsed_on,
+    behind_registration_body,
     contract_dates,
     endorsement_body,
     gap_too_long,
@@ -79,3 +81,25 @@ def test_c5_api_test_gap_is_refused_from_every_start_day(year: int) -> None:
             validate_terms(_terms(body))
         assert (refused.value.rule, refused.value.field) == ("C5", "schedule.due_dates[1]")
 
+
+
+@pytest.mark.parametrize("year", [COMMON_YEAR, LEAP_YEAR])
+def test_c5_c4_r5_a_contract_two_periods_behind_is_valid_from_every_day(year: int) -> None:
+    """Issue 17's browser test: a contract begun ten weeks ago passes C1-C5 and C4 on
+    any day, its second period has ended (its report is late, R5) and the third is due
+    far enough ahead for a report sent now to be on time."""
+    calendar = BusinessCalendar(CalendarSpec())
+    for today in every_day(year):
+        terms = _terms(behind_registration_body("case-behind", today))
+        endorsement = EndorsementIn.model_validate_json(
+            json.dumps(endorsement_body(behind_endorsed_on(today))))
+        try:
+            due_dates = validate_terms(terms)
+            validate_endorsement(terms, endorsement.to_endorsement("tm-1"))
+        except PolicyViolation as exc:
+            pytest.fail(f"on {today}: {exc.rule} {exc.field}: {exc.message}")
+        assert endorsement.endorsed_on < due_dates[0] < today, today
+        assert terms.contract_end >= today  # E1: not over at registration
+        assert period_deadlines(due_dates[1], calendar).overdue.basis.local_date <= today
+        assert period_deadlines(due_dates[2], calendar).follow_up.basis.local_date > (
+            today + timedelta(days=7)), today
