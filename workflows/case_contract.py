@@ -766,6 +766,14 @@ class CaseContractWorkflow:
         self._admit_update("close_case", message,
                            lambda m: closure.validate_close(self.state, m))
 
+    @workflow.signal(name="close_case")
+    def close_case_signal(self, message: RawValue) -> None:
+        # Issue 18.3: the API's durable path while no worker accepts the update, as for
+        # every other update (api/case_gateway.py). New: before it, a `close_case`
+        # signal was refused by `unknown_signal`, and no recorded history has one.
+        self._door_signal("close_case", message,
+                          lambda m: closure.validate_close(self.state, m), closure.apply_close)
+
     # request_review (V3, V4), record_review_outcome (V1, V5, V6), record_contact (K1)
     @workflow.update(name="request_review")
     def request_review(self, message: RequestReview) -> ReviewRequested:
