@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
@@ -59,6 +59,7 @@ from api.errors import (
 from casework.config import Settings
 from models.messages import ReportAccepted, SubmitReport
 from models.terms import ContractTerms
+from workflows.arrival import SERVICE_LATENCY_BOUND
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
 from workflows.doors import MESSAGE_ID_FIELDS
 from workflows.engine_messages import report_key
@@ -84,6 +85,14 @@ UPDATE_ANSWER_SECONDS = 20.0
 endorsement waits for the schedule in its handler). Past it: 202, applied later."""
 QUERY_TIMEOUT = timedelta(seconds=10)
 SIGNAL_TIMEOUT = timedelta(seconds=10)
+SEND_BOUND = timedelta(seconds=UPDATE_ACCEPT_SECONDS + 1) + SIGNAL_TIMEOUT
+"""The longest `update` takes to put a message in Temporal: the acceptance wait, then
+(not accepted) the signal's RPC. An accepted update is in Temporal within the first."""
+CLOCK_SKEW_MARGIN = timedelta(seconds=10)
+"""Room for the API's clock running ahead of Temporal's when vouching for a stamp."""
+LOOKUP_BUDGET = SERVICE_LATENCY_BOUND - SEND_BOUND - CLOCK_SKEW_MARGIN
+"""What a report may spend between its stamp and the send (the case lookup) for the
+service to vouch for the stamp (R5, issue 9.3; workflows/arrival.py)."""
 START_TIMEOUT = timedelta(seconds=10)
 """Bound on the start RPC of a registration (POST /cases): a frozen Temporal answers
 503 in seconds rather than holding the client (issue 18.3)."""
@@ -320,6 +329,25 @@ class CaseGateway:
                 return False
             raise unavailable(exc) from exc
         return True
+
+
+def lookup_bound(settings: Settings) -> timedelta:
+    """The longest the case lookup before a send can take with these settings: a
+    pooled connection's wait, opening it, one statement (casework/config.py)."""
+    return timedelta(seconds=settings.database_pool_timeout_seconds
+                     + settings.database_connect_timeout_seconds
+                     + settings.database_statement_timeout_seconds)
+
+
+def vouched_received_at(stamped: datetime, now: datetime) -> datetime:
+    """R5 (issue 9.3): the `received_at` a report is sent with. The stamp taken on
+    arrival, which the workflow believes down to SERVICE_LATENCY_BOUND before its
+    previous activation because the service keeps to that bound: when the lookup
+    before sending took longer than LOOKUP_BUDGET (a database slower than its
+    timeouts allow, or settings beyond `lookup_bound`'s defaults), the stamp can no
+    longer be vouched for and the report is re-stamped now -- later than the truth by
+    that delay, never earlier."""
+    return stamped if now - stamped <= LOOKUP_BUDGET else now
 
 
 def _message_name(update: Any) -> str:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.accepted import PendingWrite, accepted, accepted_write
 from api.actors import actor_id
-from api.case_gateway import GatewayDep
+from api.case_gateway import GatewayDep, vouched_received_at
 from api.deps import SessionDep
 from api.openapi import accepted_later, problems, write_pending
 from api.permissions import Action, Caller, permitted
@@ -55,6 +55,8 @@ async def submit_report(
     is 202 (applied once a worker runs). Repeat-safe on `report_id`."""
     received_at = datetime.now(UTC)  # R5: the service received it now (issue 9.3)
     await visible_case(session, caller, case_id)
+    # R5: the workflow believes the stamp only if it leaves within the service's bound
+    received_at = vouched_received_at(received_at, datetime.now(UTC))
     message = SubmitReport(report_id=body.report_id, period_index=body.period_index,
                            submitted_by=actor_id(caller, body.submitted_by, "submitted_by"),
                            received_at=received_at)
