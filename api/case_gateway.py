@@ -22,6 +22,7 @@ the workflow id, the task queue, time limits, and what each failure means to a c
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -69,6 +70,7 @@ from workflows.idempotency import remembered
 from workflows.state import AWAITING_ENDORSEMENT, CaseStatus
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 UPDATE_TIMEOUT_SECONDS = 20.0
 """District requests (api/district.py) wait this long for an update's answer; past it
@@ -169,7 +171,10 @@ class CaseGateway:
 
     async def start(self, terms: ContractTerms) -> bool:
         """Start the case's workflow; False when one with this id exists already.
-        REJECT_DUPLICATE: a closed case's id is never reused for a new contract."""
+        REJECT_DUPLICATE: a closed case's id is never reused for a new contract.
+        The start is bounded (START_TIMEOUT): a frozen Temporal answers 503 in seconds.
+        An RPC that fails may still have started the workflow (the server took it, the
+        answer was lost), so the case's history decides before any 503 (issue 18.3)."""
         attributes = TypedSearchAttributes([
             SearchAttributePair(_CASE_ID, terms.case_id),
             SearchAttributePair(_AGENCY_ID, terms.agency_id),
@@ -182,11 +187,18 @@ class CaseGateway:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
                 static_summary=f"Case contract {terms.case_id} ({terms.agency_id})",
+                rpc_timeout=START_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:
             return False
         except RPCError as exc:
-            raise unavailable(exc) from exc
+            started = start_took_effect(await self.started_fingerprint(terms.case_id),
+                                        terms_fingerprint(terms))
+            if started is None:
+                raise unavailable(exc) from exc
+            log.warning("case %s: the start's answer was lost (%s), but its workflow exists",
+                        terms.case_id, exc.status.name if exc.status else "RPC error")
+            return started
         return True
 
     async def is_running(self, case_id: str) -> bool | None:
@@ -329,6 +341,16 @@ class CaseGateway:
                 return False
             raise unavailable(exc) from exc
         return True
+
+
+def start_took_effect(found_fingerprint: str | None, fingerprint: str) -> bool | None:
+    """After a start whose RPC failed (issue 18.3), what the case's history says: None
+    -- no workflow, nothing took effect (503, retry safe); True -- it runs with these
+    terms, so the case was created (never a 503 for it); False -- it runs with other
+    terms, as when the start was refused as a duplicate (the caller compares: 409)."""
+    if found_fingerprint is None:
+        return None
+    return found_fingerprint == fingerprint
 
 
 def lookup_bound(settings: Settings) -> timedelta:

@@ -21,13 +21,21 @@ from sqlalchemy import delete, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowHandle,
+)
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.read_model import ReadModelActivities
 from activities.schedule import ScheduleActivities
 from api import case_gateway
+from casework import temporal_client
 from casework.codec import EncryptionCodec
 from casework.config import Settings
 from models.envelope import install_keys
@@ -305,3 +313,72 @@ async def test_an_accepted_update_not_answered_in_time_is_202_then_answers(
             schedule.release.set()
             await temporal_env.client.get_workflow_handle(
                 workflow_id_for(case_id)).terminate("test over")
+
+
+class LostStartAnswer(Interceptor):
+    """The start RPC fails as it does when Temporal freezes or the answer is lost:
+    after the server took the start (`after_sending`), or before it was sent."""
+
+    def __init__(self, after_sending: bool) -> None:
+        self.after_sending = after_sending
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        after_sending = self.after_sending
+
+        class Failing(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput
+                                     ) -> WorkflowHandle[Any, Any]:
+                if after_sending:
+                    await super().start_workflow(input)
+                raise RPCError("Timeout expired", RPCStatusCode.DEADLINE_EXCEEDED, b"")
+
+        return Failing(next)
+
+
+@contextmanager
+def start_answers_lost(monkeypatch: pytest.MonkeyPatch, after_sending: bool) -> Iterator[None]:
+    """Apps created meanwhile build their Temporal client with `LostStartAnswer`."""
+    real = temporal_client.client_options
+
+    def options(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        built = real(*args, **kwargs)
+        built["interceptors"] = [LostStartAnswer(after_sending), *built.get("interceptors", [])]
+        return built
+
+    with monkeypatch.context() as patch:
+        patch.setattr(temporal_client, "client_options", options)
+        yield
+
+
+async def test_registration_whose_start_answer_is_lost_after_the_start_is_201(
+    api_settings: Settings, api_worker: Worker, temporal_env: WorkflowEnvironment,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The start RPC times out after Temporal took it: the case's history shows the
+    workflow with these terms, so the answer is 201 -- not 503 for a created case --
+    and the same registration again 200."""
+    case_id = new_case_id("lostanswer")
+    body = registration(case_id)
+    with start_answers_lost(monkeypatch, after_sending=True):
+        async with running_app(api_settings, temporal_env.client) as api:
+            created = await api.post("/cases", json=body)
+            assert created.status_code == 201, created.text
+            await wait_idle(api, case_id)
+            again = await api.post("/cases", json=body)
+            assert again.status_code == 200, again.text
+            assert (await temporal_env.client.get_workflow_handle(
+                workflow_id_for(case_id)).describe()).status is not None
+
+
+async def test_registration_whose_start_never_reached_temporal_is_503_and_nothing_runs(
+    api_settings: Settings, temporal_env: WorkflowEnvironment,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The start RPC fails before Temporal took it: no workflow, so 503 (component
+    temporal) -- nothing took effect, and no row lists a case that does not run."""
+    case_id = new_case_id("nostart")
+    with start_answers_lost(monkeypatch, after_sending=False):
+        async with running_app(api_settings, temporal_env.client) as api:
+            answer = await api.post("/cases", json=registration(case_id))
+            assert_problem(answer, 503)
+            assert (await api.get(f"/cases/{case_id}")).status_code == 404
