@@ -83,8 +83,8 @@ message goes as a signal, which Temporal stores durably at once, and the client 
 report as late (R5). The update may still be applied too: the message's id makes the
 second a duplicate (workflows/idempotency.py)."""
 UPDATE_ANSWER_SECONDS = 20.0
-"""How long, from sending, a case update waits for its answer once accepted (an
-endorsement waits for the schedule in its handler). Past it: 202, applied later."""
+"""How long a case update, once accepted, waits for its answer (an endorsement waits
+for the schedule in its handler). Past it: 202, applied later."""
 QUERY_TIMEOUT = timedelta(seconds=10)
 SIGNAL_TIMEOUT = timedelta(seconds=10)
 SEND_BOUND = timedelta(seconds=UPDATE_ACCEPT_SECONDS + 1) + SIGNAL_TIMEOUT
