@@ -8,17 +8,23 @@ the workflow id, the task queue, time limits, and what each failure means to a c
 - no workflow for the case -> 404, with the same body whatever the reason;
 - a workflow that has completed (a closed case) -> the first answer when the message
   was already handled (so a retry after closure still gets its answer), else 409;
-- Temporal unreachable or not answering -> 503, only when nothing took effect (issue
-  18.3): a report no worker answers in time is stored durably as a signal instead and
-  accepted (the route answers 202), and a registration reads its own history, not the
-  workflow, to tell a repeat from a conflict.
+- Temporal unreachable -> 503, only when nothing took effect (issue 18.3). An update
+  is sent and waited for in two stages: accepted by the case's worker within
+  UPDATE_ACCEPT_SECONDS (its validator ran: a refusal is a 4xx), then answered within
+  UPDATE_ANSWER_SECONDS. Accepted but not answered in time -> `PendingWrite` (the
+  route answers 202): the update is in the workflow's history and will be applied. Not
+  even accepted in time (no worker polls the case, or it is backlogged) -> the same
+  message goes as a signal, which Temporal stores durably at once, and the answer is
+  202 too. A registration reads its own history, not the workflow, to tell a repeat
+  from a conflict.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
@@ -28,7 +34,9 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributeKey,
@@ -39,6 +47,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.accepted import PendingWrite
 from api.deps import SettingsDep, TemporalDep
 from api.errors import (
     Conflict,
@@ -51,7 +60,9 @@ from api.errors import (
 from casework.config import Settings
 from models.messages import ReportAccepted, SubmitReport
 from models.terms import ContractTerms
+from workflows.arrival import SERVICE_LATENCY_BOUND
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
+from workflows.doors import MESSAGE_ID_FIELDS
 from workflows.engine_messages import report_key
 from workflows.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND
 from workflows.fingerprint import terms_fingerprint
@@ -59,18 +70,34 @@ from workflows.idempotency import remembered
 from workflows.state import AWAITING_ENDORSEMENT, CaseStatus
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 UPDATE_TIMEOUT_SECONDS = 20.0
-"""An update waits for a worker to run it; past this the API answers 503 rather than
-hold the client. A retry is safe: every message is idempotent on its id."""
+"""District requests (api/district.py) wait this long for an update's answer; past it
+they answer 503 (`NotAnswered`). Case updates go through `CaseGateway.update`."""
+UPDATE_ACCEPT_SECONDS = 5.0
+"""How long a case update waits for the case's worker to accept it (run its validator;
+issue 18.3, 9.3). Past it -- no worker polls the case, or it is backlogged -- the same
+message goes as a signal, which Temporal stores durably at once, and the client gets
+202: never a 503 whose retry, later, would find the message applied, or would count a
+report as late (R5). The update may still be applied too: the message's id makes the
+second a duplicate (workflows/idempotency.py)."""
+UPDATE_ANSWER_SECONDS = 20.0
+"""How long a case update, once accepted, waits for its answer (an endorsement waits
+for the schedule in its handler). Past it: 202, applied later."""
 QUERY_TIMEOUT = timedelta(seconds=10)
 SIGNAL_TIMEOUT = timedelta(seconds=10)
-REPORT_ANSWER_SECONDS = 5.0
-"""How long a report waits for the workflow's answer (issue 9.3). Past it -- the worker
-down or backlogged -- the same message, with the same `received_at`, goes as a signal,
-which Temporal stores durably at once; the client gets 202 instead of an error whose
-retry, later, would count as late (R5). The update may still arrive too: the report id
-makes the second a duplicate."""
+SEND_BOUND = timedelta(seconds=UPDATE_ACCEPT_SECONDS + 1) + SIGNAL_TIMEOUT
+"""The longest `update` takes to put a message in Temporal: the acceptance wait, then
+(not accepted) the signal's RPC. An accepted update is in Temporal within the first."""
+CLOCK_SKEW_MARGIN = timedelta(seconds=10)
+"""Room for the API's clock running ahead of Temporal's when vouching for a stamp."""
+LOOKUP_BUDGET = SERVICE_LATENCY_BOUND - SEND_BOUND - CLOCK_SKEW_MARGIN
+"""What a report may spend between its stamp and the send (the case lookup) for the
+service to vouch for the stamp (R5, issue 9.3; workflows/arrival.py)."""
+START_TIMEOUT = timedelta(seconds=10)
+"""Bound on the start RPC of a registration (POST /cases): a frozen Temporal answers
+503 in seconds rather than holding the client (issue 18.3)."""
 
 _CASE_ID = SearchAttributeKey.for_keyword("CaseId")
 _AGENCY_ID = SearchAttributeKey.for_keyword("AgencyId")
@@ -92,8 +119,9 @@ def unavailable(exc: BaseException) -> ServiceUnavailable:
 
 
 class NotAnswered(ServiceUnavailable):
-    """503: no worker answered an update in time. Temporal may still hold the update and
-    apply it later; a retry is safe (idempotent on the message's id)."""
+    """503: no worker answered a district request's update in time (api/district.py).
+    Temporal may still hold the update and apply it later; a retry is safe (idempotent
+    on the message's id). Case updates answer 202 instead (`CaseGateway.update`)."""
 
     def __init__(self, exc: BaseException) -> None:
         super().__init__(f"The case's worker did not answer in time ({type(exc).__name__}); "
@@ -143,7 +171,10 @@ class CaseGateway:
 
     async def start(self, terms: ContractTerms) -> bool:
         """Start the case's workflow; False when one with this id exists already.
-        REJECT_DUPLICATE: a closed case's id is never reused for a new contract."""
+        REJECT_DUPLICATE: a closed case's id is never reused for a new contract.
+        The start is bounded (START_TIMEOUT): a frozen Temporal answers 503 in seconds.
+        An RPC that fails may still have started the workflow (the server took it, the
+        answer was lost), so the case's history decides before any 503 (issue 18.3)."""
         attributes = TypedSearchAttributes([
             SearchAttributePair(_CASE_ID, terms.case_id),
             SearchAttributePair(_AGENCY_ID, terms.agency_id),
@@ -156,11 +187,18 @@ class CaseGateway:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
                 static_summary=f"Case contract {terms.case_id} ({terms.agency_id})",
+                rpc_timeout=START_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:
             return False
         except RPCError as exc:
-            raise unavailable(exc) from exc
+            started = start_took_effect(await self.started_fingerprint(terms.case_id),
+                                        terms_fingerprint(terms))
+            if started is None:
+                raise unavailable(exc) from exc
+            log.warning("case %s: the start's answer was lost (%s), but its workflow exists",
+                        terms.case_id, exc.status.name if exc.status else "RPC error")
+            return started
         return True
 
     async def is_running(self, case_id: str) -> bool | None:
@@ -216,58 +254,135 @@ class CaseGateway:
 
     async def update(self, case_id: str, update: Any, message: Any, *,
                      answer_key: str | None = None, answer_type: type[R] | None = None,
-                     field_prefix: str = "", field_names: Mapping[str, str] | None = None,
-                     timeout_seconds: float = UPDATE_TIMEOUT_SECONDS) -> R:
-        """Execute an update. When the case's workflow has completed, the first answer
-        to the same message (looked up under `answer_key`) is returned as a duplicate;
-        otherwise the case is closed -> 409. No answer in time -> NotAnswered (503)."""
+                     field_prefix: str = "", field_names: Mapping[str, str] | None = None
+                     ) -> R | PendingWrite:
+        """Send an update and return the workflow's answer; a refusal raises its 4xx.
+        `PendingWrite` (the route answers 202) when it took effect but its answer is not
+        known in time: accepted by the worker and still running, or -- no worker accepted
+        it within UPDATE_ACCEPT_SECONDS -- stored as a signal instead (issue 18.3). When
+        the case's workflow has completed, the first answer to the same message (looked
+        up under `answer_key`) is returned as a duplicate; otherwise the case is closed
+        -> 409. 503 only when Temporal took nothing."""
+        name = _message_name(update)
         try:
-            result: R = await asyncio.wait_for(
-                self.handle(case_id).execute_update(update, message), timeout_seconds)
-            return result
+            sent = await asyncio.wait_for(
+                self.handle(case_id).start_update(
+                    update, message, wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    rpc_timeout=timedelta(seconds=UPDATE_ACCEPT_SECONDS)),
+                UPDATE_ACCEPT_SECONDS + 1)
         except WorkflowUpdateFailedError as exc:
             raise refusal(exc, field_prefix, field_names) from exc
-        except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
-            raise NotAnswered(exc) from exc
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
+            return await self._as_signal(case_id, update, message, name, answer_key,
+                                         answer_type)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise unavailable(exc) from exc
-            final = await self.final_status(case_id)
-            if final is None:
-                raise case_not_found(case_id) from exc
-            if answer_key is not None and answer_type is not None:
-                previous = remembered(final.state, answer_key, answer_type)
-                if previous is not None:
-                    return previous
-            raise Conflict("The case is closed (E2).", field="status", rule="E2") from exc
+            return await self._closed(case_id, exc, answer_key, answer_type)
+        return await self._answer(case_id, sent, message, name, field_prefix, field_names)
+
+    async def _answer(self, case_id: str, sent: WorkflowUpdateHandle[Any], message: Any,
+                      name: str, field_prefix: str, field_names: Mapping[str, str] | None
+                      ) -> Any:
+        """The accepted update's answer. It is in the workflow's history now and will be
+        applied whatever happens to this request, so anything but its own refusal is a
+        202, never a 5xx."""
+        try:
+            return await asyncio.wait_for(sent.result(rpc_timeout=timedelta(
+                seconds=UPDATE_ANSWER_SECONDS)), UPDATE_ANSWER_SECONDS)
+        except WorkflowUpdateFailedError as exc:
+            raise refusal(exc, field_prefix, field_names) from exc
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError, RPCError):
+            return PendingWrite(case_id, name, _message_id(name, message), "accepted")
+
+    async def _as_signal(self, case_id: str, update: Any, message: Any, name: str,
+                         answer_key: str | None, answer_type: type[R] | None
+                         ) -> R | PendingWrite:
+        """No worker accepted the update in time: send the same message as a signal of
+        the same name. The caller envelope is the request's, as for the update
+        (casework/caller_envelope.py signs both). The workflow's door and rules judge it
+        when a worker runs; a refusal is recorded on the timeline (`signal_refused`)."""
+        if not await self.signal(case_id, update, message, name=name):
+            return await self._closed(case_id, None, answer_key, answer_type)
+        return PendingWrite(case_id, name, _message_id(name, message), "stored")
+
+    async def _closed(self, case_id: str, exc: BaseException | None, answer_key: str | None,
+                      answer_type: type[R] | None) -> R:
+        """No running workflow took the message: the first answer when a completed case
+        handled it already; else 404 (no case) or 409 (closed, E2)."""
+        final = await self.final_status(case_id)
+        if final is None:
+            raise case_not_found(case_id) from exc
+        if answer_key is not None and answer_type is not None:
+            previous = remembered(final.state, answer_key, answer_type)
+            if previous is not None:
+                return previous
+        raise Conflict("The case is closed (E2).", field="status", rule="E2") from exc
 
     async def submit_report(self, case_id: str, message: SubmitReport
-                            ) -> ReportAccepted | None:
-        """R4: the workflow's answer to the report, or None when no worker answered
-        within REPORT_ANSWER_SECONDS and the same message (same `report_id`, same
-        `received_at`) was stored as a signal instead: accepted, applied as soon as a
-        worker runs the case, its arrival the API's acceptance (R5, issue 9.3). A refusal
-        the workflow gives then is recorded on the case's timeline (`signal_refused`)."""
-        try:
-            return await self.update(case_id, CaseContractWorkflow.submit_report, message,
-                                     answer_key=report_key(message),
-                                     answer_type=ReportAccepted,
-                                     timeout_seconds=REPORT_ANSWER_SECONDS)
-        except NotAnswered:
-            pass
-        if not await self.signal(case_id, CaseContractWorkflow.submit_report_signal, message):
-            raise case_not_found(case_id)
-        return None
+                            ) -> ReportAccepted | PendingWrite:
+        """R4: the workflow's answer to the report, or `PendingWrite` when no worker
+        answered in time (`update`): the same message (same `report_id`, same
+        `received_at`) is in Temporal, applied as soon as a worker runs the case, its
+        arrival the API's acceptance (R5, issue 9.3). A refusal the workflow gives then
+        is recorded on the case's timeline (`signal_refused`)."""
+        return await self.update(case_id, CaseContractWorkflow.submit_report, message,
+                                 answer_key=report_key(message), answer_type=ReportAccepted)
 
-    async def signal(self, case_id: str, signal: Any, message: Any) -> bool:
-        """Send a signal; False when the case's workflow is absent or has completed."""
+    async def signal(self, case_id: str, signal: Any, message: Any, *,
+                     name: str | None = None) -> bool:
+        """Send a signal (by handler, or by `name`); False when the case's workflow is
+        absent or has completed."""
         try:
-            await self.handle(case_id).signal(signal, message, rpc_timeout=SIGNAL_TIMEOUT)
+            await self.handle(case_id).signal(name or signal, message,
+                                              rpc_timeout=SIGNAL_TIMEOUT)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return False
             raise unavailable(exc) from exc
         return True
+
+
+def start_took_effect(found_fingerprint: str | None, fingerprint: str) -> bool | None:
+    """After a start whose RPC failed (issue 18.3), what the case's history says: None
+    -- no workflow, nothing took effect (503, retry safe); True -- it runs with these
+    terms, so the case was created (never a 503 for it); False -- it runs with other
+    terms, as when the start was refused as a duplicate (the caller compares: 409)."""
+    if found_fingerprint is None:
+        return None
+    return found_fingerprint == fingerprint
+
+
+def lookup_bound(settings: Settings) -> timedelta:
+    """The longest the case lookup before a send can take with these settings: a
+    pooled connection's wait, opening it, one statement (casework/config.py)."""
+    return timedelta(seconds=settings.database_pool_timeout_seconds
+                     + settings.database_connect_timeout_seconds
+                     + settings.database_statement_timeout_seconds)
+
+
+def vouched_received_at(stamped: datetime, now: datetime) -> datetime:
+    """R5 (issue 9.3): the `received_at` a report is sent with. The stamp taken on
+    arrival, which the workflow believes down to SERVICE_LATENCY_BOUND before its
+    previous activation because the service keeps to that bound: when the lookup
+    before sending took longer than LOOKUP_BUDGET (a database slower than its
+    timeouts allow, or settings beyond `lookup_bound`'s defaults), the stamp can no
+    longer be vouched for and the report is re-stamped now -- later than the truth by
+    that delay, never earlier."""
+    return stamped if now - stamped <= LOOKUP_BUDGET else now
+
+
+def _message_name(update: Any) -> str:
+    """The update's name, which is also its signal's (workflows/case_contract.py)."""
+    name = getattr(update, "_defn", None)
+    return str(getattr(name, "name", None) or update)
+
+
+def _message_id(name: str, message: Any) -> str | None:
+    """The id the message is known by (its repeat-safety key), for the 202 body."""
+    field = MESSAGE_ID_FIELDS.get(name)
+    value = getattr(message, field, None) if field else None
+    return str(value) if value else None
 
 
 def get_gateway(client: TemporalDep, settings: SettingsDep) -> CaseGateway:

@@ -25,7 +25,7 @@ from api.errors import PROBLEM_JSON
 from api.openapi_examples import problem_example
 from api.permissions import PERMISSIONS
 from api.schemas.common import Problem
-from api.schemas.views import AcceptedView
+from api.schemas.views import AcceptedView, WritePendingView
 
 _MEANING = {
     400: "The body could not be parsed at all (JSON nested too deep, say): nothing was "
@@ -39,9 +39,10 @@ _MEANING = {
     405: "This path does not take this method; the `Allow` header lists those it takes.",
     409: "Conflicts with the case's state or with an earlier request under the same id.",
     422: "Invalid input: `field` names it, `rule` the DOMAIN rule when one applies.",
-    503: "Temporal or the database is unreachable: nothing took effect. Or a case's "
-         "worker did not answer in time: Temporal may still apply it (the detail says "
-         "so). Either way retrying the same request is safe.",
+    503: "Temporal or the database is unreachable: nothing took effect (a write to a "
+         "case that took effect answers 202 instead). For a transfer or service request "
+         "it can also mean its worker did not answer in time: Temporal may still apply "
+         "it (the detail says so). Either way retrying the same request is safe.",
 }
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -54,6 +55,15 @@ def accepted_later(model: type[AcceptedView], description: str
     return {202: {"model": model, "description": description, "headers": {
         "Location": {"description": "Where the result shows once applied.",
                      "schema": {"type": "string"}}}}}
+
+
+def write_pending() -> dict[int | str, dict[str, Any]]:
+    """The 202 of every route that sends a case's workflow an update (issue 18.3): it
+    took effect, its answer did not come in time (api/case_gateway.py)."""
+    return accepted_later(WritePendingView, "Took effect, answer not known yet: the "
+                          "case's worker accepted it and is still applying it (`stage` "
+                          "`accepted`), or none answered in time and it is stored until "
+                          "one runs the case (`stored`). Sending it again is safe.")
 
 
 def _problem_response(status: int) -> dict[str, Any]:

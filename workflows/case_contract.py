@@ -65,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import engine_contacts as contacts
     from workflows import engine_messages as messages
     from workflows import engine_reviews as reviews
-    from workflows.arrival import report_arrival
+    from workflows.arrival import SERVICE_LATENCY_BOUND, report_arrival
     from workflows.doors import DOORS_PATCH, MessageRefused
     from workflows.engine import CaseEngine
     from workflows.errors import FORBIDDEN, INVALID, CaseError
@@ -101,6 +101,11 @@ REPORT_RECEIVED_AT = "report-received-at"
 """Patch id (issue 9.3): a report's arrival is the `received_at` its message carries
 (bounded, workflows/arrival.py) rather than the processing time. A report handled by
 older code -- which ignored the field -- replays with the processing time it used."""
+ARRIVAL_SERVICE_LATENCY = "arrival-service-latency"
+"""Patch id (issue 9.3): a report's `received_at` may precede the workflow's previous
+activation by up to SERVICE_LATENCY_BOUND (workflows/arrival.py): the service stamps it
+before the message reaches Temporal. A report handled before it replays with the
+previous activation as the earliest arrival."""
 R6_UNDECIDED_PERIODS = "r6-undecided-periods"
 """Patch id (issue 9): R6 skips undecided periods instead of stopping at the first one,
 and a report left unassessed after its period is a task that escalates (R4). A run
@@ -493,22 +498,28 @@ class CaseContractWorkflow:
             return self._activation_at
         return self._previous_activation_at or workflow.info().workflow_start_time
 
-    def _arrived(self, message: SubmitReport) -> SubmitReport:
-        """R5 (issue 9.3): the message with `received_at` bounded to [floor, now] by
-        workflows/arrival.py. Validators use it as it is (they may not patch, and are
-        not replayed); handlers go through `_report`, which guards it with a patch."""
+    def _arrived(self, message: SubmitReport,
+                 latency_bound: timedelta = SERVICE_LATENCY_BOUND) -> SubmitReport:
+        """R5 (issue 9.3): the message with `received_at` bounded by workflows/arrival.py
+        (no earlier than the floor less the service's latency bound, no later than now).
+        Validators use it as it is (they may not patch, and are not replayed); handlers
+        go through `_report`, which guards it with the patches."""
         if message.received_at is None:
             return message
         return replace(message, received_at=report_arrival(
-            message.received_at, self._arrival_floor(), workflow.now()))
+            message.received_at, self._arrival_floor(), workflow.now(), latency_bound))
 
     def _report(self, message: SubmitReport) -> SubmitReport:
-        """`_arrived`, unless this report was handled by code before the patch: then
-        the processing time stands, as it did, so recorded histories replay."""
+        """`_arrived`, unless this report was handled by code before the patches: before
+        REPORT_RECEIVED_AT the processing time stood, before ARRIVAL_SERVICE_LATENCY the
+        floor itself was the earliest arrival -- as they did, so recorded histories
+        replay."""
         if message.received_at is None:
             return message
         if not workflow.patched(REPORT_RECEIVED_AT):
             return replace(message, received_at=None)
+        if not workflow.patched(ARRIVAL_SERVICE_LATENCY):
+            return self._arrived(message, timedelta(0))
         return self._arrived(message)
 
     # ------------------------------------------------------------------ messages
@@ -765,6 +776,14 @@ class CaseContractWorkflow:
     def _validate_close(self, message: CloseCase) -> None:
         self._admit_update("close_case", message,
                            lambda m: closure.validate_close(self.state, m))
+
+    @workflow.signal(name="close_case")
+    def close_case_signal(self, message: RawValue) -> None:
+        # Issue 18.3: the API's durable path while no worker accepts the update, as for
+        # every other update (api/case_gateway.py). New: before it, a `close_case`
+        # signal was refused by `unknown_signal`, and no recorded history has one.
+        self._door_signal("close_case", message,
+                          lambda m: closure.validate_close(self.state, m), closure.apply_close)
 
     # request_review (V3, V4), record_review_outcome (V1, V5, V6), record_contact (K1)
     @workflow.update(name="request_review")

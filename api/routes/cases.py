@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.accepted import accepted
+from api.accepted import PendingWrite, accepted, accepted_write
 from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.case_views import case_view
 from api.deps import SessionDep, SettingsDep
 from api.listing import CaseFilters, case_list, note_list, timeline_list
-from api.openapi import accepted_later, problems
+from api.openapi import accepted_later, problems, write_pending
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
 from api.registration import Registration, register, registered_view
@@ -85,12 +85,12 @@ async def register_case(
 @router.post(
     "/cases/{case_id}/endorsement", response_model=EndorsementView,
     summary="Team manager endorsement: the contract becomes active (C4)",
-    responses=problems(404, 409),
+    responses={**write_pending(), **problems(404, 409)},
 )
 async def endorse(
     caller: Annotated[Caller, Depends(permitted(Action.ENDORSE_CONTRACT))],
     case_id: str, body: EndorsementIn, session: SessionDep, gateway: GatewayDep,
-) -> EndorsementView:
+) -> EndorsementView | JSONResponse:
     """Repeat-safe: the same endorsement again answers with the first result."""
     await visible_case(session, caller, case_id)
     team_manager_id = actor_id(caller, body.team_manager_id, "team_manager_id")
@@ -98,6 +98,8 @@ async def endorse(
         case_id, CaseContractWorkflow.endorse,
         EndorseContract(body.to_endorsement(team_manager_id)),
         answer_key="endorse", answer_type=EndorsementRecorded, field_prefix="endorsement.")
+    if isinstance(result, PendingWrite):
+        return accepted_write(result)
     return EndorsementView.model_validate(result)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 
+from api.accepted import PendingWrite, accepted_write
 from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.notes import NoteDraft, note_id, recorded_with_notes
-from api.openapi import problems
+from api.openapi import problems, write_pending
 from api.permissions import Action, Caller, permitted
 from api.schemas import ClosureIn, ClosureView
 from api.scoping import visible_case
@@ -24,12 +26,12 @@ router = APIRouter(tags=["closure"])
 @router.post(
     "/cases/{case_id}/closure", response_model=ClosureView,
     summary="Close the case with a summary, carrying over open items (E2)",
-    responses=problems(404, 409),
+    responses={**write_pending(), **problems(404, 409)},
 )
 async def close_case(
     caller: Annotated[Caller, Depends(permitted(Action.CLOSE_CASE))],
     case_id: str, body: ClosureIn, session: SessionDep, gateway: GatewayDep,
-) -> ClosureView:
+) -> ClosureView | JSONResponse:
     """Refused (409) while the contract is still active (E1), or while any item is open
     and not carried over with a reason: the refusal's `open_items` lists every one. The
     summary and each reason are stored as notes; the workflow gets their ids. Then the
@@ -45,12 +47,14 @@ async def close_case(
                         carried_over=[CarryOver(item_id=c.item_id, reason=r.note_id)
                                       for c, r in zip(body.carried_over, reasons, strict=True)])
 
-    async def send() -> CaseClosed:
+    async def send() -> CaseClosed | PendingWrite:
         return await gateway.update(case_id, CaseContractWorkflow.close_case, message,
                                     answer_key=CLOSE_KEY, answer_type=CaseClosed)
 
     result = await recorded_with_notes(session, case_id, closed_by,
                                        [summary, *reasons], send)
+    if isinstance(result, PendingWrite):
+        return accepted_write(result)
     return ClosureView(status=result.status, closed_at=result.closed_at,
                        carried_over=list(result.carried_over), summary_id=summary.note_id,
                        duplicate=result.duplicate)

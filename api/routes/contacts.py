@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
+from api.accepted import PendingWrite, accepted_write
 from api.actors import actor_id, domain_role
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
-from api.openapi import problems
+from api.openapi import problems, write_pending
 from api.permissions import Action, Caller, permitted
 from api.schemas import ContactIn, ContactView
 from api.scoping import visible_case
@@ -24,12 +26,12 @@ router = APIRouter(tags=["contacts"])
     "/cases/{case_id}/contacts", status_code=201, response_model=ContactView,
     summary="Record a contact with the child (K1)",
     responses={200: {"description": "The same `contact_id` again: the first answer."},
-               **problems(404, 409)},
+               **write_pending(), **problems(404, 409)},
 )
 async def record_contact(
     caller: Annotated[Caller, Depends(permitted(Action.RECORD_CONTACT))],
     case_id: str, body: ContactIn, response: Response, session: SessionDep, gateway: GatewayDep,
-) -> ContactView:
+) -> ContactView | JSONResponse:
     """A practitioner's contact also counts as the yearly meeting, so `by_role` and
     `by` come from the token (an agency cannot record a practitioner's meeting: 403).
     Repeat-safe on `contact_id`."""
@@ -40,6 +42,8 @@ async def record_contact(
     result = await gateway.update(case_id, CaseContractWorkflow.record_contact, message,
                                   answer_key=contact_key(message),
                                   answer_type=ContactRecorded)
+    if isinstance(result, PendingWrite):
+        return accepted_write(result)
     if result.duplicate:
         response.status_code = 200
     return ContactView.model_validate(result)

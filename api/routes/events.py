@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
+from api.accepted import PendingWrite, accepted_write
 from api.actors import actor_id, domain_role
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
-from api.openapi import problems
+from api.openapi import problems, write_pending
 from api.permissions import Action, Caller, permitted
 from api.schemas import EventIn, EventView
 from api.scoping import visible_case
@@ -27,12 +29,12 @@ CONTRACT_CONCERN = "contract_concern"
     "/cases/{case_id}/events", status_code=201, response_model=EventView,
     summary="Record an R7 trigger (opens an exception audit) or a V4 contract concern",
     responses={200: {"description": "The same `event_id` again: the first answer."},
-               **problems(404, 409)},
+               **write_pending(), **problems(404, 409)},
 )
 async def raise_event(
     caller: Annotated[Caller, Depends(permitted(Action.RAISE_EVENT))],
     case_id: str, body: EventIn, response: Response, session: SessionDep, gateway: GatewayDep,
-) -> EventView:
+) -> EventView | JSONResponse:
     """R7: lack of client contact, deviation from the case plan, repeated failure to
     report significant events, complaints: each opens an exception audit (or joins the
     open one for the same trigger). `contract_concern` with a `concern` (V4) opens a
@@ -50,6 +52,8 @@ async def raise_event(
                                          answer_type=ReviewRequested,
                                          field_names={"raised_on": "occurred_on",
                                                       "requested_by_role": "raised_by_role"})
+        if isinstance(requested, PendingWrite):
+            return accepted_write(requested)
         view = EventView(event_id=body.event_id, kind=body.kind, review_id=requested.review_id,
                          review_due_at=requested.due_at, duplicate=requested.duplicate)
     else:
@@ -59,6 +63,8 @@ async def raise_event(
                            occurred_on=body.occurred_on)
         recorded = await gateway.update(case_id, CaseContractWorkflow.raise_event, event,
                                         answer_key=event_key(event), answer_type=EventRecorded)
+        if isinstance(recorded, PendingWrite):
+            return accepted_write(recorded)
         view = EventView.model_validate(recorded)
     if view.duplicate:
         response.status_code = 200

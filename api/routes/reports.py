@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
-from api.accepted import accepted
+from api.accepted import PendingWrite, accepted, accepted_write
 from api.actors import actor_id
-from api.case_gateway import GatewayDep
+from api.case_gateway import GatewayDep, vouched_received_at
 from api.deps import SessionDep
-from api.openapi import accepted_later, problems
+from api.openapi import accepted_later, problems, write_pending
 from api.permissions import Action, Caller, permitted
 from api.schemas import (
     AssessmentIn,
@@ -28,13 +28,21 @@ from workflows.engine_messages import assessment_key
 
 router = APIRouter(tags=["reports"])
 
+_REPORT_PENDING = {
+    "accepted": "The case's worker accepted the report and is still recording it, "
+                "arriving at received_at (R5).",
+    "stored": "No worker answered in time: the report is stored and will be applied as "
+              "soon as the case's worker runs, arriving at received_at (R5).",
+}
+
 
 @router.post(
     "/cases/{case_id}/reports", status_code=201, response_model=ReportAcceptedView,
     summary="A progress report arrived (R4)",
     responses={200: {"description": "The same `report_id` again: the first answer."},
-               **accepted_later(ReportPendingView, "No worker answered in time: the report "
-                                "is stored and will be applied, arriving at `received_at`."),
+               **accepted_later(ReportPendingView, "No answer in time: the report is "
+                                "accepted or stored and will be applied, arriving at "
+                                "`received_at`."),
                **problems(404, 409)},
 )
 async def submit_report(
@@ -47,15 +55,16 @@ async def submit_report(
     is 202 (applied once a worker runs). Repeat-safe on `report_id`."""
     received_at = datetime.now(UTC)  # R5: the service received it now (issue 9.3)
     await visible_case(session, caller, case_id)
+    # R5: the workflow believes the stamp only if it leaves within the service's bound
+    received_at = vouched_received_at(received_at, datetime.now(UTC))
     message = SubmitReport(report_id=body.report_id, period_index=body.period_index,
                            submitted_by=actor_id(caller, body.submitted_by, "submitted_by"),
                            received_at=received_at)
     result = await gateway.submit_report(case_id, message)
-    if result is None:
+    if isinstance(result, PendingWrite):
         return accepted(f"/cases/{case_id}", ReportPendingView(
             report_id=body.report_id, received_at=received_at,
-            detail="No worker answered in time: the report is stored and will be applied "
-                   "as soon as the case's worker runs, arriving at received_at (R5)."))
+            detail=_REPORT_PENDING[result.stage]))
     if result.duplicate:
         response.status_code = 200
     return ReportAcceptedView.model_validate(result)
@@ -64,12 +73,12 @@ async def submit_report(
 @router.post(
     "/cases/{case_id}/reports/{report_id}/assessment", response_model=AssessmentView,
     summary="The practitioner's assessment of a report (R4, R5)",
-    responses=problems(404, 409),
+    responses={**write_pending(), **problems(404, 409)},
 )
 async def assess_report(
     caller: Annotated[Caller, Depends(permitted(Action.ASSESS_REPORT))],
     case_id: str, report_id: str, body: AssessmentIn, session: SessionDep, gateway: GatewayDep,
-) -> AssessmentView:
+) -> AssessmentView | JSONResponse:
     """Adequate or inadequate quality decide the period's outcome (R5); the others are
     follow-ups, and request_resubmission keeps the period open for a new report.
     Repeat-safe on (report, assessment), or on `assessment_id` when given."""
@@ -80,4 +89,6 @@ async def assess_report(
     result = await gateway.update(case_id, CaseContractWorkflow.assess_report, message,
                                   answer_key=assessment_key(message),
                                   answer_type=AssessmentRecorded)
+    if isinstance(result, PendingWrite):
+        return accepted_write(result)
     return AssessmentView.model_validate(result)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
+from api.accepted import PendingWrite, accepted_write
 from api.actors import actor_id, domain_role
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.notes import NoteDraft, note_id, recorded_with_notes
-from api.openapi import problems
+from api.openapi import problems, write_pending
 from api.permissions import Action, Caller, permitted
 from api.schemas import ReviewIn, ReviewOutcomeIn, ReviewOutcomeView, ReviewRequestedView
 from api.scoping import visible_case
@@ -31,12 +33,12 @@ router = APIRouter(tags=["reviews"])
     "/cases/{case_id}/reviews", status_code=201, response_model=ReviewRequestedView,
     summary="Request a case plan review (V3) or a contract review after a concern (V4)",
     responses={200: {"description": "The same `review_id` again: the first answer."},
-               **problems(404, 409)},
+               **write_pending(), **problems(404, 409)},
 )
 async def request_review(
     caller: Annotated[Caller, Depends(permitted(Action.REQUEST_REVIEW))],
     case_id: str, body: ReviewIn, response: Response, session: SessionDep, gateway: GatewayDep,
-) -> ReviewRequestedView:
+) -> ReviewRequestedView | JSONResponse:
     """Opens the review with its deadline (two weeks for a contract review, V4, from
     `raised_on` when the concern was raised before it is recorded here), a task,
     and an escalation if it lapses. The reason is stored as a note. Repeat-safe on
@@ -52,12 +54,14 @@ async def request_review(
                             reason_id=reason.note_id, requested_by=requested_by,
                             raised_on=body.raised_on)
 
-    async def send() -> ReviewRequested:
+    async def send() -> ReviewRequested | PendingWrite:
         return await gateway.update(case_id, CaseContractWorkflow.request_review, message,
                                     answer_key=review_key(message),
                                     answer_type=ReviewRequested)
 
     result = await recorded_with_notes(session, case_id, requested_by, [reason], send)
+    if isinstance(result, PendingWrite):
+        return accepted_write(result)
     if result.duplicate:
         response.status_code = 200
     view = ReviewRequestedView.model_validate(result)
@@ -68,13 +72,13 @@ async def request_review(
 @router.post(
     "/cases/{case_id}/reviews/{review_id}/outcome", response_model=ReviewOutcomeView,
     summary="Record what a held review decided (V5, V6; E1 on return to CP)",
-    responses=problems(404, 409),
+    responses={**write_pending(), **problems(404, 409)},
 )
 async def record_outcome(
     caller: Annotated[Caller, Depends(permitted(Action.RECORD_REVIEW_OUTCOME))],
     case_id: str, review_id: str, body: ReviewOutcomeIn, session: SessionDep,
     gateway: GatewayDep,
-) -> ReviewOutcomeView:
+) -> ReviewOutcomeView | JSONResponse:
     """May change the reporting schedule (periods already due keep their dates), the end
     date, the contracted functions (re-checked against C2), endorse a case plan version,
     or return case management to CP, which ends the contract. Repeat-safe per review."""
@@ -93,12 +97,14 @@ async def record_outcome(
         outcome_id=drafts[0].note_id if drafts else None,
     )
 
-    async def send() -> ReviewOutcomeRecorded:
+    async def send() -> ReviewOutcomeRecorded | PendingWrite:
         return await gateway.update(case_id, CaseContractWorkflow.record_review_outcome,
                                     message, answer_key=outcome_key(message),
                                     answer_type=ReviewOutcomeRecorded)
 
     result = await recorded_with_notes(session, case_id, decided_by, drafts, send)
+    if isinstance(result, PendingWrite):
+        return accepted_write(result)
     view = ReviewOutcomeView.model_validate(result)
     view.outcome_id = message.outcome_id
     return view

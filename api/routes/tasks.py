@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
+from api.accepted import PendingWrite, accepted_write
 from api.actors import actor_id
 from api.case_gateway import GatewayDep
 from api.deps import SessionDep
 from api.errors import NotFound
 from api.listing import task_list
-from api.openapi import problems
+from api.openapi import problems, write_pending
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
 from api.schemas import CompleteTaskIn, TaskCompletedView, TaskView
@@ -55,12 +57,13 @@ async def list_tasks(
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskCompletedView,
-             summary="Complete a task", responses=problems(404, 409))
+             summary="Complete a task",
+             responses={**write_pending(), **problems(404, 409)})
 async def complete_task(
     caller: Annotated[Caller, Depends(permitted(Action.COMPLETE_TASK))],
     task_id: ItemId, session: SessionDep, gateway: GatewayDep,
     body: CompleteTaskIn | None = None,
-) -> TaskCompletedView:
+) -> TaskCompletedView | JSONResponse:
     """The task's case is found in the read model; its workflow records the completion.
     Repeat-safe: completing it again answers with the first result."""
     task = await session.get(TaskRow, task_id)
@@ -71,4 +74,6 @@ async def complete_task(
     message = CompleteTask(task_id=task_id, completed_by=completed_by)
     result = await gateway.update(task.case_id, CaseContractWorkflow.complete_task, message,
                                   answer_key=task_key(message), answer_type=TaskCompleted)
+    if isinstance(result, PendingWrite):
+        return accepted_write(result)
     return TaskCompletedView.model_validate(result)

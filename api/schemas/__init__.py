@@ -53,6 +53,7 @@ from api.schemas.views import (
     TaskView,
     TimelineEntryView,
     TimelinePage,
+    WritePendingView,
 )
 
 __all__ = [
@@ -68,5 +69,5 @@ __all__ = [
     "ReportPendingView", "ReviewIn",
     "ReviewOutcomeIn", "ReviewOutcomeView", "ReviewRequestedView", "ReviewView",
     "ScheduleIn", "SignatoryIn", "TaskCompletedView", "TaskPage", "TaskView", "Text",
-    "TimelineEntryView", "TimelinePage", "UtcDateTime", "to_utc",
+    "TimelineEntryView", "TimelinePage", "UtcDateTime", "WritePendingView", "to_utc",
 ]

@@ -245,6 +245,21 @@ class ReportPendingView(AcceptedView):
     received_at: UtcDateTime
 
 
+class WritePendingView(AcceptedView):
+    """202 for a write to a case whose answer did not come in time (issue 18.3): it
+    took effect and will be applied. `stage` `accepted`: the case's worker accepted it
+    and is still applying it; `stored`: no worker took it in time, so Temporal keeps it
+    until one runs the case, and a refusal then is recorded on the case's timeline
+    (`signal_refused`). The case (`Location`) shows the result once applied; sending
+    the same request again is safe and then answers as the first would have."""
+
+    case_id: str
+    message: str = Field(description="The workflow message sent, e.g. `assess_report`.")
+    message_id: str | None = Field(
+        default=None, description="The id the message is repeat-safe on, when it has one.")
+    stage: Literal["accepted", "stored"]
+
+
 class RegistrationPendingView(AcceptedView):
     """202 for a registration whose workflow started but whose listing could not be
     written (the database failed after the start): the case exists and runs, and its

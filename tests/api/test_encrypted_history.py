@@ -27,6 +27,7 @@ from tests.api.conftest import (
     wait_idle,
 )
 from workflows.case_contract import (
+    ARRIVAL_SERVICE_LATENCY,
     INPUT_LIMITS,
     KEEP_TIMER_ACROSS_MESSAGES,
     R6_UNDECIDED_PERIODS,
@@ -37,7 +38,7 @@ from workflows.case_contract import (
 from workflows.doors import DOORS_PATCH
 
 PATCH_IDS = {DOORS_PATCH, INPUT_LIMITS, KEEP_TIMER_ACROSS_MESSAGES, R6_UNDECIDED_PERIODS,
-             REPORT_RECEIVED_AT, RECORD_WHILE_AWAITING_ENDORSEMENT}
+             REPORT_RECEIVED_AT, RECORD_WHILE_AWAITING_ENDORSEMENT, ARRIVAL_SERVICE_LATENCY}
 
 Path = tuple[str, ...]
 

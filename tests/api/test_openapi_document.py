@@ -101,6 +101,33 @@ class _References(HTMLParser):
                 self.urls.append(value)
 
 
+CASE_UPDATES = {
+    "/cases/{case_id}/endorsement": "WritePendingView",
+    "/cases/{case_id}/reports": "ReportPendingView",
+    "/cases/{case_id}/reports/{report_id}/assessment": "WritePendingView",
+    "/cases/{case_id}/events": "WritePendingView",
+    "/cases/{case_id}/audits/{audit_id}/findings": "WritePendingView",
+    "/cases/{case_id}/audits/{audit_id}/close": "WritePendingView",
+    "/cases/{case_id}/reviews": "WritePendingView",
+    "/cases/{case_id}/reviews/{review_id}/outcome": "WritePendingView",
+    "/cases/{case_id}/contacts": "WritePendingView",
+    "/cases/{case_id}/closure": "WritePendingView",
+    "/tasks/{task_id}/complete": "WritePendingView",
+}
+"""Every route that sends a case's workflow an update, and its 202 body (issue 18.3)."""
+
+
+async def test_every_write_to_a_case_documents_its_202_with_location(api: ApiClient) -> None:
+    """A write that took effect without an answer in time answers 202 (issue 18.3): the
+    document says so for every route that sends a case's workflow an update."""
+    paths = (await _document(api))["paths"]
+    for path, schema in CASE_UPDATES.items():
+        accepted = paths[path]["post"]["responses"]["202"]
+        assert "Location" in accepted["headers"], path
+        assert accepted["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{schema}"}, path
+
+
 async def test_docs_and_redoc_load_everything_from_this_service(api: ApiClient) -> None:
     """Issue 12: /docs was blank without internet (Swagger UI came from a CDN)."""
     anonymous = api.with_token(None)

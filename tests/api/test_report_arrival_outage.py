@@ -75,7 +75,7 @@ async def test_r5_report_sent_while_no_worker_runs_the_case_is_202_and_on_time(
     as a signal) with its `received_at`; D ends; a worker starts again. The report
     arrived when the API accepted it: on time, no R2 overdue request, success after an
     adequate assessment -- and a retry answers 200 with that same arrival."""
-    monkeypatch.setattr(case_gateway, "REPORT_ANSWER_SECONDS", 2.0)
+    monkeypatch.setattr(case_gateway, "UPDATE_ACCEPT_SECONDS", 2.0)
     queue = f"outage-{uuid.uuid4().hex[:8]}"
     settings = api_settings.model_copy(update={"temporal_task_queue": queue})
     schedule = DeadlineSoon(sessions)

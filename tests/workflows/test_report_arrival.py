@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from models.messages import SubmitReport
+from models.messages import AssessReport, SubmitReport
 from tests.workflows.conftest import (
     Case,
     begin_on,
@@ -88,3 +88,34 @@ async def test_r5_received_at_since_last_activation_is_the_arrival(
     assert accepted.received_at == received and accepted.on_time
     status = await case.status()
     assert status.state.periods[0].reports[0].received_at == received
+
+
+async def test_r5_report_stamped_before_midnight_that_reaches_temporal_after_r2_is_on_time(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    """The API stamps a report at 23:59:59.5; the R2 timer's activation runs at 00:00:00.05
+    (overdue request, follow-up task); the update reaches the workflow at 00:00:01. The
+    stamp precedes that activation by less than the service's latency bound, so the
+    report arrived on time (R5): the R2 follow-up task is closed, the adequate period is
+    a success and R6 counts no failure."""
+    start = await begin_on(env)
+    terms = make_terms(f"c-{unique_id}", start, periods=2)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    period = await _first_period(case)
+    stamped = period.overdue_at - timedelta(milliseconds=500)
+    await sleep_until(env, period.overdue_at + timedelta(milliseconds=50))
+    assert (await _first_period(case)).overdue_marked_at == period.overdue_at
+    state = (await case.status()).state
+    assert "overdue_follow_up" in [t.kind for t in state.open_tasks()]
+    await sleep_until(env, period.overdue_at + timedelta(seconds=1))
+    report_id = f"r-{unique_id}"
+    accepted = await case.handle.execute_update(CaseContractWorkflow.submit_report, SubmitReport(
+        report_id=report_id, period_index=0, received_at=stamped))
+    assert accepted.on_time and accepted.received_at == stamped
+    state = (await case.status()).state
+    assert "overdue_follow_up" not in [t.kind for t in state.open_tasks()]
+    await case.handle.execute_update(CaseContractWorkflow.assess_report,
+                                     AssessReport(report_id, "adequate", "prac-1"))
+    state = (await case.status()).state
+    assert state.periods[0].outcome == "success"
+    assert state.consecutive_failures == 0

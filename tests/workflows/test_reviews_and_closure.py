@@ -324,3 +324,30 @@ async def test_renewal_extending_end_date_adds_periods(
     # renewed contract at the end of its due day (R5).
     assert periods[1].ends_at > periods[1].overdue_at
     assert periods[-1].ends_at == periods[-1].overdue_at
+
+
+async def test_e2_closure_by_signal_is_refused_then_closes_the_case(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    """Issue 18.3: the API sends `close_case` as a signal when no worker accepts the
+    update in time. The signal gets the same checks (E2: an open item not carried over
+    refuses it, and the case stays closing) and, once they pass, closes the case."""
+    start = await begin_on(env)
+    case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start),
+                            endorse_on=start)
+    await case.handle.execute_update(
+        CaseContractWorkflow.request_review,
+        RequestReview(review_id="rv", kind="case_plan", requested_by_role="practitioner"))
+    await case.handle.execute_update(CaseContractWorkflow.record_review_outcome,
+                                     ReviewOutcome(review_id="rv", return_to_cp=True))
+    await case.handle.signal("close_case", CloseCase(summary_id="s-1"))
+    # Handled after the signal: the case is still closing, its items still open.
+    refused = await _refusal(case.handle.execute_update(
+        CaseContractWorkflow.close_case, CloseCase(summary_id="s-1")))
+    assert refused.details[0]["rule"] == "E2"
+    open_items = refused.details[0]["open_items"]
+    carry = [CarryOver(item_id=item, reason="handed back to CP") for item in open_items]
+    await case.handle.signal("close_case", CloseCase(summary_id="s-1", carried_over=carry))
+    result = await case.handle.result()
+    assert result.status == "closed"
+    assert [e for e in result.state.answered if e == "close_case"] == ["close_case"]
