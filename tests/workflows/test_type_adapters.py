@@ -6,6 +6,7 @@ pays pydantic's schema generation again."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.workflows.conftest import begin_on, make_terms, start_case
+from worker import (
+    MAX_CACHED_WORKFLOWS,
+    MAX_CONCURRENT_WORKFLOW_TASKS,
+    STICKY_QUEUE_SCHEDULE_TO_START_TIMEOUT,
+)
 from workflows.case_contract import CaseContractInput
 
 
@@ -36,3 +42,14 @@ async def test_issue13_new_cases_reuse_the_input_type_adapter_inside_the_sandbox
         case = await start_case(env.client, worker, make_terms(f"b{n}-{unique_id}", start))
         assert (await case.status()).case_id == case.terms.case_id
     assert [t for t in built if getattr(t, "__name__", "") == CaseContractInput.__name__] == []
+
+
+async def test_issue13_the_worker_is_tuned_for_a_deadline_burst(worker: Worker) -> None:
+    """Issue 13: a cache and concurrency sized for clustered 09:00 wakes (R1, R3), and a
+    sticky queue that holds a woken case for a minute rather than 10 s (the SDK default,
+    which timed out 785 of 1,000 wakes in the issue's burst and made them replay)."""
+    config = worker.config()
+    assert config.get("max_cached_workflows") == MAX_CACHED_WORKFLOWS >= 2_000
+    assert config.get("max_concurrent_workflow_tasks") == MAX_CONCURRENT_WORKFLOW_TASKS
+    assert config.get("sticky_queue_schedule_to_start_timeout") == (
+        STICKY_QUEUE_SCHEDULE_TO_START_TIMEOUT) > timedelta(seconds=10)
