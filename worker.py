@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -36,6 +37,24 @@ from workflows.transfer import TransferRequestWorkflow
 
 PASSED_THROUGH_MODULES = ("models", "workflows", "holidays")
 """Our pure modules are deterministic and imported once, outside the sandbox."""
+
+
+MAX_CACHED_WORKFLOWS = 2_000
+"""Issue 13: how many sleeping cases a worker keeps in memory. A case evicted from the
+cache replays its whole run when it next wakes, so when quarterly follow-ups cluster at
+09:00 a cache smaller than the burst turns every wake into a replay. Runs stay small
+(one period each) so a cached case costs little; the SDK's default is 1,000."""
+MAX_CONCURRENT_WORKFLOW_TASKS = 200
+"""Issue 13: workflow tasks in flight at once (SDK default 100). A wake is mostly waiting
+on the recording (a local activity since issue 13), so more of them overlap well on one
+process; the CPU part stays small now that type adapters are built once."""
+MAX_CONCURRENT_LOCAL_ACTIVITIES = 200
+"""The recordings of those tasks (a local activity each, issue 13), one per task."""
+STICKY_QUEUE_SCHEDULE_TO_START_TIMEOUT = timedelta(seconds=60)
+"""Issue 13: how long a woken case waits on this worker's sticky queue before Temporal
+hands it to any worker, which must then replay it from scratch. In a deadline burst the
+SDK's 10 s default timed out 785 of 1,000 wakes, turning a backlog into replays; a
+minute lets the backlog drain where the cases are cached."""
 
 
 def sandbox_runner(strict: bool = False) -> SandboxedWorkflowRunner:
@@ -79,6 +98,10 @@ def build_worker(
                     district.district_deadlines, district.record_request_effects],
         workflow_runner=sandbox_runner(strict_sandbox),
         interceptors=[DoorsInterceptor()],
+        max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
+        max_concurrent_local_activities=MAX_CONCURRENT_LOCAL_ACTIVITIES,
+        sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_SCHEDULE_TO_START_TIMEOUT,
     )
 
 

@@ -126,6 +126,11 @@ FIRST_DELIVERY_BUDGET_SECONDS = 30.0
 """The activity's first attempts stop well inside its two-minute limit (a hanging
 endpoint takes its timeout per notice); what is left goes out by redelivery."""
 
+LOCAL_DELIVERY_BUDGET_SECONDS = 3.0
+"""Issue 13: as a local activity the recording runs inside the case's workflow task, which
+Temporal gives ten seconds before it must be extended: first deliveries there stop after
+a few seconds, and a slow endpoint's notices go out by redelivery instead."""
+
 HEARTBEAT_INTERVAL_SECONDS = 1.0
 """How often the recording activity tells Temporal it is alive; well inside the
 workflow's `RECORDING_HEARTBEAT_TIMEOUT` (workflows/case_contract.py)."""
@@ -145,6 +150,9 @@ async def heartbeating(interval_seconds: float = HEARTBEAT_INTERVAL_SECONDS
             activity.heartbeat()
             await asyncio.sleep(interval_seconds)
 
+    if activity.info().is_local:  # a local activity has no heartbeat (issue 13)
+        yield
+        return
     task = asyncio.create_task(beat())
     try:
         yield
@@ -184,5 +192,6 @@ class ReadModelActivities:
             async with self._sessions() as session:
                 return await deliver_undelivered(
                     session, self._deliverer, keys,
-                    budget_seconds=FIRST_DELIVERY_BUDGET_SECONDS,
+                    budget_seconds=(LOCAL_DELIVERY_BUDGET_SECONDS if activity.info().is_local
+                                    else FIRST_DELIVERY_BUDGET_SECONDS),
                     claim_token=recording_claim_token())

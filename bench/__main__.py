@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import history_per_period, list_cases
+from bench import history_per_period, list_cases, period_kinds, type_adapters
 
-BENCHMARKS = [list_cases.main, history_per_period.main]
+BENCHMARKS = [type_adapters.main, list_cases.main, history_per_period.main, period_kinds.main]
 
 
 def main() -> None:

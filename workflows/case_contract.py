@@ -110,6 +110,13 @@ R6_UNDECIDED_PERIODS = "r6-undecided-periods"
 """Patch id (issue 9): R6 skips undecided periods instead of stopping at the first one,
 and a report left unassessed after its period is a task that escalates (R4). A run
 started before it keeps the old count, and its commands, until it continues-as-new."""
+LEAN_HISTORY = "lean-history"
+"""Patch id (issue 13): a run that takes it records its effects with a local activity --
+one marker event in the workflow task that decided them, instead of an activity's three
+events and a second workflow task for every message -- and takes every patch above
+without asking for each one (each asked patch writes a marker and a search-attribute
+upsert in every run). A run continued from one that took it carries `lean_history` in
+its input and asks nothing at all. Runs recorded before it replay as they ran."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -120,9 +127,17 @@ recorded histories replay unchanged."""
 Result = TypeVar("Result")
 
 
-async def record_effects(effects: CaseEffects, summary: str) -> None:
+async def record_effects(effects: CaseEffects, summary: str, *, local: bool = False) -> None:
     """Run `record_case_effects` with the options every recording uses: retried without
-    end (it is idempotent), and heartbeated, so a dead worker costs seconds."""
+    end (it is idempotent). As an activity it is heartbeated, so a dead worker costs
+    seconds; as a local activity (`local`, issue 13) it runs inside the workflow task,
+    so a dead worker costs the workflow task's timeout (10 s) before another replays the
+    task and records again."""
+    if local:
+        await workflow.execute_local_activity(
+            "record_case_effects", effects, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY, summary=summary)
+        return
     await workflow.execute_activity(
         "record_case_effects", effects, start_to_close_timeout=ACTIVITY_TIMEOUT,
         heartbeat_timeout=RECORDING_HEARTBEAT_TIMEOUT, retry_policy=ACTIVITY_RETRY,
@@ -142,6 +157,11 @@ class CaseContractInput:
     # period boundaries or when Temporal suggests it).
     continue_as_new_after_events: int | None = None
     search_attributes: bool = True
+    # Issue 13: the run that continued into this one took `LEAN_HISTORY`, and the search
+    # attributes it published last (`_published_key`), which continue-as-new carries
+    # over, so this run does not upsert them again unchanged.
+    lean_history: bool = False
+    published_search_attributes: str | None = None
 
 
 @workflow.defn(name="CaseContract")
@@ -158,7 +178,7 @@ class CaseContractWorkflow:
             self.state.terms_fingerprint = terms_fingerprint(input.terms)
         self.engine = CaseEngine(self.state)
         self._wake = False
-        self._published: tuple[Any, ...] | None = None
+        self._published: str | None = input.published_search_attributes
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: datetime | None = None
         # workflow.now() of the latest activation noted, and of the one before it: the
@@ -170,6 +190,7 @@ class CaseContractWorkflow:
     # ------------------------------------------------------------------ main loop
     @workflow.run
     async def run(self, input: CaseContractInput) -> CaseStatus:
+        self._lean_history()  # first, in the run's first activation (issue 13)
         self._check_start()
         self._use_patches()
         if not self.state.periods:
@@ -196,6 +217,8 @@ class CaseContractWorkflow:
                     terms=self.state.terms, state=self.state,
                     continue_as_new_after_events=input.continue_as_new_after_events,
                     search_attributes=input.search_attributes,
+                    lean_history=self._lean_history(),
+                    published_search_attributes=self._published,
                 ))
             await self._sleep_until_next()
 
@@ -205,7 +228,7 @@ class CaseContractWorkflow:
         is started by the workflow itself and needs none."""
         if workflow.info().continued_run_id is not None:
             return
-        if not workflow.patched(DOORS_PATCH):
+        if not self._patched(DOORS_PATCH):
             return
         if self._refused_start:
             raise ApplicationError("refused (plaintext): the workflow input was not "
@@ -245,7 +268,7 @@ class CaseContractWorkflow:
         remaining = wakeup.at - workflow.now()
         if remaining <= timedelta(0):
             return
-        if workflow.patched(KEEP_TIMER_ACROSS_MESSAGES):
+        if self._patched(KEEP_TIMER_ACROSS_MESSAGES):
             await self._sleep_on_timer(wakeup.at, remaining, wakeup.summary(self.state))
             return
         try:
@@ -268,11 +291,22 @@ class CaseContractWorkflow:
             self._timer, self._timer_at = timer, at
         await workflow.wait_condition(lambda: self._wake or timer.done())
 
+    def _lean_history(self) -> bool:
+        """Issue 13: whether this run takes `LEAN_HISTORY`. Asked first thing in the
+        run's first activation (`run`, or a handler of that activation), so a run recorded
+        before the patch answers no for the whole run, also once it is running live."""
+        return self._input.lean_history or workflow.patched(LEAN_HISTORY)
+
+    def _patched(self, patch_id: str) -> bool:
+        """`workflow.patched(patch_id)`, except that a lean-history run takes the patch
+        without writing its marker: every patch above is older than `LEAN_HISTORY`."""
+        return self._lean_history() or workflow.patched(patch_id)
+
     def _use_patches(self) -> None:
         """Tell the engine which patched behaviour this run follows. Called before the
         engine acts, from the run and from every message handler (whichever comes first
         in a run records the marker; the SDK remembers the answer for the rest of it)."""
-        self.engine.undecided_periods_skipped = workflow.patched(R6_UNDECIDED_PERIODS)
+        self.engine.undecided_periods_skipped = self._patched(R6_UNDECIDED_PERIODS)
 
     def _should_continue_as_new(self, boundary: bool) -> bool:
         info = workflow.info()
@@ -286,7 +320,7 @@ class CaseContractWorkflow:
         try:
             # A day's grace on the UTC date: never stricter than the API, which checked
             # the end against today in the case's own time zone.
-            within_limits = workflow.patched(INPUT_LIMITS)
+            within_limits = self._patched(INPUT_LIMITS)
             today = (workflow.now() - timedelta(days=1)).date() if within_limits else None
             due_dates = policy.validate_terms(terms, today=today, within_limits=within_limits)
         except PolicyViolation as exc:
@@ -309,7 +343,7 @@ class CaseContractWorkflow:
             # Reset before recording: a message handled meanwhile sets it again.
             self._wake = False
             if (self.state.status == AWAITING_ENDORSEMENT and self.engine.pending
-                    and workflow.patched(RECORD_WHILE_AWAITING_ENDORSEMENT)):
+                    and self._patched(RECORD_WHILE_AWAITING_ENDORSEMENT)):
                 await self._flush()
 
     def _open_plan_review(self) -> None:
@@ -429,7 +463,7 @@ class CaseContractWorkflow:
         if batch:
             self.engine.pending = Pending()
             effects = self._effects(batch)
-            await record_effects(effects, _describe(effects))
+            await record_effects(effects, _describe(effects), local=self._lean_history())
             self._note_activation()
         self._publish_search_attributes()
 
@@ -454,9 +488,10 @@ class CaseContractWorkflow:
         deadline = self.engine.next_deadline()
         values = (self.state.status, deadline.at if deadline else None,
                   self.state.consecutive_failures, bool(self.state.open_audits()))
-        if values == self._published:
+        key = _published_key(*values)
+        if key == self._published:
             return
-        self._published = values
+        self._published = key
         updates: list[SearchAttributeUpdate[Any]] = [
             CASE_ID.value_set(self.state.terms.case_id),
             AGENCY_ID.value_set(self.state.terms.agency_id),
@@ -516,7 +551,7 @@ class CaseContractWorkflow:
         replay."""
         if message.received_at is None:
             return message
-        if not workflow.patched(REPORT_RECEIVED_AT):
+        if not self._patched(REPORT_RECEIVED_AT):
             return replace(message, received_at=None)
         if not workflow.patched(ARRIVAL_SERVICE_LATENCY):
             return self._arrived(message, timedelta(0))
@@ -557,7 +592,7 @@ class CaseContractWorkflow:
         message that cannot be read, or is not allowed in, is refused and recorded rather
         than dropped by the SDK (which logs the payload) or applied unchecked. `prepare`
         adjusts the message as let in (a report's arrival, issue 9.3) before the rules."""
-        if not workflow.patched(DOORS_PATCH):
+        if not self._patched(DOORS_PATCH):
             # Histories recorded before the doors: applied as the SDK converted them.
             message: Any
             try:
@@ -634,7 +669,7 @@ class CaseContractWorkflow:
     def _door_update(self, name: str, message: Any) -> Any:
         """In an update's handler: the message as admitted (who acted attributed); as sent
         in histories recorded before the doors."""
-        if not workflow.patched(DOORS_PATCH):
+        if not self._patched(DOORS_PATCH):
             return message
         try:
             return self._admitted(name, message)
@@ -849,7 +884,7 @@ class CaseContractWorkflow:
     # anything else (issue 10: refused and recorded, not buffered for ever)
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
-        if not workflow.patched(DOORS_PATCH):
+        if not self._patched(DOORS_PATCH):
             return
         payload = args[0].payload if args else None
         id_field, message_id = doors.readable_id(name, payload)
@@ -882,6 +917,12 @@ def _period(index: int, scheduled: ScheduledPeriod) -> PeriodState:
                        follow_up_at=scheduled.follow_up_at, overdue_at=scheduled.overdue_at,
                        escalation_at=scheduled.escalation_at, ends_at=scheduled.ends_at,
                        basis=scheduled.basis)
+
+
+def _published_key(status: str, deadline: datetime | None, failures: int, audit: bool) -> str:
+    """The search attributes' values as one string, to compare with those last published
+    (also by the previous run: issue 13)."""
+    return f"{status}|{deadline.isoformat() if deadline else ''}|{failures}|{audit}"
 
 
 def _describe(effects: CaseEffects) -> str:

@@ -30,6 +30,7 @@ from workflows.case_contract import (
     ARRIVAL_SERVICE_LATENCY,
     INPUT_LIMITS,
     KEEP_TIMER_ACROSS_MESSAGES,
+    LEAN_HISTORY,
     R6_UNDECIDED_PERIODS,
     RECORD_WHILE_AWAITING_ENDORSEMENT,
     REPORT_RECEIVED_AT,
@@ -38,7 +39,8 @@ from workflows.case_contract import (
 from workflows.doors import DOORS_PATCH
 
 PATCH_IDS = {DOORS_PATCH, INPUT_LIMITS, KEEP_TIMER_ACROSS_MESSAGES, R6_UNDECIDED_PERIODS,
-             REPORT_RECEIVED_AT, RECORD_WHILE_AWAITING_ENDORSEMENT, ARRIVAL_SERVICE_LATENCY}
+             REPORT_RECEIVED_AT, RECORD_WHILE_AWAITING_ENDORSEMENT, ARRIVAL_SERVICE_LATENCY,
+             LEAN_HISTORY}
 
 Path = tuple[str, ...]
 
@@ -93,7 +95,19 @@ async def test_raw_history_holds_only_ciphertext(api: ApiClient,
     indexed = [(p, pl) for p, pl in found if "search_attributes" in p]
     # Patch markers (workflow.patched) are written by the SDK's core, not through the
     # codec; they hold the patch id and a flag alone, no case data (issue 9.3's patch).
-    markers = [(p, pl) for p, pl in found if p[0] == "marker_recorded_event_attributes"]
+    # Local-activity markers (issue 13: the recording) carry core's own bookkeeping in
+    # `data` (sequence, attempt, activity id and type, times) in clear; the activity's
+    # result is a payload like any other, sealed by the codec (checked below).
+    local = [(p, pl) for p, pl in found
+             if p[0] == "marker_recorded_event_attributes" and p[1:3] == ("details", "data")]
+    assert local, "recordings are local activities"
+    for path, payload in local:
+        assert json.loads(payload.data)["activity_type"] == "record_case_effects", path
+        assert set(json.loads(payload.data)) <= {
+            "seq", "attempt", "activity_id", "activity_type", "complete_time", "backoff",
+            "original_schedule_time", "activation_index"}, payload.data
+    markers = [(p, pl) for p, pl in found if p[0] == "marker_recorded_event_attributes"
+               and (p, pl) not in local and p[1:3] != ("details", "result")]
     assert markers, "the patches a new case takes are recorded"
     for path, payload in markers:
         assert path[1:3] == ("details", "patch-data"), path
@@ -102,7 +116,7 @@ async def test_raw_history_holds_only_ciphertext(api: ApiClient,
                                             "deprecated": False}, path
         assert json.loads(payload.data)["id"] in PATCH_IDS, path
     sealed = [(p, pl) for p, pl in found
-              if "search_attributes" not in p and (p, pl) not in markers]
+              if "search_attributes" not in p and (p, pl) not in markers + local]
     assert len(sealed) > 10, "inputs, update arguments and results, activity payloads"
     for path, payload in sealed:
         assert payload.metadata["encoding"] == ENCRYPTED_ENCODING, path

@@ -108,7 +108,10 @@ def test_sign_in_once_and_read_the_decrypted_history(stack: dict[str, Any], brow
         assert f"/workflows/case-contract-{CASE_ID}/" in page.url
         page.get_by_text(f'"{CASE_ID}"').first.wait_for(timeout=UI_TIMEOUT_MS)  # the input
         body = page.inner_text("body")
-        assert "Record: contract registered" in body  # activity summaries, readable
+        assert "Compute R1-R3 deadlines" in body  # activity summaries, readable
+        # Issue 13: recordings are local activities, which the UI lists by their type
+        # (their "Record: ..." summary is in the event's details).
+        assert "record_case_effects" in body
         assert not SEALED.search(body)
         assert "Codec Server could not connect" not in body
         _shot(page, "2-decrypted-history")

@@ -11,11 +11,14 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from casework.temporal_client import make_data_converter
+from models.envelope import install_keys
 from tests.replay.record_histories import recorded_workflow_id
+from tests.workflows.conftest import TEST_CALLER_KEYS
 from worker import sandbox_runner
 from workflows.case_contract import CaseContractWorkflow
 from workflows.coworking import CoworkingWorkflow
 from workflows.dispute import DisputeWorkflow
+from workflows.doors import DoorsInterceptor
 from workflows.service_request import ServiceRequestWorkflow
 from workflows.transfer import TransferRequestWorkflow
 
@@ -30,7 +33,7 @@ def test_histories_are_checked_in() -> None:
     """Every scenario of the recorder is present, including continued runs."""
     names = {path.name.rsplit("-run", 1)[0] for path in HISTORIES}
     assert names == {"reporting-cycle", "reviews-contacts-closure", "continue-as-new",
-                     "four-weekly-renewal", "awaiting-endorsement",
+                     "four-weekly-renewal", "awaiting-endorsement", "lean-history",
                      # T1-T4 (issue 14): one workflow of each district request kind.
                      "transfer-request", "service-request", "dispute-ladder",
                      "coworking-reviews"}
@@ -40,11 +43,15 @@ def test_histories_are_checked_in() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays_without_nondeterminism(path: Path) -> None:
+    install_keys(TEST_CALLER_KEYS)  # the recorder's envelopes (issue 10), as a worker has
     text = _TEXTS[path]
     # Histories do not carry the workflow id; the recorder's ids are replay-<name>.
     workflow_id = recorded_workflow_id(path.name.rsplit("-run", 1)[0])
+    # With the doors interceptor, as build_worker installs it: it hands the workflow each
+    # message's caller envelope (issue 10), which histories recorded since then carry.
     replayer = Replayer(workflows=WORKFLOWS, data_converter=make_data_converter(),
-                        workflow_runner=sandbox_runner(strict=True))
+                        workflow_runner=sandbox_runner(strict=True),
+                        interceptors=[DoorsInterceptor()])
     result = await replayer.replay_workflow(WorkflowHistory.from_json(workflow_id, text),
                                             raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
@@ -58,3 +65,23 @@ def test_the_pre_patch_history_has_no_patch_marker() -> None:
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
     assert markers == []
 
+
+
+def test_the_lean_history_recording_takes_the_issue_13_path() -> None:
+    """`lean-history` must stay a recording by the code of the `lean-history` patch
+    (issue 13): recordings as local activities, that one patch marker in the first run
+    and none in the continued ones -- or its replay proves nothing about that path."""
+    runs = sorted((p for p in HISTORIES if p.name.startswith("lean-history-run")),
+                  key=lambda p: int(p.stem.rsplit("-run", 1)[1]))
+    assert len(runs) >= 3
+    for number, path in enumerate(runs, 1):
+        history = WorkflowHistory.from_json("any", _TEXTS[path])
+        markers = [e.marker_recorded_event_attributes for e in history.events
+                   if e.HasField("marker_recorded_event_attributes")]
+        names = [m.marker_name for m in markers]
+        assert "core_local_activity" in names, path.name
+        assert not any(e.HasField("activity_task_scheduled_event_attributes")
+                       and e.activity_task_scheduled_event_attributes.activity_type.name
+                       == "record_case_effects" for e in history.events), path.name
+        expected = 1 if number == 1 else 0
+        assert names.count("core_patch") == expected, path.name

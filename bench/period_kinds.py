@@ -1,0 +1,286 @@
+"""History cost per period kind, beside a bare Temporal cycle, and the state a case
+carries through continue-as-new over a 10-year contract (issue 13, items 2 and 3).
+
+A case continues-as-new at each period's end, so one run is one period. On the
+time-skipping server this runs a case through `PERIODS` periods of one kind and reports
+the middle runs (the first also holds registration and endorsement):
+
+- on time: the report before its due date, assessed adequate (R4, R5);
+- late: the report after the overdue mark (R2), assessed adequate;
+- escalated: the report after the escalation to the program manager (R3);
+- on time, fortnightly contacts: as on time, with a K1 contact every 14 days;
+- bare cycle (the baseline): a workflow with no rules doing the least the same period
+  needs in Temporal -- a timer to the follow-up, an activity for its notice, the two
+  updates (report, assessment), a timer to the period's end, continue-as-new.
+
+Then a 10-year contract, monthly and quarterly, every period on time: carried state
+(the input of each run) in bytes, at the start, after one year and at the end.
+
+"Actions" approximates Temporal Cloud's billable actions from the history: starts and
+continue-as-new, timers, activities, local-activity markers, updates, signals,
+search-attribute upserts. Figures are ratios to the bare cycle of the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from casework.caller_envelope import CallerEnvelopeInterceptor, CallerIdentity
+from casework.db import make_engine, make_session_factory
+from casework.migrate import upgrade_to_head_async
+from casework.processes import venv_binary
+from casework.temporal_client import ensure_search_attributes, make_data_converter
+from models.messages import AssessReport, RecordContact, SubmitReport
+from tests.workflows.conftest import Case, local_today, make_terms, run_ids, sleep_until, start_case
+from workflows.state import PeriodState
+
+PERIODS = 5
+YEARS = 10
+ACTION_EVENTS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, EventType.EVENT_TYPE_TIMER_STARTED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+}
+
+
+def _is_action(event: HistoryEvent) -> bool:
+    if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+        return event.marker_recorded_event_attributes.marker_name != "core_patch"
+    return event.event_type in ACTION_EVENTS
+
+
+@dataclass
+class Run:
+    events: int
+    actions: int
+    carried_bytes: int
+
+
+async def _runs(client: Client, workflow_id: str) -> list[Run]:
+    runs = []
+    for run_id in await run_ids(client, workflow_id):
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        runs.append(Run(len(history.events), sum(map(_is_action, history.events)),
+                        sum(len(p.data) for p in started.input.payloads)))
+    return runs
+
+
+# ------------------------------------------------------------------ the bare cycle
+@activity.defn(name="bare_notice")
+async def bare_notice(period: int) -> None:
+    """Stands for sending the follow-up: does nothing."""
+
+
+@dataclass
+class BareInput:
+    due: list[datetime]
+    index: int = 0
+    answered: list[str] = field(default_factory=list)
+
+
+@workflow.defn(name="BareCycle", sandboxed=False)
+class BareCycle:
+    def __init__(self) -> None:
+        self._assessed = False
+
+    @workflow.run
+    async def run(self, input: BareInput) -> None:
+        if input.index >= len(input.due) - 1:
+            return
+        follow_up = input.due[input.index] - timedelta(days=14)
+        await workflow.sleep(max(follow_up - workflow.now(), timedelta(0)))
+        await workflow.execute_activity(bare_notice, input.index,
+                                        start_to_close_timeout=timedelta(minutes=1))
+        await workflow.sleep(max(input.due[input.index + 1] - workflow.now(), timedelta(0)))
+        workflow.continue_as_new(BareInput(input.due, input.index + 1, input.answered[-4:]))
+
+    @workflow.update(name="report")
+    def report(self, report_id: str) -> str:
+        return report_id
+
+    @workflow.update(name="assess")
+    def assess(self, report_id: str) -> str:
+        self._assessed = True
+        return report_id
+
+
+async def bare(env: WorkflowEnvironment, periods: int) -> list[Run]:
+    async with Worker(env.client, task_queue=f"bare-{uuid.uuid4().hex[:6]}",
+                      workflows=[BareCycle], activities=[bare_notice],
+                      workflow_runner=UnsandboxedWorkflowRunner()) as worker:
+        now = await env.get_current_time()
+        due = [now + timedelta(days=30 + 91 * i) for i in range(periods + 1)]
+        handle = await env.client.start_workflow(BareCycle.run, BareInput(due),
+                                                 id=f"bare-{uuid.uuid4().hex[:8]}",
+                                                 task_queue=worker.task_queue)
+        for index in range(periods):
+            await sleep_until(env, due[index] - timedelta(days=13))
+            await handle.execute_update(BareCycle.report, f"r-{index}")
+            await handle.execute_update(BareCycle.assess, f"r-{index}")
+            await sleep_until(env, due[index + 1] + timedelta(hours=1))
+        await asyncio.sleep(0.3)
+        return await _runs(env.client, handle.id)
+
+
+# ------------------------------------------------------------------ casework periods
+Period = Callable[[WorkflowEnvironment, Case, PeriodState], Awaitable[None]]
+
+
+async def _report_and_assess(case: Case, index: int) -> None:
+    update = case.handle.execute_update
+    await update("submit_report", SubmitReport(f"r-{index}", index))
+    await update("assess_report", AssessReport(f"r-{index}", "adequate"))
+
+
+async def on_time(env: WorkflowEnvironment, case: Case, period: PeriodState) -> None:
+    await sleep_until(env, period.follow_up_at + timedelta(hours=1))
+    await _report_and_assess(case, period.index)
+
+
+async def late(env: WorkflowEnvironment, case: Case, period: PeriodState) -> None:
+    await sleep_until(env, period.overdue_at + timedelta(hours=1))
+    await _report_and_assess(case, period.index)
+
+
+async def escalated(env: WorkflowEnvironment, case: Case, period: PeriodState) -> None:
+    await sleep_until(env, period.escalation_at + timedelta(hours=1))
+    await _report_and_assess(case, period.index)
+
+
+async def fortnightly(env: WorkflowEnvironment, case: Case, period: PeriodState) -> None:
+    """Contacts every 14 days through the period, the report on time among them."""
+    start = await env.get_current_time()
+    day = 0
+    reported = False
+    while start + timedelta(days=day) < period.ends_at - timedelta(days=1):
+        await sleep_until(env, start + timedelta(days=day))
+        if not reported and await env.get_current_time() >= period.follow_up_at:
+            await _report_and_assess(case, period.index)
+            reported = True
+        today = local_today(await env.get_current_time())
+        await case.handle.execute_update("record_contact", RecordContact(
+            f"k-{period.index}-{day}", today, "direct", "agency"))
+        day += 14
+    if not reported:
+        await on_time(env, case, period)
+
+
+async def casework_case(env: WorkflowEnvironment, worker: Worker, period: Period,
+                        periods: int, interval_months: int = 3) -> list[Run]:
+    start = local_today(await env.get_current_time())
+    terms = make_terms(f"bench-{uuid.uuid4().hex[:8]}", start, periods=periods,
+                       interval_months=interval_months, contact_frequency_days=365)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    planned = (await case.status()).state.periods
+    for state in planned:
+        # The contract ends at the last due date: its report cannot come late.
+        await (period if state is not planned[-1] else on_time)(env, case, state)
+        await sleep_until(env, state.ends_at + timedelta(hours=1))
+    await asyncio.sleep(0.3)
+    return await _runs(env.client, case.handle.id)
+
+
+# ------------------------------------------------------------------ running
+async def _environment() -> WorkflowEnvironment:
+    keys = {"bench": bytes(32)}
+    signing = CallerEnvelopeInterceptor(keys, "bench", default=CallerIdentity(
+        subject="bench", roles=("admin",), agency_id=None))
+    return await WorkflowEnvironment.start_time_skipping(
+        data_converter=make_data_converter(), interceptors=[signing],
+        test_server_existing_path=str(venv_binary("temporal-test-server")))
+
+
+async def _with_worker(database_url: str, action: Callable[[WorkflowEnvironment, Worker],
+                                                         Awaitable[object]]) -> object:
+    engine = make_engine(database_url)
+    try:
+        async with await _environment() as env:
+            from worker import build_worker
+
+            await ensure_search_attributes(env.client, "default")
+            async with build_worker(env.client, f"bench-{uuid.uuid4().hex[:6]}",
+                                    make_session_factory(engine),
+                                    caller_keys={"bench": bytes(32)}) as worker:
+                return await action(env, worker)
+    finally:
+        await engine.dispose()
+
+
+def _middle(runs: list[Run]) -> list[Run]:
+    """The runs of whole periods: not the first (registration), not the last (closure)."""
+    return runs[1:-1] or runs
+
+
+async def run(periods: int = PERIODS, years: int = YEARS) -> None:
+    kinds: dict[str, Period] = {"on time": on_time, "late": late, "escalated": escalated,
+                                "on time, fortnightly contacts": fortnightly}
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        await upgrade_to_head_async(url)
+
+        async def per_kind(env: WorkflowEnvironment, worker: Worker) -> dict[str, list[Run]]:
+            results = {"bare cycle (baseline)": await bare(env, periods)}
+            for name, kind in kinds.items():
+                results[name] = await casework_case(env, worker, kind, periods)
+            return results
+
+        results = await _with_worker(url, per_kind)
+        assert isinstance(results, dict)
+        base = _middle(results["bare cycle (baseline)"])
+        base_events = statistics.median(r.events for r in base)
+        base_actions = statistics.median(r.actions for r in base)
+        print(f"\nHistory per period (median of the middle runs of {periods} periods; "
+              "x bare cycle)")
+        print(f"  {'period kind':<32} {'events':>7} {'actions':>8} {'x events':>9} "
+              f"{'x actions':>10}")
+        for name, runs in results.items():
+            middle = _middle(runs)
+            events = statistics.median(r.events for r in middle)
+            actions = statistics.median(r.actions for r in middle)
+            print(f"  {name:<32} {events:>7.0f} {actions:>8.0f} {events / base_events:>9.2f} "
+                  f"{actions / base_actions:>10.2f}")
+
+        async def ten_years(env: WorkflowEnvironment, worker: Worker) -> dict[str, list[Run]]:
+            return {
+                "monthly": await casework_case(env, worker, on_time, 12 * years, 1),
+                "quarterly": await casework_case(env, worker, on_time, 4 * years, 3),
+            }
+
+        if years:
+            contracts = await _with_worker(url, ten_years)
+            assert isinstance(contracts, dict)
+            print(f"\nState carried through continue-as-new, {years}-year contract, every "
+                  "period on time (bytes of a run's input)")
+            print(f"  {'schedule':<10} {'runs':>5} {'first':>9} {'year 1':>9} {'last':>9} "
+                  f"{'largest':>9} {'max events':>11}")
+            for name, runs in contracts.items():
+                per_year = 12 if name == "monthly" else 4
+                year_one = runs[min(per_year, len(runs) - 1)].carried_bytes
+                print(f"  {name:<10} {len(runs):>5} {runs[0].carried_bytes:>9,} "
+                      f"{year_one:>9,} {runs[-1].carried_bytes:>9,} "
+                      f"{max(r.carried_bytes for r in runs):>9,} "
+                      f"{max(r.events for r in runs):>11}")
+
+
+def main(periods: int = PERIODS, years: int = YEARS) -> None:
+    asyncio.run(run(periods, years))
+
+
+if __name__ == "__main__":
+    main()
