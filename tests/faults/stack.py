@@ -140,19 +140,20 @@ def dev_server(db_file: Path, log: Path) -> Iterator[DevServer]:
 
 
 @asynccontextmanager
-async def api_process(settings: Settings, log: Path) -> AsyncIterator[tuple[Child, str]]:
-    """`casework api` (uvicorn) on a free port; yields it and its base URL."""
+async def api_process(settings: Settings, log: Path) -> AsyncIterator[tuple[Child, int]]:
+    """`casework api` (uvicorn) on a free port of 127.0.0.1; yields it and the port."""
     port = free_port()
     child = Child([str(venv_binary("casework")), "api"],
                   service_env(settings, API_PORT=str(port)), log)
     try:
         await start_api(child, port)
-        yield child, f"http://127.0.0.1:{port}"
+        yield child, port
     finally:
         child.stop()
 
 
 async def start_api(child: Child, port: int) -> None:
+    """Start (or start again) the API and wait until `/healthz` answers."""
     child.start()
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient() as probe:
