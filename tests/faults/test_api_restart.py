@@ -18,7 +18,7 @@ from tests.api.conftest import ApiClient, token_for, wait_idle
 from tests.faults.conftest import SCENARIO_SECONDS, reconcile_dry_run
 from tests.faults.stack import api_process, register_cases, start_api
 
-CASES = 16
+CASES = 10
 KILL_AFTER_ANSWERS = CASES // 3
 
 
