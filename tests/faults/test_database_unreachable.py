@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ async def test_database_unreachable_answers_503_and_everything_catches_up(
                         assert answer.status_code in (200, 201, 202), answer.text
 
                     for case_id in reporting:
-                        await eventually(lambda c=case_id: reported(c), timeout_seconds=30)
+                        await eventually(partial(reported, case_id), timeout_seconds=30)
 
                     async def one_late_report(case_id: str) -> None:
                         view = (await api.get(f"/cases/{case_id}")).json()
@@ -124,7 +125,7 @@ async def test_database_unreachable_answers_503_and_everything_catches_up(
                         assert view["periods"][0]["outcome"] == "late"
 
                     for case_id in reporting:
-                        await eventually(lambda c=case_id: one_late_report(c))
+                        await eventually(partial(one_late_report, case_id))
                     code, output = await reconcile_dry_run(settings, case_ids)
                     assert code == 0, output
                     assert f"{CASES} case(s) checked, 0 drifted" in output, output
