@@ -12,13 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casework import processes
@@ -26,7 +26,6 @@ from casework.config import Settings
 from casework.processes import free_port, venv_binary
 from models.tables import NotificationRow
 from tests.api.conftest import endorsement, new_case_id, registration
-from tests.webhook_receiver import Receiver
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -191,15 +190,3 @@ async def outbox(sessions: async_sessionmaker[AsyncSession], case_ids: list[str]
     async with sessions() as session:
         return list((await session.scalars(select(NotificationRow).where(
             NotificationRow.case_id.in_(case_ids)))).all())
-
-
-async def outbox_count(sessions: async_sessionmaker[AsyncSession], case_ids: list[str]
-                       ) -> int:
-    async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(
-            NotificationRow).where(NotificationRow.case_id.in_(case_ids))) or 0)
-
-
-def deduplicated(receiver: Receiver, keep: Callable[[str], bool]) -> set[str]:
-    """What a receiver that deduplicates on `Idempotency-Key` keeps (issue 16.3)."""
-    return {key for key in receiver.posts if keep(key)}
