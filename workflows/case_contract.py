@@ -587,17 +587,20 @@ class CaseContractWorkflow:
         """Record a message the door refused: a `signal_refused` timeline entry naming the
         message, the reason and its id (never the payload), and an access-log row for the
         Temporal door (the API and `casework send` write their own)."""
-        workflow.logger.warning("message %s refused at the door: %s", name[:64], exc.reason)
+        # DESIGN decision 6: a message name is free text from the sender (an unknown
+        # signal's, up to Temporal's limit); only one shaped like an id is recorded.
+        name = doors.recordable_name(name)
+        workflow.logger.warning("message %s refused at the door: %s", name, exc.reason)
         now = workflow.now()
         entry = str(workflow.uuid4())
-        detail: dict[str, Any] = {"signal": name[:64], "reason": exc.reason,
+        detail: dict[str, Any] = {"signal": name, "reason": exc.reason,
                                   "detail": exc.detail, "door": "temporal"}
         if exc.field:
             detail["field"] = exc.field
         if exc.id_field and exc.message_id:
             detail[exc.id_field] = exc.message_id
         case_id = self.state.terms.case_id
-        self.engine.pending.event(case_id, f"signal_refused:{name[:64]}:{entry}", now,
+        self.engine.pending.event(case_id, f"signal_refused:{name}:{entry}", now,
                                   "signal_refused", "C7" if exc.reason == "other_agency"
                                   else None, **detail)
         sender = exc.admission
@@ -835,7 +838,7 @@ class CaseContractWorkflow:
         payload = args[0].payload if args else None
         id_field, message_id = doors.readable_id(name, payload)
         self._refuse(name, MessageRefused(
-            "unknown_message", f"this case has no message {name[:64]!r}",
+            "unknown_message", f"this case has no message {doors.recordable_name(name)!r}",
             id_field=id_field, message_id=message_id))
 
 

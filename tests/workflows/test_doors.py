@@ -32,6 +32,7 @@ from tests.workflows.conftest import (
     start_case,
 )
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
+from workflows.doors import UNREADABLE_NAME
 from workflows.errors import FORBIDDEN, INVALID
 
 INTEGRATION = CallerIdentity("agency-1-system", ("integration",), "agency-1")
@@ -227,3 +228,20 @@ async def test_a_plaintext_or_unsigned_start_fails_the_run_naming_why(
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
         assert reason in str(failed.value.cause)
+
+
+@pytest.mark.parametrize("name", ["Jane Citizen's report", "rep/1", "x" * 65])
+async def test_an_unknown_signal_name_that_is_not_an_id_is_not_recorded(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str, name: str,
+) -> None:
+    """DESIGN decision 6: an unknown signal's name is the sender's free text; the refusal
+    records a fixed placeholder instead (timeline, access-log path)."""
+    case = await _case(env, worker, unique_id)
+    await case.handle.signal(name, _json({"report_id": "rep-n"}))
+    [refused] = await _refusals(sessions, case.terms.case_id, 1)
+    assert refused["signal"] == UNREADABLE_NAME
+    assert refused["reason"] == "unknown_message"
+    assert name not in json.dumps(refused) and name[:20] not in json.dumps(refused)
+    [row] = await eventually(lambda: _access_one(sessions, case.terms.case_id))
+    assert f"/{UNREADABLE_NAME}#" in row.path and name[:20] not in row.path
