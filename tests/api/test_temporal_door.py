@@ -1,0 +1,115 @@
+"""Issue 10 review, on the real stack (dev server, worker, database): what reaches a case
+through Temporal's own door without the service -- a client with no codec (the Temporal
+CLI's default), or with the codec but no caller envelope -- is refused and recorded, and
+cannot take a case over; a closure told to a case by a practitioner's registration is
+applied; `casework reconcile` reports a case whose workflow was ended from outside.
+
+The plain clients share the dev server with the stack (its service client); the strict
+codec (casework/codec.py) is what turns their payloads into refusals, so these tests fail
+if its decode passes plaintext through."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.update.v1 import Input, Meta, Request, WaitPolicy
+from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from casework.reconcile import reconcile
+from models.tables import AccessLogRow, CaseRow, PeriodRow, TimelineEventRow
+from tests.api.conftest import (
+    ApiClient,
+    active_case,
+    endorsement,
+    new_case_id,
+    registration,
+    today,
+    wait_idle,
+)
+from tests.polling import eventually
+from tests.workflows.conftest import make_terms
+from workflows.business_calendar import BusinessCalendar, CalendarSpec
+from workflows.case_contract import CaseContractInput, workflow_id_for
+from workflows.errors import INVALID
+
+
+def _plain_client(temporal_env: WorkflowEnvironment) -> Client:
+    """A client of the same server without the codec or an envelope: json/plain
+    payloads, as `temporal workflow signal --input ...` sends them."""
+    return Client(temporal_env.client.service_client, namespace="default")
+
+
+async def _timeline(sessions: async_sessionmaker[AsyncSession], case_id: str
+                    ) -> list[TimelineEventRow]:
+    async with sessions() as session:
+        return list(await session.scalars(select(TimelineEventRow).where(
+            TimelineEventRow.case_id == case_id)))
+
+
+async def _refusals(sessions: async_sessionmaker[AsyncSession], case_id: str, count: int
+                    ) -> list[dict[str, Any]]:
+    async def recorded() -> list[dict[str, Any]]:
+        rows = [r.detail for r in await _timeline(sessions, case_id)
+                if r.kind == "signal_refused"]
+        assert len(rows) == count, rows
+        return rows
+
+    return await eventually(recorded)
+
+
+async def _nowhere_in_the_read_model(sessions: async_sessionmaker[AsyncSession],
+                                     case_id: str, text: str) -> None:
+    """`text` (sent in plaintext) is in no timeline entry and no period of the case."""
+    timeline = await _timeline(sessions, case_id)
+    assert text not in json.dumps([row.detail for row in timeline])
+    async with sessions() as session:
+        reports = list(await session.scalars(select(PeriodRow.report_id).where(
+            PeriodRow.case_id == case_id)))
+    assert text not in reports
+
+
+# ---------------------------------------------------------------- registration's closures
+async def test_r1_a_closure_declared_just_before_a_practitioners_registration_is_applied(
+    api: ApiClient, sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Registration tells the new case of closures declared while it started, as the
+    registering caller; a practitioner may register, and so may send that message
+    (models/permissions.py): the case recomputes, nothing is refused."""
+    first_due = today() + timedelta(days=66)  # a day no other test's reports fall near
+    due = [first_due + timedelta(days=80 * i) for i in range(3)]
+    closure = BusinessCalendar(CalendarSpec()).shift_business_days(first_due, -3)
+    declared = await api.post("/calendar/closures", json={
+        "jurisdiction": "AU-VIC", "day": closure.isoformat(), "name": "Declared just before"})
+    assert declared.status_code == 201, declared.text
+
+    case_id = new_case_id("closure-prac")
+    practitioner = api.as_role("practitioner", subject="prac-closure")
+    body = registration(case_id, schedule={"due_dates": [d.isoformat() for d in due]},
+                        contract_end=due[-1].isoformat())
+    created = await practitioner.post("/cases", json=body)
+    assert created.status_code == 201, created.text
+    # Told while awaiting endorsement, the case recomputes once its deadlines run (C4).
+    endorsed = await api.post(f"/cases/{case_id}/endorsement", json=endorsement())
+    assert endorsed.status_code == 200, endorsed.text
+
+    async def told() -> None:
+        rows = await _timeline(sessions, case_id)
+        assert [r.detail for r in rows if r.kind == "signal_refused"] == []
+        recomputed = [r.detail["event_id"] for r in rows if r.kind == "deadlines_recomputed"]
+        assert f"closure:AU-VIC:{closure.isoformat()}" in recomputed, rows
+
+    await eventually(told)
+    periods = (await api.get(f"/cases/{case_id}")).json()["periods"]
+    assert closure.isoformat() in str(periods[0]["basis"]["follow_up"]), periods[0]
