@@ -80,6 +80,53 @@ async def _nowhere_in_the_read_model(sessions: async_sessionmaker[AsyncSession],
     assert text not in reports
 
 
+# ---------------------------------------------------------------- starts not ours
+async def _start_from_outside(temporal_env: WorkflowEnvironment, task_queue: str,
+                              case_id: str, door: str) -> Any:
+    """Start the case's workflow as an outsider: plaintext (no codec) or encrypted but
+    unsigned (the codec, no envelope: e.g. the CLI through the codec endpoint)."""
+    if door == "plaintext":
+        client, argument = _plain_client(temporal_env), {"terms": {"case_id": case_id}}
+    else:
+        client = temporal_env.client  # the codec, no caller envelope
+        argument = CaseContractInput(terms=make_terms(case_id, today(), agency_id="agency-x"))
+    return await client.start_workflow("CaseContract", argument, id=workflow_id_for(case_id),
+                                       task_queue=task_queue)
+
+
+@pytest.mark.parametrize("door", ["plaintext", "unsigned"])
+async def test_a_start_from_outside_fails_naming_why_and_the_case_can_then_register(
+    api: ApiClient, temporal_env: WorkflowEnvironment, service_client: Client,
+    sessions: async_sessionmaker[AsyncSession], task_queue: str, door: str,
+) -> None:
+    case_id = new_case_id(f"takeover-{door}")
+    await _start_from_outside(temporal_env, task_queue, case_id, door)
+    with pytest.raises(WorkflowFailureError) as failed:  # at once: its first task fails it
+        await asyncio.wait_for(
+            service_client.get_workflow_handle(workflow_id_for(case_id)).result(), 30)
+    reason = "plaintext" if door == "plaintext" else "no_envelope"
+    assert f"refused ({reason})" in str(failed.value.cause)
+    async with sessions() as session:
+        assert await session.get(CaseRow, case_id) is None  # nothing reached the read model
+
+    created = await api.post("/cases", json=registration(case_id))
+    assert created.status_code == 201, created.text
+    assert created.json()["agency_id"] == "agency-api"
+    endorsed = await api.post(f"/cases/{case_id}/endorsement", json=endorsement())
+    assert endorsed.status_code == 200, endorsed.text
+
+
+async def test_a_registration_racing_a_start_from_outside_waits_for_it_to_fail(
+    api: ApiClient, temporal_env: WorkflowEnvironment, task_queue: str,
+) -> None:
+    case_id = new_case_id("takeover-race")
+    await _start_from_outside(temporal_env, task_queue, case_id, "plaintext")
+    created = await api.post("/cases", json=registration(case_id))  # not waiting first
+    assert created.status_code == 201, created.text
+    again = await api.post("/cases", json=registration(case_id))
+    assert again.status_code == 200, again.text
+
+
 # ---------------------------------------------------------------- registration's closures
 async def test_r1_a_closure_declared_just_before_a_practitioners_registration_is_applied(
     api: ApiClient, sessions: async_sessionmaker[AsyncSession],
