@@ -80,6 +80,54 @@ async def _nowhere_in_the_read_model(sessions: async_sessionmaker[AsyncSession],
     assert text not in reports
 
 
+# ---------------------------------------------------------------- strict codec
+async def test_a_plaintext_signal_is_refused_and_recorded_never_applied(
+    api: ApiClient, temporal_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    case_id = await active_case(api, "plain-signal")
+    handle = _plain_client(temporal_env).get_workflow_handle(workflow_id_for(case_id))
+    await handle.signal("submit_report", {"report_id": "rep-plain-s"})
+
+    [refused] = await _refusals(sessions, case_id, 1)
+    assert (refused["signal"], refused["reason"], refused["door"]) == (
+        "submit_report", "plaintext", "temporal")
+    async with sessions() as session:
+        [row] = list(await session.scalars(select(AccessLogRow).where(
+            AccessLogRow.case_id == case_id, AccessLogRow.method == "SIGNAL")))
+    assert (row.subject, row.status_code, row.outcome) == ("unauthenticated", 422, "refused")
+    await wait_idle(api, case_id)
+    assert (await api.get(f"/cases/{case_id}")).json()["periods"][0]["report_id"] is None
+    await _nowhere_in_the_read_model(sessions, case_id, "rep-plain-s")
+
+
+async def test_a_plaintext_update_is_rejected_naming_plaintext(
+    api: ApiClient, temporal_env: WorkflowEnvironment, service_client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Sent raw, as the Temporal CLI sends `workflow update execute --input`: the SDK's
+    plain client cannot even read the rejection, whose attributes the worker sealed."""
+    case_id = await active_case(api, "plain-update")
+    sent = Payload(metadata={"encoding": b"json/plain"},
+                   data=json.dumps({"report_id": "rep-plain-u"}).encode())
+    answer = await _plain_client(temporal_env).workflow_service.update_workflow_execution(
+        UpdateWorkflowExecutionRequest(
+            namespace="default",
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id_for(case_id)),
+            wait_policy=WaitPolicy(lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.
+                                   UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED),
+            request=Request(meta=Meta(update_id=f"plain-{case_id}", identity="cli"),
+                            input=Input(name="submit_report",
+                                        args=Payloads(payloads=[sent])))))
+    assert answer.outcome.HasField("failure"), answer
+    cause = await service_client.data_converter.decode_failure(answer.outcome.failure)
+    assert isinstance(cause, ApplicationError) and cause.type == INVALID
+    assert "refused (plaintext)" in cause.message
+    await wait_idle(api, case_id)
+    assert (await api.get(f"/cases/{case_id}")).json()["periods"][0]["report_id"] is None
+    await _nowhere_in_the_read_model(sessions, case_id, "rep-plain-u")
+
+
 # ---------------------------------------------------------------- starts not ours
 async def _start_from_outside(temporal_env: WorkflowEnvironment, task_queue: str,
                               case_id: str, door: str) -> Any:
