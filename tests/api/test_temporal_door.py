@@ -208,3 +208,32 @@ async def test_r1_a_closure_declared_just_before_a_practitioners_registration_is
     await eventually(told)
     periods = (await api.get(f"/cases/{case_id}")).json()["periods"]
     assert closure.isoformat() in str(periods[0]["basis"]["follow_up"]), periods[0]
+
+
+# ---------------------------------------------------------------- reconcile
+async def test_reconcile_reports_and_marks_a_case_whose_workflow_was_terminated(
+    api: httpx.AsyncClient, temporal_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Terminate cannot be refused by workflow code: reconcile finds the open case whose
+    workflow ended, and the repair says so on the case and clears its next deadline."""
+    case_id = await active_case(api, "terminated")
+    await temporal_env.client.get_workflow_handle(workflow_id_for(case_id)).terminate()
+    said: list[str] = []
+    found = await reconcile(temporal_env.client, sessions, repair=False, say=said.append,
+                            case_ids=[case_id])
+    [ended] = found.ended
+    assert (ended.case_id, ended.workflow_status, ended.marked) == (
+        case_id, "terminated", False)
+    assert any(case_id in line and "terminated" in line for line in said), said
+    assert [r for r in await _timeline(sessions, case_id) if r.kind == "workflow_ended"] == []
+
+    for _ in range(2):  # repeat-safe
+        repaired = await reconcile(temporal_env.client, sessions, say=lambda _: None,
+                                   case_ids=[case_id])
+        assert [e.marked for e in repaired.ended] == [True]
+    [entry] = [r for r in await _timeline(sessions, case_id) if r.kind == "workflow_ended"]
+    assert entry.detail["workflow_status"] == "terminated"
+    async with sessions() as session:
+        row = await session.get(CaseRow, case_id, populate_existing=True)
+    assert row is not None and row.status == "active" and row.next_deadline is None
