@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -31,6 +32,7 @@ from fastapi import Depends
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -58,6 +60,7 @@ from api.errors import (
     Unprocessable,
 )
 from casework.config import Settings
+from models.envelope import HEADER
 from models.messages import ReportAccepted, SubmitReport
 from models.terms import ContractTerms
 from workflows.arrival import SERVICE_LATENCY_BOUND
@@ -98,6 +101,9 @@ service to vouch for the stamp (R5, issue 9.3; workflows/arrival.py)."""
 START_TIMEOUT = timedelta(seconds=10)
 """Bound on the start RPC of a registration (POST /cases): a frozen Temporal answers
 503 in seconds rather than holding the client (issue 18.3)."""
+START_SETTLE = timedelta(seconds=10)
+"""How long a registration waits for a run it did not start (plaintext or unsigned: the
+worker fails it at once) to end before it starts the case in its place (issue 10)."""
 
 _CASE_ID = SearchAttributeKey.for_keyword("CaseId")
 _AGENCY_ID = SearchAttributeKey.for_keyword("AgencyId")
@@ -171,35 +177,83 @@ class CaseGateway:
 
     async def start(self, terms: ContractTerms) -> bool:
         """Start the case's workflow; False when one with this id exists already.
-        REJECT_DUPLICATE: a closed case's id is never reused for a new contract.
+
+        ALLOW_DUPLICATE_FAILED_ONLY: a case that closed (completed) never lends its id to
+        a new contract, but a run that failed may be followed by one. That is how a start
+        from outside the service -- plaintext or unsigned, which the workflow fails in
+        its first task (issue 10) -- cannot take a case id over: the real registration
+        waits for such a run to end (START_SETTLE) and then starts the case. (A failed,
+        terminated or cancelled run of a real case keeps its read-model row, so
+        registration answers 200 or 409 before it gets here.)
         The start is bounded (START_TIMEOUT): a frozen Temporal answers 503 in seconds.
         An RPC that fails may still have started the workflow (the server took it, the
         answer was lost), so the case's history decides before any 503 (issue 18.3)."""
+        for _attempt in range(2):
+            try:
+                await self._start(terms)
+                return True
+            except WorkflowAlreadyStartedError:
+                if await self._started_input(terms.case_id) is not None:
+                    return False  # ours: a repeat, or other terms (the caller compares)
+                await self._settle(terms.case_id)
+            except RPCError as exc:
+                started = start_took_effect(await self.started_fingerprint(terms.case_id),
+                                            terms_fingerprint(terms))
+                if started is None:
+                    raise unavailable(exc) from exc
+                log.warning("case %s: the start's answer was lost (%s), but its workflow "
+                            "exists", terms.case_id,
+                            exc.status.name if exc.status else "RPC error")
+                return started
+        return False
+
+    async def _start(self, terms: ContractTerms) -> None:
         attributes = TypedSearchAttributes([
             SearchAttributePair(_CASE_ID, terms.case_id),
             SearchAttributePair(_AGENCY_ID, terms.agency_id),
             SearchAttributePair(_CONTRACT_STATUS, AWAITING_ENDORSEMENT),
         ])
+        await self._client.start_workflow(
+            CaseContractWorkflow.run, CaseContractInput(terms=terms),
+            id=workflow_id_for(terms.case_id), task_queue=self._settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            search_attributes=attributes,
+            static_summary=f"Case contract {terms.case_id} ({terms.agency_id})",
+            rpc_timeout=START_TIMEOUT,
+        )
+
+    async def _settle(self, case_id: str) -> None:
+        """Wait (at most START_SETTLE) for a run that is not ours to end: the worker fails
+        it in its first workflow task."""
+        with suppress(TimeoutError, WorkflowFailureError, RPCError):
+            await asyncio.wait_for(self.handle(case_id).result(), START_SETTLE.total_seconds())
+
+    async def _started_input(self, case_id: str) -> CaseContractInput | None:
+        """The input the case's current run was started with, when the service started
+        it: encrypted by our codec, a CaseContractInput, with a caller envelope (the
+        worker verifies it; its presence is enough to tell ours from a stray start) or
+        continued from an earlier run.
+        None when there is no run, or its start is not ours (plaintext, unsigned, or
+        not a case's input at all)."""
         try:
-            await self._client.start_workflow(
-                CaseContractWorkflow.run, CaseContractInput(terms=terms),
-                id=workflow_id_for(terms.case_id), task_queue=self._settings.temporal_task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=attributes,
-                static_summary=f"Case contract {terms.case_id} ({terms.agency_id})",
-                rpc_timeout=START_TIMEOUT,
-            )
-        except WorkflowAlreadyStartedError:
-            return False
+            async for event in self.handle(case_id).fetch_history_events(
+                    rpc_timeout=QUERY_TIMEOUT):
+                started = event.workflow_execution_started_event_attributes
+                # A continued run was started by the case itself, and carries no envelope.
+                if (HEADER not in started.header.fields
+                        and not started.continued_execution_run_id):
+                    return None
+                try:
+                    [input] = await self._client.data_converter.decode(
+                        started.input.payloads, [CaseContractInput])
+                except Exception:  # not a case's input: whatever the converter raises
+                    return None
+                return input if isinstance(input, CaseContractInput) else None
         except RPCError as exc:
-            started = start_took_effect(await self.started_fingerprint(terms.case_id),
-                                        terms_fingerprint(terms))
-            if started is None:
-                raise unavailable(exc) from exc
-            log.warning("case %s: the start's answer was lost (%s), but its workflow exists",
-                        terms.case_id, exc.status.name if exc.status else "RPC error")
-            return started
-        return True
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise unavailable(exc) from exc
+        return None
 
     async def is_running(self, case_id: str) -> bool | None:
         """True while the workflow runs, False once it has completed, None if absent."""
@@ -214,21 +268,13 @@ class CaseGateway:
     async def started_fingerprint(self, case_id: str) -> str | None:
         """The fingerprint of the terms the case's workflow was started with, read from
         the start of its current run's history -- no worker needed, so a backlog cannot
-        turn a repeat registration into a 503 (issue 18.3). None when there is none."""
-        try:
-            async for event in self.handle(case_id).fetch_history_events(
-                    rpc_timeout=QUERY_TIMEOUT):
-                started = event.workflow_execution_started_event_attributes
-                [input] = await self._client.data_converter.decode(
-                    started.input.payloads, [CaseContractInput])
-                assert isinstance(input, CaseContractInput)
-                carried = input.state.terms_fingerprint if input.state else ""
-                return carried or terms_fingerprint(input.terms)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return None
-            raise unavailable(exc) from exc
-        return None
+        turn a repeat registration into a 503 (issue 18.3). None when there is none, or
+        the run was not started by the service (issue 10: not ours, never a 500)."""
+        input = await self._started_input(case_id)
+        if input is None:
+            return None
+        carried = input.state.terms_fingerprint if input.state else ""
+        return carried or terms_fingerprint(input.terms)
 
     async def status(self, case_id: str, rpc_timeout: timedelta = QUERY_TIMEOUT
                      ) -> CaseStatus:

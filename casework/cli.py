@@ -96,8 +96,8 @@ def _reconcile(args: argparse.Namespace) -> None:
                                      repair=not args.dry_run, case_ids=args.case_ids or None)
         finally:
             await engine.dispose()
-        if args.dry_run and report.drifted:
-            raise SystemExit(1)  # monitoring can alert on drift
+        if args.dry_run and (report.drifted or report.ended):
+            raise SystemExit(1)  # monitoring can alert on drift, and on ended workflows
 
     asyncio.run(run())
 

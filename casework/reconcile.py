@@ -11,6 +11,14 @@ through the activity's own `write_effects` (casework/status_effects.py).
 A case may move on between the query and the comparison (a report arriving, a timer
 firing), which would look like drift: a difference is therefore confirmed with a second
 query before anything is written, and the repair uses that second answer.
+
+A case whose workflow was ended from outside -- terminated (`temporal workflow
+terminate`, which no workflow code can refuse), cancelled or failed -- while the read
+model still shows it open has no deadline left to fire (issue 10 review): it is reported
+as `ended`, and the repair marks it (a `workflow_ended` timeline entry naming the
+workflow's status, and no next deadline in its row) so that lists stop promising one.
+Its rows are left as they are otherwise: the case did not close (E2), and reviving it is
+a person's decision.
 """
 
 from __future__ import annotations
@@ -20,15 +28,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from activities.read_model import write_effects
+from activities.upsert import upsert
 from casework.status_effects import effects_from_status
 from models.effects import CaseEffects
-from models.tables import AuditRow, CaseRow, PeriodRow, TaskRow
+from models.tables import AuditRow, CaseRow, PeriodRow, TaskRow, TimelineEventRow
 from workflows.case_contract import CaseContractWorkflow, workflow_id_for
 from workflows.state import CLOSED, CaseStatus
 
@@ -45,11 +54,31 @@ class CaseDrift:
     repaired: bool = False
 
 
+ENDED_FROM_OUTSIDE: dict[WorkflowExecutionStatus, str] = {
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.CANCELED: "cancelled",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+}
+"""Workflow statuses no open case should have: its workflow ended without closing it."""
+
+
+@dataclass
+class EndedCase:
+    """An open case whose workflow has ended (terminated, cancelled, failed, timed out)."""
+
+    case_id: str
+    workflow_status: str
+    run_id: str
+    marked: bool = False
+
+
 @dataclass
 class ReconcileReport:
     checked: int = 0
     skipped: list[str] = field(default_factory=list)
     drifted: list[CaseDrift] = field(default_factory=list)
+    ended: list[EndedCase] = field(default_factory=list)
 
 
 def _same(left: Any, right: Any) -> bool:
@@ -120,9 +149,10 @@ async def _rows(session: AsyncSession, case_id: str
     return case, list(periods), list(tasks), list(audits)
 
 
-async def _workflow_status(client: Client, case_id: str) -> CaseStatus | None:
+async def _workflow_status(client: Client, case_id: str) -> CaseStatus | EndedCase | None:
     """The live status of a running workflow; for one that completed since the row was
-    last written (its closing record lost), the status it returned. None otherwise."""
+    last written (its closing record lost), the status it returned; for one ended from
+    outside, an `EndedCase`. None otherwise (no workflow)."""
     handle = client.get_workflow_handle_for(CaseContractWorkflow.run, workflow_id_for(case_id))
     try:
         description = await handle.describe()
@@ -130,16 +160,19 @@ async def _workflow_status(client: Client, case_id: str) -> CaseStatus | None:
             return await handle.query(CaseContractWorkflow.status)
         if description.status == WorkflowExecutionStatus.COMPLETED:
             return await handle.result()
+        if description.status in ENDED_FROM_OUTSIDE:
+            return EndedCase(case_id, ENDED_FROM_OUTSIDE[description.status],
+                             description.run_id)
     except RPCError:
         return None
     return None
 
 
 async def _check(client: Client, session: AsyncSession, case_id: str
-                 ) -> tuple[CaseStatus, CaseEffects, list[str]] | None:
+                 ) -> tuple[CaseStatus, CaseEffects, list[str]] | EndedCase | None:
     status = await _workflow_status(client, case_id)
-    if status is None:
-        return None
+    if status is None or isinstance(status, EndedCase):
+        return status
     case, periods, tasks, audits = await _rows(session, case_id)
     stale = {p.period_index for p in periods} - {p.index for p in status.state.periods}
     expected = effects_from_status(status, datetime.now(UTC), stale)
@@ -163,11 +196,20 @@ async def reconcile(client: Client, sessions: async_sessionmaker[AsyncSession], 
                 report.skipped.append(case_id)
                 continue
             report.checked += 1
+            if isinstance(first, EndedCase):
+                report.ended.append(first)
+                say(f"{case_id}: its workflow was {first.workflow_status} (run "
+                    f"{first.run_id}) while the read model shows it open: no deadline of "
+                    "it will fire")
+                if repair:
+                    await mark_ended(session, first)
+                    say(f"{case_id}: marked (timeline `workflow_ended`, no next deadline)")
+                continue
             if not first[2]:
                 continue
             # Confirm with a fresh look: the case may simply have moved on meanwhile.
             second = await _check(client, session, case_id)
-            if second is None or not second[2]:
+            if second is None or isinstance(second, EndedCase) or not second[2]:
                 continue
             drift = CaseDrift(case_id, second[2])
             report.drifted.append(drift)
@@ -179,6 +221,26 @@ async def reconcile(client: Client, sessions: async_sessionmaker[AsyncSession], 
                 drift.repaired = True
                 say(f"{case_id}: repaired from the workflow's status")
     say(f"reconcile: {report.checked} case(s) checked, {len(report.drifted)} drifted"
-        f"{' and repaired' if repair and report.drifted else ''}, {len(report.skipped)} "
-        "without a workflow to compare with")
+        f"{' and repaired' if repair and report.drifted else ''}, {len(report.ended)} "
+        f"with an ended workflow{' (marked)' if repair and report.ended else ''}, "
+        f"{len(report.skipped)} without a workflow to compare with")
     return report
+
+
+async def mark_ended(session: AsyncSession, ended: EndedCase) -> None:
+    """Say on the case what happened to its workflow (once per run: repeat-safe), and
+    clear the next deadline its row promised, since nothing will fire it."""
+    case = await session.get(CaseRow, ended.case_id)
+    if case is None:
+        return
+    now = datetime.now(UTC)
+    await upsert(session, TimelineEventRow, [{
+        "event_key": f"{ended.case_id}:workflow_ended:{ended.run_id}",
+        "case_id": ended.case_id, "agency_id": case.agency_id, "occurred_at": now,
+        "kind": "workflow_ended", "rule": None,
+        "detail": {"workflow_status": ended.workflow_status, "run_id": ended.run_id,
+                   "found_by": "reconcile"}}], ["event_key"], update=[])
+    await session.execute(update(CaseRow).where(CaseRow.case_id == ended.case_id).values(
+        next_deadline=None, next_deadline_kind=None, updated_at=now))
+    await session.commit()
+    ended.marked = True

@@ -190,7 +190,10 @@ MESSAGE_ACTIONS: Mapping[str, tuple[Action, ...]] = {
     "request_review": (Action.REQUEST_REVIEW, Action.RAISE_EVENT),
     "record_review_outcome": (Action.RECORD_REVIEW_OUTCOME,),
     "record_contact": (Action.RECORD_CONTACT,),
-    "calendar_changed": (Action.DECLARE_CLOSURE_DAY,),
+    # A closure reaches a case from the calendar route (admin), and from registration's
+    # safety net (api/registration.py), which tells the new case of closures declared
+    # while it started, as the registering caller (issue 10 review: refused before).
+    "calendar_changed": (Action.DECLARE_CLOSURE_DAY, Action.REGISTER_CASE),
 }
 """Issue 10: the actions under which each workflow message may be sent (`start` is the
 workflow's start), so a message is allowed to exactly the roles its REST endpoint is."""

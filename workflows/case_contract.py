@@ -117,6 +117,11 @@ events and a second workflow task for every message -- and takes every patch abo
 without asking for each one (each asked patch writes a marker and a search-attribute
 upsert in every run). A run continued from one that took it carries `lean_history` in
 its input and asks nothing at all. Runs recorded before it replay as they ran."""
+REFUSE_CANCEL = "refuse-temporal-cancel"
+"""Patch id (issue 10 review): a cancellation requested through Temporal (`temporal
+workflow cancel`, the UI's "Request Cancellation", an SDK) is refused and recorded, and
+the case runs on. A run started before it ends CANCELED, as it did, until it
+continues-as-new."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -193,6 +198,35 @@ class CaseContractWorkflow:
         self._lean_history()  # first, in the run's first activation (issue 13)
         self._check_start()
         self._use_patches()
+        if not workflow.patched(REFUSE_CANCEL):
+            return await self._run(input)
+        # Issue 10 review: a case ends only by its rules (E1, E2), never because somebody
+        # who reaches Temporal asked. The SDK delivers a cancellation to this task alone,
+        # so the case's own work runs in a task of its own: the request lands in the wait
+        # below, never in a timer, a wait for a message or the recording activity, whose
+        # batch is therefore never lost. Each request delivered is refused and recorded
+        # (Temporal keeps one a run: asking again adds nothing until the next run).
+        body = asyncio.create_task(self._run(input))
+        await self._refusing_cancellation(body)
+        while self.engine.pending:  # a refusal recorded as the run ended
+            await self._refusing_cancellation(asyncio.create_task(self._flush()))
+        return body.result()  # or raises: continue-as-new, a failed start
+
+    async def _refusing_cancellation(self, work: asyncio.Task[Any]) -> None:
+        """Wait for `work`, refusing every cancellation requested meanwhile (REFUSE_CANCEL).
+        Only this wait is interrupted by one, never `work`."""
+        while True:
+            try:
+                await workflow.wait_condition(work.done)
+                return
+            except asyncio.CancelledError:
+                if work.cancelled() or (not work.done() and work.cancelling()):
+                    raise  # the worker evicts the workflow from its cache: every task ends
+                self._refuse_cancel()
+
+    async def _run(self, input: CaseContractInput) -> CaseStatus:
+        """The case's life: schedule, then sleep from one instant to the next, record,
+        and continue-as-new at period boundaries, until it closes (E2)."""
         if not self.state.periods:
             await self._schedule_first_run()
         while True:
@@ -633,17 +667,20 @@ class CaseContractWorkflow:
         """Record a message the door refused: a `signal_refused` timeline entry naming the
         message, the reason and its id (never the payload), and an access-log row for the
         Temporal door (the API and `casework send` write their own)."""
-        workflow.logger.warning("message %s refused at the door: %s", name[:64], exc.reason)
+        # DESIGN decision 6: a message name is free text from the sender (an unknown
+        # signal's, up to Temporal's limit); only one shaped like an id is recorded.
+        name = doors.recordable_name(name)
+        workflow.logger.warning("message %s refused at the door: %s", name, exc.reason)
         now = workflow.now()
         entry = str(workflow.uuid4())
-        detail: dict[str, Any] = {"signal": name[:64], "reason": exc.reason,
+        detail: dict[str, Any] = {"signal": name, "reason": exc.reason,
                                   "detail": exc.detail, "door": "temporal"}
         if exc.field:
             detail["field"] = exc.field
         if exc.id_field and exc.message_id:
             detail[exc.id_field] = exc.message_id
         case_id = self.state.terms.case_id
-        self.engine.pending.event(case_id, f"signal_refused:{name[:64]}:{entry}", now,
+        self.engine.pending.event(case_id, f"signal_refused:{name}:{entry}", now,
                                   "signal_refused", "C7" if exc.reason == "other_agency"
                                   else None, **detail)
         sender = exc.admission
@@ -651,9 +688,30 @@ class CaseContractWorkflow:
             at=now, subject=sender.subject if sender else "unauthenticated",
             roles=",".join(sender.roles) if sender else None,
             agency_id=sender.agency_id if sender else None, method="SIGNAL",
-            path=f"temporal:{workflow.info().workflow_id}/{name[:64]}#{entry}",
+            path=f"temporal:{workflow.info().workflow_id}/{name}#{entry}",
             action=sender.action if sender else None, case_id=case_id,
             status_code=403 if exc.forbidden else 422, outcome="refused"))
+        self._wake = True
+
+    def _refuse_cancel(self) -> None:
+        """Record a cancellation requested through Temporal as refused: a `signal_refused`
+        entry (reason `cancel_refused`) and an access-log row (method `CANCEL`), as for a
+        message refused at the door. Temporal tells the workflow neither who asked nor
+        with what authority, so the row's subject is `unauthenticated`; its own history
+        keeps the requester's identity (WorkflowExecutionCancelRequested)."""
+        workflow.logger.warning("cancellation requested through Temporal refused")
+        now = workflow.now()
+        entry = str(workflow.uuid4())
+        case_id = self.state.terms.case_id
+        self.engine.pending.event(
+            case_id, f"signal_refused:cancel:{entry}", now, "signal_refused", None,
+            signal="cancel", reason="cancel_refused", door="temporal",
+            detail="a case is not cancelled through Temporal: it ends by its rules (E1, "
+                   "E2) through the API")
+        self.engine.pending.access.append(AccessEntry(
+            at=now, subject="unauthenticated", roles=None, agency_id=None, method="CANCEL",
+            path=f"temporal:{workflow.info().workflow_id}/cancel#{entry}", action=None,
+            case_id=case_id, status_code=403, outcome="refused"))
         self._wake = True
 
     def _admit_update(self, name: str, message: Any, validate: Callable[[Any], None]
@@ -889,7 +947,7 @@ class CaseContractWorkflow:
         payload = args[0].payload if args else None
         id_field, message_id = doors.readable_id(name, payload)
         self._refuse(name, MessageRefused(
-            "unknown_message", f"this case has no message {name[:64]!r}",
+            "unknown_message", f"this case has no message {doors.recordable_name(name)!r}",
             id_field=id_field, message_id=message_id))
 
 

@@ -134,6 +134,18 @@ class Admission:
     action: str
 
 
+UNREADABLE_NAME = "(unreadable name)"
+"""What a refusal records for a message name that is not shaped like an id."""
+
+
+def recordable_name(name: str) -> str:
+    """The message name as a refusal may record it (timeline, access-log path, log):
+    itself when it has the shape of an id (models/ids.py), else `UNREADABLE_NAME`. An
+    unknown signal's name is the sender's free text -- it could be a child's name --
+    and DESIGN decision 6 keeps names out of history and the read model."""
+    return name if is_id(name) else UNREADABLE_NAME
+
+
 # ---------------------------------------------------------------- reading a payload
 def readable_id(name: str, payload: Payload | None) -> tuple[str | None, str | None]:
     """(id field, id) of a payload that could not be converted, where one can be read and
@@ -167,7 +179,8 @@ def read_message(name: str, payload: Payload, converter: PayloadConverter) -> An
     kind = MESSAGE_TYPES.get(name)
     if kind is None:
         id_field, message_id = readable_id(name, payload)
-        raise MessageRefused("unknown_message", f"this case has no message {name!r}",
+        raise MessageRefused("unknown_message",
+                             f"this case has no message {recordable_name(name)!r}",
                              id_field=id_field, message_id=message_id)
     if payload.metadata.get("encoding") == REFUSED_MARK:
         raise MessageRefused("plaintext", "the payload was not encrypted by the service's "

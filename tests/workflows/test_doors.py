@@ -7,20 +7,26 @@ its id; an access-log row for the Temporal door), never dropped or applied unche
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.api.common.v1 import Payload
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.api.common.v1 import Payload, WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from casework.caller_envelope import CallerIdentity
-from models.messages import SubmitReport
+from models.messages import EndorseContract, SubmitReport
 from models.payloads import refused_payload
 from models.tables import AccessLogRow, TimelineEventRow
 from tests.polling import eventually
@@ -28,10 +34,14 @@ from tests.workflows.conftest import (
     Case,
     begin_on,
     client_as,
+    endorsement_for,
     make_terms,
+    notifications,
+    sleep_until,
     start_case,
 )
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
+from workflows.doors import UNREADABLE_NAME
 from workflows.errors import FORBIDDEN, INVALID
 
 INTEGRATION = CallerIdentity("agency-1-system", ("integration",), "agency-1")
@@ -227,3 +237,103 @@ async def test_a_plaintext_or_unsigned_start_fails_the_run_naming_why(
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
         assert reason in str(failed.value.cause)
+
+
+# ---------------------------------------------------------------- issue 10 review
+async def _rows_by_method(sessions: async_sessionmaker[AsyncSession], case_id: str,
+                          method: str, count: int) -> list[AccessLogRow]:
+    async def written() -> list[AccessLogRow]:
+        async with sessions() as session:
+            rows = list(await session.scalars(select(AccessLogRow).where(
+                AccessLogRow.case_id == case_id, AccessLogRow.method == method)))
+        assert len(rows) == count
+        return rows
+
+    return await eventually(written)
+
+
+async def test_r1_a_case_cancelled_through_temporal_runs_on_and_its_deadlines_fire(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    """`temporal workflow cancel` mid-period: refused and recorded (timeline, access log),
+    the workflow keeps running, and R1's reminder still goes at its time.
+
+    R2 is not waited for here: the period boundary it marks continues the run as new, and
+    the time-skipping test server cannot continue-as-new a run that has a cancellation
+    request on record (it fails every completion with an internal protobuf error, as in
+    temporalio/sdk-java#2592). The dev server and a real cluster do: a run may refuse a
+    cancellation and continue-as-new, and the next run has no request on record."""
+    case = await _case(env, worker, unique_id)
+    case_id = case.terms.case_id
+    period = (await case.status()).state.periods[0]
+    await sleep_until(env, period.follow_up_at - timedelta(days=5))  # sleeping on a timer
+    await case.handle.cancel()
+
+    [refused] = await _refusals(sessions, case_id, 1)
+    assert (refused["signal"], refused["reason"], refused["door"]) == (
+        "cancel", "cancel_refused", "temporal")
+    [row] = await _rows_by_method(sessions, case_id, "CANCEL", 1)
+    assert (row.subject, row.status_code, row.outcome) == ("unauthenticated", 403, "refused")
+    assert row.path.startswith(f"temporal:{workflow_id_for(case_id)}/cancel#")
+    assert await _execution_status(env, case) == WorkflowExecutionStatus.RUNNING
+
+    await sleep_until(env, period.follow_up_at + timedelta(hours=1))
+    sent_at = (await case.status()).state.periods[0].follow_up_sent_at
+    assert sent_at is not None and abs(sent_at - period.follow_up_at) < timedelta(seconds=1)
+
+    async def noticed() -> None:
+        kinds = [n.kind for n in await notifications(sessions, case_id)]
+        assert kinds.count("follow_up") == 1, kinds
+
+    await eventually(noticed)
+    assert await _execution_status(env, case) == WorkflowExecutionStatus.RUNNING
+
+
+async def test_c4_a_case_cancelled_while_awaiting_endorsement_can_still_be_endorsed(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    """The cancellation lands in the wait for the endorsement (C4). Temporal keeps one
+    request per run: asking again changes nothing and is not delivered again."""
+    start = await begin_on(env)
+    case = await start_case(env.client, worker, make_terms(f"c-{unique_id}", start))
+    await eventually(lambda: _periods_planned(case))
+    await case.handle.cancel()
+    [refused] = await _refusals(sessions, case.terms.case_id, 1)
+    assert refused["reason"] == "cancel_refused"
+    await case.handle.cancel()
+    await case.handle.execute_update(CaseContractWorkflow.endorse,
+                                     EndorseContract(endorsement_for(case.terms, start)))
+    assert (await case.status()).status == "active"
+    await _rows_by_method(sessions, case.terms.case_id, "CANCEL", 1)
+    assert await _execution_status(env, case) == WorkflowExecutionStatus.RUNNING
+
+
+async def _execution_status(env: WorkflowEnvironment, case: Case) -> WorkflowExecutionStatus:
+    """The run's status, read raw: the test server's search attributes do not decode."""
+    response = await env.client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(namespace=env.client.namespace, execution=(
+            WorkflowExecution(workflow_id=case.handle.id))))
+    return WorkflowExecutionStatus(response.workflow_execution_info.status)
+
+
+async def _periods_planned(case: Case) -> None:
+    assert (await case.status()).state.periods
+
+
+@pytest.mark.parametrize("name", ["Jane Citizen's report", "rep/1", "x" * 65])
+async def test_an_unknown_signal_name_that_is_not_an_id_is_not_recorded(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str, name: str,
+) -> None:
+    """DESIGN decision 6: an unknown signal's name is the sender's free text; the refusal
+    records a fixed placeholder instead (timeline, access-log path)."""
+    case = await _case(env, worker, unique_id)
+    await case.handle.signal(name, _json({"report_id": "rep-n"}))
+    [refused] = await _refusals(sessions, case.terms.case_id, 1)
+    assert refused["signal"] == UNREADABLE_NAME
+    assert refused["reason"] == "unknown_message"
+    assert name not in json.dumps(refused) and name[:20] not in json.dumps(refused)
+    [row] = await eventually(lambda: _access_one(sessions, case.terms.case_id))
+    assert f"/{UNREADABLE_NAME}#" in row.path and name[:20] not in row.path

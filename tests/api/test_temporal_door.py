@@ -1,0 +1,241 @@
+"""Issue 10 review, on the real stack (dev server, worker, database): what reaches a case
+through Temporal's own door without the service -- a client with no codec (the Temporal
+CLI's default), or with the codec but no caller envelope -- is refused and recorded, and
+cannot take a case over; a closure told to a case by a practitioner's registration is
+applied; `casework reconcile` reports a case whose workflow was ended from outside.
+
+The plain clients share the dev server with the stack (its service client); the strict
+codec (casework/codec.py) is what turns their payloads into refusals, so these tests fail
+if its decode passes plaintext through."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.update.v1 import Input, Meta, Request, WaitPolicy
+from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from casework.reconcile import reconcile
+from models.tables import AccessLogRow, CaseRow, PeriodRow, TimelineEventRow
+from tests.api.conftest import (
+    ApiClient,
+    active_case,
+    endorsement,
+    new_case_id,
+    registration,
+    today,
+    wait_idle,
+)
+from tests.polling import eventually
+from tests.workflows.conftest import make_terms
+from workflows.business_calendar import BusinessCalendar, CalendarSpec
+from workflows.case_contract import CaseContractInput, workflow_id_for
+from workflows.errors import INVALID
+
+
+def _plain_client(temporal_env: WorkflowEnvironment) -> Client:
+    """A client of the same server without the codec or an envelope: json/plain
+    payloads, as `temporal workflow signal --input ...` sends them."""
+    return Client(temporal_env.client.service_client, namespace="default")
+
+
+async def _timeline(sessions: async_sessionmaker[AsyncSession], case_id: str
+                    ) -> list[TimelineEventRow]:
+    async with sessions() as session:
+        return list(await session.scalars(select(TimelineEventRow).where(
+            TimelineEventRow.case_id == case_id)))
+
+
+async def _refusals(sessions: async_sessionmaker[AsyncSession], case_id: str, count: int
+                    ) -> list[dict[str, Any]]:
+    async def recorded() -> list[dict[str, Any]]:
+        rows = [r.detail for r in await _timeline(sessions, case_id)
+                if r.kind == "signal_refused"]
+        assert len(rows) == count, rows
+        return rows
+
+    return await eventually(recorded)
+
+
+async def _nowhere_in_the_read_model(sessions: async_sessionmaker[AsyncSession],
+                                     case_id: str, text: str) -> None:
+    """`text` (sent in plaintext) is in no timeline entry and no period of the case."""
+    timeline = await _timeline(sessions, case_id)
+    assert text not in json.dumps([row.detail for row in timeline])
+    async with sessions() as session:
+        reports = list(await session.scalars(select(PeriodRow.report_id).where(
+            PeriodRow.case_id == case_id)))
+    assert text not in reports
+
+
+# ---------------------------------------------------------------- strict codec
+async def test_a_plaintext_signal_is_refused_and_recorded_never_applied(
+    api: ApiClient, temporal_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    case_id = await active_case(api, "plain-signal")
+    handle = _plain_client(temporal_env).get_workflow_handle(workflow_id_for(case_id))
+    await handle.signal("submit_report", {"report_id": "rep-plain-s"})
+
+    [refused] = await _refusals(sessions, case_id, 1)
+    assert (refused["signal"], refused["reason"], refused["door"]) == (
+        "submit_report", "plaintext", "temporal")
+    async with sessions() as session:
+        [row] = list(await session.scalars(select(AccessLogRow).where(
+            AccessLogRow.case_id == case_id, AccessLogRow.method == "SIGNAL")))
+    assert (row.subject, row.status_code, row.outcome) == ("unauthenticated", 422, "refused")
+    await wait_idle(api, case_id)
+    assert (await api.get(f"/cases/{case_id}")).json()["periods"][0]["report_id"] is None
+    await _nowhere_in_the_read_model(sessions, case_id, "rep-plain-s")
+
+
+async def test_a_plaintext_update_is_rejected_naming_plaintext(
+    api: ApiClient, temporal_env: WorkflowEnvironment, service_client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Sent raw, as the Temporal CLI sends `workflow update execute --input`: the SDK's
+    plain client cannot even read the rejection, whose attributes the worker sealed."""
+    case_id = await active_case(api, "plain-update")
+    sent = Payload(metadata={"encoding": b"json/plain"},
+                   data=json.dumps({"report_id": "rep-plain-u"}).encode())
+    answer = await _plain_client(temporal_env).workflow_service.update_workflow_execution(
+        UpdateWorkflowExecutionRequest(
+            namespace="default",
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id_for(case_id)),
+            wait_policy=WaitPolicy(lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.
+                                   UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED),
+            request=Request(meta=Meta(update_id=f"plain-{case_id}", identity="cli"),
+                            input=Input(name="submit_report",
+                                        args=Payloads(payloads=[sent])))))
+    assert answer.outcome.HasField("failure"), answer
+    cause = await service_client.data_converter.decode_failure(answer.outcome.failure)
+    assert isinstance(cause, ApplicationError) and cause.type == INVALID
+    assert "refused (plaintext)" in cause.message
+    await wait_idle(api, case_id)
+    assert (await api.get(f"/cases/{case_id}")).json()["periods"][0]["report_id"] is None
+    await _nowhere_in_the_read_model(sessions, case_id, "rep-plain-u")
+
+
+# ---------------------------------------------------------------- starts not ours
+async def _start_from_outside(temporal_env: WorkflowEnvironment, task_queue: str,
+                              case_id: str, door: str) -> Any:
+    """Start the case's workflow as an outsider: plaintext (no codec) or encrypted but
+    unsigned (the codec, no envelope: e.g. the CLI through the codec endpoint)."""
+    if door == "plaintext":
+        client, argument = _plain_client(temporal_env), {"terms": {"case_id": case_id}}
+    else:
+        client = temporal_env.client  # the codec, no caller envelope
+        argument = CaseContractInput(terms=make_terms(case_id, today(), agency_id="agency-x"))
+    return await client.start_workflow("CaseContract", argument, id=workflow_id_for(case_id),
+                                       task_queue=task_queue)
+
+
+@pytest.mark.parametrize("door", ["plaintext", "unsigned"])
+async def test_a_start_from_outside_fails_naming_why_and_the_case_can_then_register(
+    api: ApiClient, temporal_env: WorkflowEnvironment, service_client: Client,
+    sessions: async_sessionmaker[AsyncSession], task_queue: str, door: str,
+) -> None:
+    case_id = new_case_id(f"takeover-{door}")
+    await _start_from_outside(temporal_env, task_queue, case_id, door)
+    with pytest.raises(WorkflowFailureError) as failed:  # at once: its first task fails it
+        await asyncio.wait_for(
+            service_client.get_workflow_handle(workflow_id_for(case_id)).result(), 30)
+    reason = "plaintext" if door == "plaintext" else "no_envelope"
+    assert f"refused ({reason})" in str(failed.value.cause)
+    async with sessions() as session:
+        assert await session.get(CaseRow, case_id) is None  # nothing reached the read model
+
+    created = await api.post("/cases", json=registration(case_id))
+    assert created.status_code == 201, created.text
+    assert created.json()["agency_id"] == "agency-api"
+    endorsed = await api.post(f"/cases/{case_id}/endorsement", json=endorsement())
+    assert endorsed.status_code == 200, endorsed.text
+
+
+async def test_a_registration_racing_a_start_from_outside_waits_for_it_to_fail(
+    api: ApiClient, temporal_env: WorkflowEnvironment, task_queue: str,
+) -> None:
+    case_id = new_case_id("takeover-race")
+    await _start_from_outside(temporal_env, task_queue, case_id, "plaintext")
+    created = await api.post("/cases", json=registration(case_id))  # not waiting first
+    assert created.status_code == 201, created.text
+    again = await api.post("/cases", json=registration(case_id))
+    assert again.status_code == 200, again.text
+
+
+# ---------------------------------------------------------------- registration's closures
+async def test_r1_a_closure_declared_just_before_a_practitioners_registration_is_applied(
+    api: ApiClient, sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Registration tells the new case of closures declared while it started, as the
+    registering caller; a practitioner may register, and so may send that message
+    (models/permissions.py): the case recomputes, nothing is refused."""
+    # The Northern Territory: no other test's case observes a closure declared there.
+    where = {"jurisdiction": "AU-NT", "time_zone": "Australia/Darwin"}
+    first_due = today() + timedelta(days=66)
+    due = [first_due + timedelta(days=80 * i) for i in range(3)]
+    closure = BusinessCalendar(CalendarSpec(**where)).shift_business_days(first_due, -3)
+    declared = await api.post("/calendar/closures", json={
+        "jurisdiction": "AU-NT", "day": closure.isoformat(), "name": "Declared just before"})
+    assert declared.status_code == 201, declared.text
+
+    case_id = new_case_id("closure-prac")
+    practitioner = api.as_role("practitioner", subject="prac-closure")
+    body = registration(case_id, schedule={"due_dates": [d.isoformat() for d in due]},
+                        contract_end=due[-1].isoformat(), **where)
+    created = await practitioner.post("/cases", json=body)
+    assert created.status_code == 201, created.text
+    # Told while awaiting endorsement, the case recomputes once its deadlines run (C4).
+    endorsed = await api.post(f"/cases/{case_id}/endorsement", json=endorsement())
+    assert endorsed.status_code == 200, endorsed.text
+
+    async def told() -> None:
+        rows = await _timeline(sessions, case_id)
+        assert [r.detail for r in rows if r.kind == "signal_refused"] == []
+        recomputed = [r.detail["event_id"] for r in rows if r.kind == "deadlines_recomputed"]
+        assert f"closure:AU-NT:{closure.isoformat()}" in recomputed, rows
+
+    await eventually(told)
+    periods = (await api.get(f"/cases/{case_id}")).json()["periods"]
+    assert closure.isoformat() in str(periods[0]["basis"]["follow_up"]), periods[0]
+
+
+# ---------------------------------------------------------------- reconcile
+async def test_reconcile_reports_and_marks_a_case_whose_workflow_was_terminated(
+    api: httpx.AsyncClient, temporal_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Terminate cannot be refused by workflow code: reconcile finds the open case whose
+    workflow ended, and the repair says so on the case and clears its next deadline."""
+    case_id = await active_case(api, "terminated")
+    await temporal_env.client.get_workflow_handle(workflow_id_for(case_id)).terminate()
+    said: list[str] = []
+    found = await reconcile(temporal_env.client, sessions, repair=False, say=said.append,
+                            case_ids=[case_id])
+    [ended] = found.ended
+    assert (ended.case_id, ended.workflow_status, ended.marked) == (
+        case_id, "terminated", False)
+    assert any(case_id in line and "terminated" in line for line in said), said
+    assert [r for r in await _timeline(sessions, case_id) if r.kind == "workflow_ended"] == []
+
+    for _ in range(2):  # repeat-safe
+        repaired = await reconcile(temporal_env.client, sessions, say=lambda _: None,
+                                   case_ids=[case_id])
+        assert [e.marked for e in repaired.ended] == [True]
+    [entry] = [r for r in await _timeline(sessions, case_id) if r.kind == "workflow_ended"]
+    assert entry.detail["workflow_status"] == "terminated"
+    async with sessions() as session:
+        row = await session.get(CaseRow, case_id, populate_existing=True)
+    assert row is not None and row.status == "active" and row.next_deadline is None
