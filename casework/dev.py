@@ -128,7 +128,9 @@ async def _serve(settings: Settings) -> None:
 def _print_addresses(settings: Settings) -> None:
     lines = [
         f"casework API:  {settings.api_url}  (OpenAPI docs: {settings.api_url}/docs)",
-        f"Caseload page: {settings.api_url}/app/  (sign in with a token from `casework token`)",
+        f"Caseload page: {settings.api_url}/app/  (sign in with a token"
+        + (" from `casework token`)" if not settings.auth_jwks_url
+           else " from your identity provider)"),
         *([f"Temporal UI:   {settings.staff_ui_url}  (staff sign-in; decrypted history)",
            f"               {settings.temporal_ui_url}{UI_PUBLIC_PATH}/  (direct: ciphertext)"]
           if settings.temporal_address is None
