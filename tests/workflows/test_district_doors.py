@@ -9,6 +9,7 @@ the route's action) still works."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -50,6 +51,9 @@ from workflows.transfer import TransferRequestWorkflow, transfer_workflow_id
 PRACTITIONER = CallerIdentity("pr-1", ("practitioner",), None)
 OPERATIONS = CallerIdentity("ops-1", ("operations",), None)
 CASE_PLANNER = CallerIdentity("cpl-1", ("case_planner",), None)
+START_REFUSED_WITHIN = 60.0
+"""Seconds (real) within which a refused start has failed its run; an admitted one would
+run on for ever (a timeout, not a hang, when the door is open)."""
 
 
 async def _status(handle: WorkflowHandle[Any, RequestStatus], query: Any) -> RequestStatus:
@@ -207,7 +211,7 @@ async def test_t1_a_start_without_the_services_envelope_or_role_is_refused(
                       to_district="joondalup", child_in_care=False),
         id=workflow_id, task_queue=worker.task_queue)
     with pytest.raises(WorkflowFailureError) as failed:
-        await handle.result()
+        await asyncio.wait_for(handle.result(), START_REFUSED_WITHIN)
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == FORBIDDEN
     assert cause.non_retryable
@@ -289,7 +293,7 @@ async def test_t3_a_dispute_is_started_only_by_its_request(
             reason_id="note-1"),
         id=workflow_id, task_queue=worker.task_queue)
     with pytest.raises(WorkflowFailureError) as failed:
-        await handle.result()
+        await asyncio.wait_for(handle.result(), START_REFUSED_WITHIN)
     assert isinstance(failed.value.cause, ApplicationError)
     assert failed.value.cause.type == FORBIDDEN
     [row] = await _access(sessions, workflow_id, 1)
@@ -349,7 +353,7 @@ async def test_t4_reviews_and_ending_only_from_the_service_with_its_roles(
                        started_on=started - timedelta(days=1)),
         id=coworking_workflow_id(other_id), task_queue=worker.task_queue)
     with pytest.raises(WorkflowFailureError):
-        await other.result()
+        await asyncio.wait_for(other.result(), START_REFUSED_WITHIN)
     [row] = await _access(sessions, coworking_workflow_id(other_id), 1)
     assert row.method == "START" and row.subject == "unauthenticated"
     async with sessions() as session:
