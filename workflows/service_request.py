@@ -29,8 +29,7 @@ class ServiceRequestWorkflow:
     @workflow.init
     def __init__(self, input: ServiceRequestInput) -> None:
         # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
-        self.refused_start = isinstance(input, RefusedPayload)
-        if self.refused_start:
+        if isinstance(input, RefusedPayload):
             input = ServiceRequestInput(request_id="refused", case_id="refused",
                                         from_district="refused", to_district="refused")
         self.flow = RequestFlow(RequestFacts(

@@ -32,8 +32,7 @@ class TransferRequestWorkflow:
     @workflow.init
     def __init__(self, input: TransferInput) -> None:
         # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
-        self.refused_start = isinstance(input, RefusedPayload)
-        if self.refused_start:
+        if isinstance(input, RefusedPayload):
             input = TransferInput(request_id="refused", case_id="refused",
                                   from_district="refused", to_district="refused",
                                   child_in_care=False)
