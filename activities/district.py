@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.notifications import Deliverer, LogDeliverer, deliver_undelivered
-from activities.read_model import FIRST_DELIVERY_BUDGET_SECONDS, heartbeating
+from activities.read_model import FIRST_DELIVERY_BUDGET_SECONDS, heartbeating, write_access
 from activities.upsert import upsert
 from models.district import DeadlinesRequest, RequestDeadline, RequestEffects
 from models.tables import (
@@ -46,7 +46,10 @@ def deadlines_for(request: DeadlinesRequest, declared_closures: list[date]
 
 
 async def write_request_effects(session: AsyncSession, effects: RequestEffects) -> None:
+    await write_access(session, effects.access)
     entry = effects.request
+    if entry is None:
+        return
     row = {
         "kind": entry.kind, "request_id": entry.request_id, "case_id": entry.case_id,
         "from_district": entry.from_district, "to_district": entry.to_district,

@@ -32,7 +32,7 @@ from temporalio.converter import PayloadConverter
 
 from models.envelope import HEADER, Envelope, payload_digest, seal
 from models.payloads import CaseworkPayloadConverter
-from models.permissions import MESSAGE_ACTIONS
+from models.permissions import message_actions
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,18 @@ class CallerEnvelopeInterceptor(Interceptor):
     def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
         return _Signing(next, self)
 
-    def sign(self, message: str, workflow_id: str, args: Any, headers: Mapping[str, Payload]
-             ) -> tuple[list[Any], Mapping[str, Payload]]:
+    def sign(self, message: str, workflow_id: str, args: Any, headers: Mapping[str, Payload],
+             workflow_type: str | None = None) -> tuple[list[Any], Mapping[str, Payload]]:
         """The args as raw payloads, and the headers with the envelope added (unchanged
-        when there is no caller or not exactly one argument)."""
+        when there is no caller or not exactly one argument). The action is looked up in
+        the message table of the workflow's type (a district workflow's own, T1-T4)."""
         caller = current_caller() or self.default
         if caller is None or len(args) != 1:
             return list(args), headers
         arg = args[0]
         payload = arg.payload if isinstance(arg, RawValue) else self.converter.to_payload(arg)
-        allowed = [a.value for a in MESSAGE_ACTIONS.get(message, ())]
+        allowed = [a.value for a in message_actions(workflow_id, workflow_type).get(
+            message, ())]
         action = caller.action if caller.action in allowed else (allowed or [""])[0]
         envelope = Envelope(subject=caller.subject, roles=tuple(caller.roles),
                             agency_id=caller.agency_id, action=action, message=message,
@@ -106,7 +108,8 @@ class _Signing(OutboundInterceptor):
 
     async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
         input.args, input.headers = self._parent.sign(start_message_name(), input.id,
-                                                      input.args, input.headers)
+                                                      input.args, input.headers,
+                                                      input.workflow)
         return await super().start_workflow(input)
 
     async def signal_workflow(self, input: SignalWorkflowInput) -> None:

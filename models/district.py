@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from models.effects import NotificationEntry, TimelineEntry
+from models.effects import AccessEntry, NotificationEntry, TimelineEntry
 
 WA_JURISDICTION = "AU-WA"
 WA_TIME_ZONE = "Australia/Perth"
@@ -96,9 +96,13 @@ class RequestEffects:
     """The input of `record_request_effects`: the row, its timeline entries and its
     notices (written to the shared outbox, delivered like a case's)."""
 
-    request: RequestEntry
+    request: RequestEntry | None
+    """None: only access-log rows (a start refused at the door has no request, issue 10)."""
     timeline: list[TimelineEntry] = field(default_factory=list)
     notifications: list[NotificationEntry] = field(default_factory=list)
+    access: list[AccessEntry] = field(default_factory=list)
+    """Issue 10: starts and updates refused at the workflow's door, which no API request
+    logged (workflows/district_doors.py)."""
 
 
 # ----------------------------------------------------------------- workflow inputs

@@ -199,10 +199,46 @@ MESSAGE_ACTIONS: Mapping[str, tuple[Action, ...]] = {
 workflow's start), so a message is allowed to exactly the roles its REST endpoint is."""
 
 
-def message_roles(name: str, action: str) -> frozenset[Role]:
+DISTRICT_MESSAGE_ACTIONS: Mapping[str, Mapping[str, tuple[Action, ...]]] = {
+    "TransferRequest": {"start": (Action.OPEN_TRANSFER,),
+                        "decide": (Action.DECIDE_TRANSFER,)},
+    "ServiceRequest": {"start": (Action.OPEN_SERVICE_REQUEST,),
+                       "decide": (Action.DECIDE_SERVICE_REQUEST,)},
+    # A dispute is started by its request's workflow (a rejection, T3), never by a client:
+    # its door checks the parent instead (workflows/district_doors.py).
+    "Dispute": {"refer": (Action.REFER_DISPUTE,), "resolve": (Action.RESOLVE_DISPUTE,)},
+    "Coworking": {"start": (Action.START_COWORKING,),
+                  "record_review": (Action.RECORD_COWORKING_REVIEW,),
+                  "end": (Action.END_COWORKING,)},
+}
+"""Issue 10 for the district workflows (T1-T4, issue 14): each workflow type's messages
+and the actions they are sent under, so a start or update is allowed to exactly the roles
+its REST endpoint is. Per type, since every workflow's start is the message `start`."""
+
+DISTRICT_WORKFLOW_PREFIXES: Mapping[str, str] = {
+    "transfer-": "TransferRequest", "service-request-": "ServiceRequest",
+    "dispute-": "Dispute", "coworking-": "Coworking",
+}
+"""The workflow type of a district workflow id (workflows/transfer.py etc. name them)."""
+
+
+def message_actions(workflow_id: str, workflow_type: str | None = None
+                    ) -> Mapping[str, tuple[Action, ...]]:
+    """The message table of the workflow `workflow_id` (of type `workflow_type` when
+    known): a district workflow's own, else the case workflow's `MESSAGE_ACTIONS`."""
+    if workflow_type is None:
+        workflow_type = next((kind for prefix, kind in DISTRICT_WORKFLOW_PREFIXES.items()
+                              if workflow_id.startswith(prefix)), None)
+    return DISTRICT_MESSAGE_ACTIONS.get(workflow_type or "", MESSAGE_ACTIONS)
+
+
+def message_roles(name: str, action: str,
+                  table: Mapping[str, tuple[Action, ...]] = MESSAGE_ACTIONS
+                  ) -> frozenset[Role]:
     """The roles that may send message `name` as `action`; empty when the message is not
-    sent under that action (or is unknown)."""
-    for allowed in MESSAGE_ACTIONS.get(name, ()):
+    sent under that action (or is unknown). `table`: the workflow's messages (the case
+    workflow's by default)."""
+    for allowed in table.get(name, ()):
         if allowed.value == action:
             return PERMISSIONS[allowed].roles
     return frozenset()

@@ -25,8 +25,10 @@ with workflow.unsafe.imports_passed_through():
         RecordCoworkingReview,
         RequestStatus,
     )
+    from models.payloads import RefusedPayload
     from workflows import district_policy as policy
     from workflows.deadlines import local_instant
+    from workflows.district_doors import DistrictDoor
     from workflows.errors import CaseError, conflict, invalid
     from workflows.request_runtime import (
         ESCALATION,
@@ -48,6 +50,11 @@ def coworking_workflow_id(arrangement_id: str) -> str:
 class CoworkingWorkflow:
     @workflow.init
     def __init__(self, input: CoworkingInput) -> None:
+        # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
+        if isinstance(input, RefusedPayload):
+            input = CoworkingInput(arrangement_id="refused", case_id="refused",
+                                   from_district="refused", to_district="refused",
+                                   started_on=workflow.now().date())
         self.input = input
         self.state = input.state or CoworkingState(opened_at=workflow.now())
         self.rt = RequestRuntime(
@@ -57,9 +64,14 @@ class CoworkingWorkflow:
             jurisdiction=input.jurisdiction, time_zone=input.time_zone)
         self.request_status = policy.ACTIVE
         self.reviewed: RecordCoworkingReview | None = None
+        self.door = DistrictDoor("Coworking", input.case_id)
+        self.door.open_run()
 
     @workflow.run
     async def run(self, input: CoworkingInput) -> RequestStatus:
+        refused = self.door.start_refusal(input)
+        if refused is not None:
+            await self.door.refuse_start(self.rt, refused)
         since = self.state.last_reviewed_on or input.started_on
         # T4: counted from the local day of the start or the last review.
         self.rt.deadlines = await self.rt.compute(
@@ -100,6 +112,7 @@ class CoworkingWorkflow:
     @workflow.update
     def record_review(self, message: RecordCoworkingReview) -> CoworkingChanged:
         """T4: the review held; the next is due three months after it."""
+        self.door.handle(self.rt, "record_review", message)
         previous = self.state.answered.get(message.review_id)
         if previous is not None:
             return CoworkingChanged(**{**previous, "at": datetime.fromisoformat(previous["at"]),
@@ -120,6 +133,8 @@ class CoworkingWorkflow:
 
     @record_review.validator
     def _check_review(self, message: RecordCoworkingReview) -> None:
+        if not self.door.validate("record_review", message):
+            return
         if message.review_id in self.state.answered:
             return
         today = local_day(workflow.now(), self.input.time_zone)
@@ -139,6 +154,7 @@ class CoworkingWorkflow:
     @workflow.update
     def end(self, message: EndCoworking) -> CoworkingChanged:
         """The arrangement ends: no more reviews are due."""
+        self.door.handle(self.rt, "end", message)
         if self.request_status != policy.ENDED:
             self.request_status = policy.ENDED
             self.rt.meet("review", workflow.now())
@@ -146,6 +162,10 @@ class CoworkingWorkflow:
             self.rt.wake = True
         return CoworkingChanged(arrangement_id=self.input.arrangement_id,
                                 status=self.request_status, at=workflow.now())
+
+    @end.validator
+    def _check_end(self, message: EndCoworking) -> None:
+        self.door.validate("end", message)
 
     @workflow.query
     def status(self) -> RequestStatus:

@@ -21,6 +21,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models.district import (
         DISPUTE,
+        SERVICE,
+        TRANSFER,
         DisputeChanged,
         DisputeInput,
         DisputeResult,
@@ -29,7 +31,9 @@ with workflow.unsafe.imports_passed_through():
         RequestStatus,
         ResolveDispute,
     )
+    from models.payloads import RefusedPayload
     from workflows import district_policy as policy
+    from workflows.district_doors import DistrictDoor
     from workflows.errors import CaseError
     from workflows.request_runtime import (
         ESCALATION,
@@ -44,6 +48,14 @@ def dispute_workflow_id(dispute_id: str) -> str:
     return f"dispute-{dispute_id}"
 
 
+def request_workflow_id(input: DisputeInput) -> str:
+    """The workflow of the request the dispute is about: the only one that starts it
+    (issue 10; workflows/transfer.py and service_request.py name them so)."""
+    prefix = {TRANSFER: "transfer", SERVICE: "service-request"}.get(input.request_kind,
+                                                                    input.request_kind)
+    return f"{prefix}-{input.request_id}"
+
+
 def dispute_id_for(kind: str, request_id: str) -> str:
     """One dispute per request: its id names the request it is about."""
     return f"{kind}-{request_id}"
@@ -53,6 +65,12 @@ def dispute_id_for(kind: str, request_id: str) -> str:
 class DisputeWorkflow:
     @workflow.init
     def __init__(self, input: DisputeInput) -> None:
+        # Issue 10: a plaintext start (never the request's own): `run` refuses it.
+        if isinstance(input, RefusedPayload):
+            input = DisputeInput(dispute_id="refused", request_kind="refused",
+                                 request_id="refused", case_id="refused",
+                                 from_district="refused", to_district="refused",
+                                 request_opened_at=workflow.now(), reason_id="refused")
         self.input = input
         self.rt = RequestRuntime(
             kind=DISPUTE, request_id=input.dispute_id, case_id=input.case_id,
@@ -67,9 +85,14 @@ class DisputeWorkflow:
         self.decided_at: datetime | None = None
         self.stage_pending = True  # the current level's deadline is still to compute
         self.answered: dict[str, DisputeChanged] = {}
+        self.door = DistrictDoor("Dispute", input.case_id)
+        self.door.open_run()
 
     @workflow.run
     async def run(self, input: DisputeInput) -> DisputeResult:
+        refused = self.door.start_refusal(input, parent=request_workflow_id(input))
+        if refused is not None:
+            await self.door.refuse_start(self.rt, refused)
         now = workflow.now()
         self.opened_at = now
         ladder = await self.rt.compute(input.request_opened_at, policy.dispute_deadlines())
@@ -173,6 +196,7 @@ class DisputeWorkflow:
     @workflow.update
     def refer(self, message: ReferDispute) -> DisputeChanged:
         """T3: negotiation failed at this level; the next one takes it now."""
+        self.door.handle(self.rt, "refer", message)
         key = f"refer:{message.from_stage}"
         if key in self.answered:
             return _duplicate(self.answered[key])
@@ -190,6 +214,8 @@ class DisputeWorkflow:
 
     @refer.validator
     def _check_refer(self, message: ReferDispute) -> None:
+        if not self.door.validate("refer", message):
+            return
         if f"refer:{message.from_stage}" in self.answered:
             return
         try:
@@ -201,6 +227,7 @@ class DisputeWorkflow:
     def resolve(self, message: ResolveDispute) -> DisputeChanged:
         """T3: the resolution, agreed at a level or decided (finally) by the director;
         the decision and its rationale (a note id) are recorded."""
+        self.door.handle(self.rt, "resolve", message)
         previous = self.answered.get("resolve")
         if previous is not None:
             return _duplicate(previous)
@@ -223,6 +250,8 @@ class DisputeWorkflow:
 
     @resolve.validator
     def _check_resolve(self, message: ResolveDispute) -> None:
+        if not self.door.validate("resolve", message):
+            return
         previous = self.answered.get("resolve")
         if previous is not None:
             if previous.outcome != message.outcome or self.rationale_id != message.rationale_id:

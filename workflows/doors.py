@@ -61,7 +61,7 @@ from models.messages import (
     SubmitReport,
 )
 from models.payloads import RefusedPayload
-from models.permissions import message_roles
+from models.permissions import MESSAGE_ACTIONS, Action, message_roles
 from models.roles import AGENCY_SCOPED_ROLES, Role
 
 DOORS_PATCH = "one-rule-for-every-door"
@@ -240,8 +240,11 @@ def _bad_field(value: Any, path: str) -> str | None:
 # ---------------------------------------------------------------- who sent it
 def admit(name: str, message: Any, header: Payload | None, *, digest: str,
           keys: Mapping[str, bytes], workflow_id: str, case_agency_id: str,
-          in_force: bool) -> Admission:
-    """The verified sender of `message`, allowed to send it to this case; else raises."""
+          in_force: bool, table: Mapping[str, tuple[Action, ...]] = MESSAGE_ACTIONS
+          ) -> Admission:
+    """The verified sender of `message`, allowed to send it to this case; else raises.
+    `table`: the workflow's messages and their actions (the case workflow's by default;
+    a district workflow passes its own, models/permissions.py)."""
     id_field, message_id = id_of(name, message)
     try:
         envelope = open_envelope(header, keys, message=name, workflow_id=workflow_id,
@@ -251,8 +254,8 @@ def admit(name: str, message: Any, header: Payload | None, *, digest: str,
                              message_id=message_id) from None
     admission = Admission(envelope.subject, envelope.roles, envelope.agency_id,
                           envelope.action)
-    granted = set(envelope.roles) & {role.value for role in message_roles(name,
-                                                                          envelope.action)}
+    granted = set(envelope.roles) & {role.value for role in message_roles(
+        name, envelope.action, table)}
     if not granted:
         raise MessageRefused("wrong_role", f"roles {', '.join(envelope.roles) or 'none'} may "
                              f"not send {name}", id_field=id_field, message_id=message_id,

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from models.district import DeadlineSpec, DeadlinesRequest, RequestDeadline, RequestEffects
 from models.district import RequestEntry as Entry
-from models.effects import NotificationEntry, TimelineEntry
+from models.effects import AccessEntry, NotificationEntry, TimelineEntry
 from workflows.errors import CaseError
 
 CASE_ID = SearchAttributeKey.for_keyword("CaseId")
@@ -67,6 +67,8 @@ class RequestRuntime:
     deadlines: list[RequestDeadline] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     notifications: list[NotificationEntry] = field(default_factory=list)
+    access: list[AccessEntry] = field(default_factory=list)
+    """Issue 10: access-log rows of messages refused at the door (workflows/district_doors)."""
     wake: bool = False
     escalated: bool = False
     _published: tuple[Any, ...] | None = None
@@ -154,12 +156,21 @@ class RequestRuntime:
         the search attributes operations filter on (DESIGN decision 5)."""
         self._publish(entry)
         effects = RequestEffects(request=entry, timeline=self.timeline,
-                                 notifications=self.notifications)
-        self.timeline, self.notifications = [], []
+                                 notifications=self.notifications, access=self.access)
+        self.timeline, self.notifications, self.access = [], [], []
         await workflow.execute_activity(
             "record_request_effects", effects, start_to_close_timeout=ACTIVITY_TIMEOUT,
             heartbeat_timeout=RECORDING_HEARTBEAT_TIMEOUT, retry_policy=ACTIVITY_RETRY,
             summary=f"record {entry.kind} {entry.status}")
+
+    async def record_access(self) -> None:
+        """Record only the access-log rows (a start refused at the door, issue 10)."""
+        effects = RequestEffects(request=None, access=self.access)
+        self.access = []
+        await workflow.execute_activity(
+            "record_request_effects", effects, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            heartbeat_timeout=RECORDING_HEARTBEAT_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            summary=f"record a refused {self.kind} start")
 
     def _publish(self, entry: Entry) -> None:
         values = (entry.status, entry.stage, entry.next_deadline, entry.escalated)

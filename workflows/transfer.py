@@ -16,8 +16,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.district import TRANSFER, Decide, Decided, RequestStatus, TransferInput
+    from models.payloads import RefusedPayload
     from workflows import district_policy as policy
     from workflows.dispute import DisputeWorkflow, dispute_id_for, dispute_workflow_id
+    from workflows.district_doors import DistrictDoor
     from workflows.request_flow import RequestFacts, RequestFlow
 
 
@@ -29,15 +31,25 @@ def transfer_workflow_id(request_id: str) -> str:
 class TransferRequestWorkflow:
     @workflow.init
     def __init__(self, input: TransferInput) -> None:
+        # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
+        if isinstance(input, RefusedPayload):
+            input = TransferInput(request_id="refused", case_id="refused",
+                                  from_district="refused", to_district="refused",
+                                  child_in_care=False)
         self.flow = RequestFlow(RequestFacts(
             kind=TRANSFER, request_id=input.request_id, case_id=input.case_id,
             from_district=input.from_district, to_district=input.to_district,
             jurisdiction=input.jurisdiction, time_zone=input.time_zone,
             child_in_care=input.child_in_care), transfer_workflow_id(input.request_id))
+        self.door = DistrictDoor("TransferRequest", input.case_id)
+        self.door.open_run()
         self.dispute_id = dispute_id_for(TRANSFER, input.request_id)
 
     @workflow.run
     async def run(self, input: TransferInput) -> RequestStatus:
+        refused = self.door.start_refusal(input)
+        if refused is not None:
+            await self.door.refuse_start(self.flow.rt, refused)
         return await self.flow.run(
             policy.transfer_deadlines(input.child_in_care),
             policy.completion_after_dispute(input.child_in_care),
@@ -46,11 +58,13 @@ class TransferRequestWorkflow:
     @workflow.update
     def decide(self, message: Decide) -> Decided:
         """T1: accept (resolved in principle), complete, or reject (starts T3)."""
+        self.door.handle(self.flow.rt, "decide", message)
         return self.flow.decide(message, self.dispute_id)
 
     @decide.validator
     def _check(self, message: Decide) -> None:
-        self.flow.validate(message)
+        if self.door.validate("decide", message):
+            self.flow.validate(message)
 
     @workflow.query
     def status(self) -> RequestStatus:

@@ -1,0 +1,160 @@
+"""One rule for every door (issue 10) at the four district workflows (T1-T4, issue 14):
+a start or an update is applied only with a valid signed caller envelope from the
+service (models/envelope.py) whose roles may send it -- the same verification as the case
+workflow's (workflows/doors.py `admit`), against each workflow type's own row of the one
+permission table (models/permissions.py `DISTRICT_MESSAGE_ACTIONS`).
+
+A dispute (T3) is never started by a client: its request's workflow starts it on a
+rejection, so its start is admitted when its parent is that request's workflow.
+
+What the door refuses is recorded where it can be seen: a `signal_refused` timeline entry
+on the request (name, reason, door; never the payload) and an access-log row
+(`UPDATE`/`START`, path `temporal:<workflow id>/<name>#<entry>`), written by the
+request's recording activity. A refused update is rejected to its sender with the reason
+(its handler records, then raises; the API maps it to 403 or 422); a plaintext one is
+rejected by the validator, so no plaintext enters history. A refused start records its
+access-log row and fails the run with a non-retryable error naming the reason.
+
+Behind `workflow.patched(DISTRICT_DOORS_PATCH)`, decided once when the run begins:
+histories recorded before it replay with every message applied, and a run already
+under way keeps the open door until it ends (or, T4, continues as new).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from models.effects import AccessEntry
+from models.envelope import installed_keys, payload_digest
+from models.payloads import RefusedPayload
+from models.permissions import DISTRICT_MESSAGE_ACTIONS
+from workflows import doors
+from workflows.doors import Admission, MessageRefused
+from workflows.errors import FORBIDDEN, INVALID
+from workflows.request_runtime import RequestRuntime
+
+DISTRICT_DOORS_PATCH = "district-doors"
+"""Patch id: the district workflows check the caller envelope at their door (issue 10)."""
+
+
+def rejection(exc: MessageRefused) -> ApplicationError:
+    """A refused message's error to its sender: 403-like for who sent it, else invalid
+    (the API's `refusal` maps the type; the reason is in the message and details)."""
+    kind = FORBIDDEN if exc.forbidden else INVALID
+    details = {"kind": kind, "rule": "", "field": exc.field, "message": exc.detail,
+               "reason": exc.reason}
+    return ApplicationError(f"refused ({exc.reason}): {exc.detail}", details, type=kind,
+                            non_retryable=True)
+
+
+def check_parent(parent_workflow_id: str | None, expected: str) -> None:
+    """T3: a dispute is started by its own request's workflow and nothing else."""
+    if parent_workflow_id != expected:
+        raise MessageRefused("no_envelope", "a dispute is started by its request's "
+                             f"workflow ({expected}) on a rejection, not sent")
+
+
+@dataclass
+class DistrictDoor:
+    """The door of one district workflow run: `workflow_type` names its row of the
+    permission table, `case_id` the case its access-log rows name."""
+
+    workflow_type: str
+    case_id: str
+    workflow_id: str = ""
+    active: bool = False
+
+    def open_run(self) -> None:
+        """Called once from the workflow's init: is this run checked at the door?"""
+        self.workflow_id = workflow.info().workflow_id
+        self.active = workflow.patched(DISTRICT_DOORS_PATCH)
+
+    def admit(self, name: str, message: Any, header: Any) -> Admission:
+        """The verified sender of `message` (the start's input or an update's argument);
+        raises `MessageRefused`."""
+        if isinstance(message, RefusedPayload):
+            raise MessageRefused("plaintext", "the payload was not encrypted by the "
+                                 "service's codec: plaintext is refused")
+        doors.check_message(name, message)
+        digest = payload_digest(workflow.payload_converter().to_payload(message))
+        return doors.admit(name, message, header, digest=digest, keys=installed_keys(),
+                           workflow_id=self.workflow_id, case_agency_id="", in_force=False,
+                           table=DISTRICT_MESSAGE_ACTIONS[self.workflow_type])
+
+    def start_refusal(self, input: Any, parent: str | None = None) -> MessageRefused | None:
+        """Why this run's start is refused (None: admitted, not checked, or continued).
+        `parent`: a dispute's, the workflow id of the request that must have started it."""
+        if not self.active or workflow.info().continued_run_id is not None:
+            return None
+        try:
+            if parent is not None:
+                started_by = workflow.info().parent
+                check_parent(started_by.workflow_id if started_by else None, parent)
+            else:
+                self.admit("start", input, doors.start_header())
+        except MessageRefused as exc:
+            return exc
+        return None
+
+    async def refuse_start(self, rt: RequestRuntime, exc: MessageRefused) -> None:
+        """Record the refused start's access-log row (there is no request to put on a
+        timeline), then fail the run, naming the reason."""
+        self.refuse(rt, "start", exc, method="START")
+        await rt.record_access()
+        raise rejection(exc)
+
+    def update_refusal(self, name: str, message: Any) -> MessageRefused | None:
+        """Why update `name` is refused at the door (None: admitted or not checked)."""
+        if not self.active:
+            return None
+        try:
+            self.admit(name, message, doors.current_header())
+        except MessageRefused as exc:
+            return exc
+        return None
+
+    def validate(self, name: str, message: Any) -> bool:
+        """In an update's validator: False when the door refuses it -- the handler then
+        records the refusal and rejects it; a plaintext one is rejected here, so its
+        payload never enters history. True: go on to the rules."""
+        refused = self.update_refusal(name, message)
+        if refused is None:
+            return True
+        if refused.reason == "plaintext":
+            raise rejection(refused)
+        return False
+
+    def refuse(self, rt: RequestRuntime, name: str, exc: MessageRefused,
+               method: str = "UPDATE") -> None:
+        """Note a refused message: a `signal_refused` timeline entry on the request (name,
+        reason, door; never the payload) and an access-log row, recorded by the loop's
+        next batch, which this wakes."""
+        workflow.logger.warning("message %s refused at the door: %s", name[:64], exc.reason)
+        entry = str(workflow.uuid4())
+        detail: dict[str, Any] = {"signal": name[:64], "reason": exc.reason,
+                                  "detail": exc.detail, "door": "temporal"}
+        if exc.field:
+            detail["field"] = exc.field
+        sender = exc.admission
+        if method != "START":
+            rt.event(f"refused:{name[:64]}:{entry}", "signal_refused", None, **detail)
+        rt.access.append(AccessEntry(
+            at=workflow.now(), subject=sender.subject if sender else "unauthenticated",
+            roles=",".join(sender.roles) if sender else None,
+            agency_id=sender.agency_id if sender else None, method=method,
+            path=f"temporal:{self.workflow_id}/{name[:64]}#{entry}",
+            action=sender.action if sender else None, case_id=self.case_id,
+            status_code=403 if exc.forbidden else 422, outcome="refused"))
+        rt.wake = True
+
+    def handle(self, rt: RequestRuntime, name: str, message: Any) -> None:
+        """In an update's handler, before it changes anything: a message the door
+        refuses is recorded and rejected to its sender."""
+        refused = self.update_refusal(name, message)
+        if refused is not None:
+            self.refuse(rt, name, refused)
+            raise rejection(refused)
