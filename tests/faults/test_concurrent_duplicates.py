@@ -26,11 +26,12 @@ async def _copies(api: httpx.AsyncClient, path: str, body: dict[str, Any]
 
 def _one_took_effect(answers: list[httpx.Response], *, created: bool) -> None:
     """Exactly one answer is the first; every other is a repeat. A creating POST answers
-    201 once and 200 (the existing case) on repeats; the others 200 once and 200 with
-    `duplicate: true` on repeats (README *Retries are safe*)."""
+    201 once and 200 (the existing case, `duplicate: true`, issue 12) on repeats; the
+    others 200 once and 200 with `duplicate: true` on repeats (README *Retries are
+    safe*)."""
     seen = Counter((a.status_code, a.json().get("duplicate")) for a in answers)
     if created:
-        assert seen == Counter({(201, None): 1, (200, None): COPIES - 1}), seen
+        assert seen == Counter({(201, False): 1, (200, True): COPIES - 1}), seen
     else:
         assert seen == Counter({(200, False): 1, (200, True): COPIES - 1}), seen
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -87,7 +88,10 @@ async def test_t4_a_review_sets_the_next_three_months_from_its_day(
                                                coworking_workflow_id(arrangement_id))
 
     async def next_run() -> RequestStatus:
-        found: RequestStatus = await fresh.query(CoworkingWorkflow.status)
+        try:
+            found: RequestStatus = await fresh.query(CoworkingWorkflow.status)
+        except RPCError as exc:  # the continued run's first task still running (busy CI)
+            raise AssertionError(f"the next run does not answer yet: {exc}") from exc
         assert found.next_review_on is not None
         return found
 
