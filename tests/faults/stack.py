@@ -71,6 +71,12 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
+async def sleep_until(instant: datetime) -> None:
+    """Wait on the real clock until `instant` (the fault suite runs real servers in real
+    time, with deadlines moved seconds ahead: `deadlines_at`)."""
+    await asyncio.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
+
+
 def deadlines_at(file: Path, *seconds_ahead: float) -> list[datetime]:
     """R1, R2, R3 instants that many seconds from now, written where the fault worker
     reads them (FAULT_DEADLINES_FILE)."""

@@ -27,7 +27,7 @@ from casework.db import engine_for, make_session_factory
 from casework.migrate import upgrade_to_head_async
 from tests.api.conftest import assert_problem, running_app, wait_idle
 from tests.faults.conftest import SCENARIO_SECONDS, reconcile_dry_run
-from tests.faults.stack import deadlines_at, outbox, register_cases, worker_process
+from tests.faults.stack import deadlines_at, outbox, register_cases, sleep_until, worker_process
 from tests.faults.throwaway_postgres import throwaway_cluster, unavailable_reason
 from tests.polling import eventually
 
@@ -46,9 +46,6 @@ D is no longer sent (workflows/engine.py `_follow_up`). In production the instan
 days apart, so only an outage of days could cost a reminder; R2 and R3 are never
 skipped, only late."""
 
-
-async def _until(instant: datetime) -> None:
-    await asyncio.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
 
 
 async def test_database_unreachable_answers_503_and_everything_catches_up(
@@ -96,10 +93,10 @@ async def test_database_unreachable_answers_503_and_everything_catches_up(
                     assert assert_problem(listing, 503)["component"] == "database"
                     ready = await api.get("/readyz")
                     assert ready.status_code == 503 and "database" in ready.text, ready.text
-                    await _until(follow_up)
+                    await sleep_until(follow_up)
                     await asyncio.sleep(2)
                     cluster.start()
-                    await _until(escalation)
+                    await sleep_until(escalation)
 
                     async def caught_up() -> None:
                         rows = await outbox(sessions, case_ids)

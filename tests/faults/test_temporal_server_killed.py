@@ -23,6 +23,7 @@ from tests.faults.stack import (
     dev_server,
     outbox,
     register_cases,
+    sleep_until,
     worker_process,
 )
 from tests.faults.test_worker_killed import EXPECTED_NOTICES
@@ -31,9 +32,6 @@ from tests.webhook_receiver import webhook_receiver
 
 CASES = 6
 
-
-async def _until(instant: datetime) -> None:
-    await asyncio.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
 
 
 async def test_temporal_server_sigkill_and_restart_on_its_file_loses_no_notice(
@@ -59,12 +57,12 @@ async def test_temporal_server_sigkill_and_restart_on_its_file_loses_no_notice(
                 # The R2 notices are being recorded: the server dies mid-flight. (R2,
                 # not R1: a reminder acted on only after the end of D is not sent, so
                 # an R1 held past R2 would change the count -- README *Guarantees*.)
-                await _until(overdue)
+                await sleep_until(overdue)
                 await asyncio.sleep(0.3)
                 server.child.kill()
                 await asyncio.sleep(2)
                 server.start()  # the same file, the same address
-                await _until(escalation)
+                await sleep_until(escalation)
 
                 async def all_sent() -> None:
                     rows = await outbox(sessions, case_ids)

@@ -23,6 +23,7 @@ from tests.faults.stack import (
     outbox,
     register_cases,
     restart_worker,
+    sleep_until,
     worker_process,
 )
 from tests.polling import eventually
@@ -35,9 +36,6 @@ EXPECTED_NOTICES = Counter({"contract_copy": 2, "reporting_schedule": 1, "follow
 the C6 copies (parent and agency: the child is under ten) and the schedule sent at
 endorsement, then one notice for each deadline."""
 
-
-async def sleep_until(instant: datetime) -> None:
-    await asyncio.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
 
 
 async def register(settings: Settings, temporal_env: WorkflowEnvironment) -> list[str]:
