@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
@@ -21,14 +22,17 @@ from temporalio.common import HeaderCodecBehavior
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
-    DefaultFailureConverterWithEncodedAttributes,
+    DefaultFailureConverter,
     PayloadCodec,
+    PayloadConverter,
 )
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.caller_envelope import CallerEnvelopeInterceptor, CallerIdentity
 from casework.codec import EncryptionCodec, codec_for_settings
 from casework.config import SEARCH_ATTRIBUTES, Settings
+from models.envelope import is_door_refusal
 from models.payloads import CaseworkPayloadConverter
 
 _INDEXED_TYPES = {
@@ -41,13 +45,32 @@ _INDEXED_TYPES = {
 }
 
 
+class SealedFailureConverter(DefaultFailureConverter):
+    """Failure messages and stack traces move into the encoded (sealed) attributes, as
+    with the SDK's `DefaultFailureConverterWithEncodedAttributes`, except a refusal at the
+    door (issue 10): its message -- `refused (<reason>): <detail>`, naming only the
+    reason, roles, message names and ids (workflows/doors.py `rejection`) -- stays
+    readable, so a sender without the codec (the Temporal CLI, the UI) learns why instead
+    of reading "Encoded failure". Its details and stack trace stay sealed."""
+
+    def __init__(self) -> None:
+        super().__init__(encode_common_attributes=True)
+
+    def to_failure(self, exception: BaseException, payload_converter: PayloadConverter,
+                   failure: Failure) -> None:
+        super().to_failure(exception, payload_converter, failure)
+        if isinstance(exception, ApplicationError) and is_door_refusal(exception.message):
+            failure.message = exception.message
+
+
 def make_data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     """The pydantic converter (needed for `date` values), with the payload codec applied.
 
     The one converter of the project: every client and worker must use the same, or one
     side writes payloads the other cannot read. With a codec, failure messages and stack
     traces also move into an encoded payload, because an error message can quote a case
-    id or a date and would otherwise sit in the history in plain text. Without a codec
+    id or a date and would otherwise sit in the history in plain text -- but for the
+    door's refusals (`SealedFailureConverter`). Without a codec
     (the workflow tests) failures stay as they are, readable in test output.
     """
     base = dataclasses.replace(pydantic_data_converter,
@@ -58,7 +81,7 @@ def make_data_converter(codec: PayloadCodec | None = None) -> DataConverter:
         codec = codec.strict()  # issue 10: no plaintext payload reaches a case workflow
     return dataclasses.replace(
         base, payload_codec=codec,
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=SealedFailureConverter,
     )
 
 

@@ -129,6 +129,16 @@ def open_envelope(header: Payload | None, keys: Mapping[str, bytes], *, message:
     return envelope
 
 
+REFUSAL_PREFIX = "refused ("
+"""How the message of every refusal at the door begins: `refused (<reason>): <detail>`.
+Such a message names only the reason, roles, message names and ids, so the failure
+converter leaves it readable to a sender without the codec (casework/temporal_client.py)."""
+
+
+def is_door_refusal(message: str) -> bool:
+    return message.startswith(REFUSAL_PREFIX)
+
+
 REFUSED_MARK = b"binary/casework-refused-plaintext"
 """`encoding` of the payload the strict codec puts in place of a plaintext one
 (casework/codec.py): it carries no data, so nothing plaintext goes further."""

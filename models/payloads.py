@@ -8,6 +8,12 @@ type was asked for, so the workflow sees it and refuses the message by name: a s
 recorded as `signal_refused` (reason `plaintext`), an update is rejected, and a start
 fails the run with a non-retryable error. Importable inside the workflow sandbox.
 
+For every dataclass read from a payload, the digest of that payload is remembered
+(`raw_digest`): the
+caller envelope vouches for the bytes the sender serialised (models/envelope.py), and a
+workflow that re-serialised the value it was given to check them would stop matching
+envelopes already in history as soon as a message or input type gained a field.
+
 Type adapters are built once per process (issue 13): the SDK makes a new payload
 converter for every workflow instance, and pydantic's converter caches its
 `TypeAdapter`s per converter, so each new case rebuilt `TypeAdapter(CaseContractInput)`
@@ -18,7 +24,10 @@ caught in a deadline burst). This module is passed through the sandbox (worker.p
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +36,28 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
 from temporalio.converter import EncodingPayloadConverter
 
-from models.envelope import REFUSED_MARK
+from models.envelope import REFUSED_MARK, payload_digest
+
+_DIGESTS: dict[int, tuple[weakref.ref[Any], str]] = {}
+"""Digest of the payload each live value was read from, by the value's id; an entry
+goes when its value does (the weak reference's callback), before the id can be reused."""
+
+
+def _remember_digest(value: Any, digest: str) -> None:
+    key = id(value)
+    try:
+        ref = weakref.ref(value, lambda _, key=key: _DIGESTS.pop(key, None))  # type: ignore[misc]
+    except TypeError:  # a slotted class: its digest is re-serialised instead
+        return
+    _DIGESTS[key] = (ref, digest)
+
+
+def raw_digest(value: Any) -> str | None:
+    """The digest of the payload `value` was read from (`CaseworkPayloadConverter`), or
+    None for a value built in code. The value itself is untouched: no attribute to leak
+    into `__dict__`, equality or serialisation."""
+    found = _DIGESTS.get(id(value))
+    return found[1] if found is not None and found[0]() is value else None
 
 
 @dataclass(frozen=True)
@@ -73,3 +103,14 @@ class CaseworkPayloadConverter(PydanticPayloadConverter):
                 # private cache, which is only used outside the worker's sandbox.
                 converter._type_adapter = SHARED_TYPE_ADAPTERS
         self._set_converters(*self.converters.values(), _RefusedConverter())
+
+    def from_payloads(self, payloads: Sequence[Payload],
+                      type_hints: list[type] | None = None) -> list[Any]:
+        """The values, each dataclass marked with the digest of the payload it came from
+        (`raw_digest`), so an envelope is checked against the bytes that were sent."""
+        values = super().from_payloads(payloads, type_hints)
+        for payload, value in zip(payloads, values, strict=False):
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                _remember_digest(value, payload_digest(payload))
+        return values
+

@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.effects import AccessEntry, CaseEffects
-    from models.envelope import installed_keys, payload_digest
+    from models.envelope import REFUSED_MARK, installed_keys, payload_digest
     from models.errors import PolicyViolation
     from models.messages import (
         AssessmentRecorded,
@@ -68,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.arrival import SERVICE_LATENCY_BOUND, report_arrival
     from workflows.doors import DOORS_PATCH, MessageRefused
     from workflows.engine import CaseEngine
-    from workflows.errors import FORBIDDEN, INVALID, CaseError
+    from workflows.errors import INVALID, CaseError
     from workflows.fingerprint import terms_fingerprint
     from workflows.outbox import Pending
     from workflows.state import (
@@ -270,12 +270,12 @@ class CaseContractWorkflow:
                                    {"reason": "plaintext"}, type=INVALID, non_retryable=True)
         try:
             doors.admit("start", self._input, doors.start_header(),
-                        digest=payload_digest(workflow.payload_converter().to_payload(
-                            self._input)), keys=installed_keys(),
+                        digest=doors.sent_digest(self._input, workflow.payload_converter()),
+                        keys=installed_keys(),
                         workflow_id=workflow.info().workflow_id,
                         case_agency_id=self.state.terms.agency_id, in_force=True)
         except MessageRefused as exc:
-            raise _rejection(exc) from None
+            raise doors.rejection(exc) from None
 
     async def _drain(self) -> None:
         """Before the run ends (closure or continue-as-new): let running handlers finish
@@ -655,7 +655,7 @@ class CaseContractWorkflow:
         else:
             message = sent
             doors.check_message(name, message)
-            digest = payload_digest(converter.to_payload(message))
+            digest = doors.sent_digest(message, converter)
         admission = doors.admit(
             name, message, doors.current_header(), digest=digest, keys=installed_keys(),
             workflow_id=workflow.info().workflow_id,
@@ -663,10 +663,11 @@ class CaseContractWorkflow:
             in_force=self.state.status in (AWAITING_ENDORSEMENT, ACTIVE))
         return doors.attribute(name, message, admission)
 
-    def _refuse(self, name: str, exc: MessageRefused) -> None:
+    def _refuse(self, name: str, exc: MessageRefused, method: str = "SIGNAL") -> None:
         """Record a message the door refused: a `signal_refused` timeline entry naming the
         message, the reason and its id (never the payload), and an access-log row for the
-        Temporal door (the API and `casework send` write their own)."""
+        Temporal door (the API and `casework send` write their own). `method`: `SIGNAL`,
+        or `UPDATE` for an update refused in its handler (`_door_update`)."""
         # DESIGN decision 6: a message name is free text from the sender (an unknown
         # signal's, up to Temporal's limit); only one shaped like an id is recorded.
         name = doors.recordable_name(name)
@@ -674,7 +675,8 @@ class CaseContractWorkflow:
         now = workflow.now()
         entry = str(workflow.uuid4())
         detail: dict[str, Any] = {"signal": name, "reason": exc.reason,
-                                  "detail": exc.detail, "door": "temporal"}
+                                  "detail": exc.detail, "door": "temporal",
+                                  "sent_as": method.lower()}
         if exc.field:
             detail["field"] = exc.field
         if exc.id_field and exc.message_id:
@@ -687,7 +689,7 @@ class CaseContractWorkflow:
         self.engine.pending.access.append(AccessEntry(
             at=now, subject=sender.subject if sender else "unauthenticated",
             roles=",".join(sender.roles) if sender else None,
-            agency_id=sender.agency_id if sender else None, method="SIGNAL",
+            agency_id=sender.agency_id if sender else None, method=method,
             path=f"temporal:{workflow.info().workflow_id}/{name}#{entry}",
             action=sender.action if sender else None, case_id=case_id,
             status_code=403 if exc.forbidden else 422, outcome="refused"))
@@ -716,23 +718,33 @@ class CaseContractWorkflow:
 
     def _admit_update(self, name: str, message: Any, validate: Callable[[Any], None]
                       ) -> None:
-        """An update's validator: the door's checks, then the rules; a refusal is the
-        sender's error and leaves nothing in history."""
+        """An update's validator: the door's checks, then the rules. What was sent being
+        unreadable (plaintext, undecodable, an id that breaks the rule) or breaking a rule
+        is the sender's error and leaves nothing in history -- no plaintext or name enters
+        it. Who sent it being refused (no or a bad envelope, role, C7, actor) lets the
+        update in, well-formed and encrypted, so its handler can record the refusal on the
+        timeline and in the access log before rejecting it (`_door_update`)."""
         try:
             admitted = self._admitted(name, message)
         except MessageRefused as exc:
-            raise _rejection(exc) from None
+            if exc.forbidden:
+                return
+            raise doors.rejection(exc) from None
         self._check(lambda: validate(admitted))
 
     def _door_update(self, name: str, message: Any) -> Any:
         """In an update's handler: the message as admitted (who acted attributed); as sent
-        in histories recorded before the doors."""
+        in histories recorded before the doors. Refused by the door, it is recorded
+        (`_refuse`, method UPDATE) and rejected to its sender. No patch guards this: the
+        validator rejected such updates before, so no recorded history reaches here
+        with one."""
         if not self._patched(DOORS_PATCH):
             return message
         try:
             return self._admitted(name, message)
-        except MessageRefused as exc:  # the validator let it in: not expected
-            raise _rejection(exc) from None
+        except MessageRefused as exc:
+            self._refuse(name, exc, method="UPDATE")
+            raise doors.rejection(exc) from None
 
     @staticmethod
     def _check(validate: Callable[[], None]) -> None:
@@ -939,7 +951,25 @@ class CaseContractWorkflow:
         self.state.answered[key] = {"event_id": message.event_id}
         self.state.calendar_changes.append(message)
 
-    # anything else (issue 10: refused and recorded, not buffered for ever)
+    # anything else (issue 10: refused and recorded, not buffered for ever or dropped)
+    @workflow.update(dynamic=True)
+    def unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
+        payload = args[0].payload if args else None
+        id_field, message_id = doors.readable_id(name, payload)
+        refused = MessageRefused(
+            "unknown_message", f"this case has no message {doors.recordable_name(name)!r}",
+            id_field=id_field, message_id=message_id)
+        if self._patched(DOORS_PATCH):
+            self._refuse(name, refused, method="UPDATE")
+        raise doors.rejection(refused)
+
+    @unknown_update.validator
+    def _validate_unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
+        """A plaintext one is rejected here, so it never enters history; an encrypted one
+        is let in to be recorded and rejected by its handler."""
+        if any(arg.payload.metadata.get("encoding") == REFUSED_MARK for arg in args):
+            raise doors.rejection(doors.plaintext_refused())
+
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
         if not self._patched(DOORS_PATCH):
@@ -949,15 +979,6 @@ class CaseContractWorkflow:
         self._refuse(name, MessageRefused(
             "unknown_message", f"this case has no message {doors.recordable_name(name)!r}",
             id_field=id_field, message_id=message_id))
-
-
-def _rejection(exc: MessageRefused) -> ApplicationError:
-    """A refused update's error to its sender: 403-like for who sent it, else invalid."""
-    kind = FORBIDDEN if exc.forbidden else INVALID
-    details = {"kind": kind, "rule": "C7" if exc.reason == "other_agency" else "",
-               "field": exc.field, "message": exc.detail, "reason": exc.reason}
-    return ApplicationError(f"refused ({exc.reason}): {exc.detail}", details, type=kind,
-                            non_retryable=True)
 
 
 _NO_TERMS = ContractTerms(

@@ -26,29 +26,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from models.effects import AccessEntry
-from models.envelope import installed_keys, payload_digest
+from models.envelope import installed_keys
 from models.payloads import RefusedPayload
 from models.permissions import DISTRICT_MESSAGE_ACTIONS
 from workflows import doors
-from workflows.doors import Admission, MessageRefused
-from workflows.errors import FORBIDDEN, INVALID
+from workflows.doors import Admission, MessageRefused, rejection
 from workflows.request_runtime import RequestRuntime
 
 DISTRICT_DOORS_PATCH = "district-doors"
 """Patch id: the district workflows check the caller envelope at their door (issue 10)."""
-
-
-def rejection(exc: MessageRefused) -> ApplicationError:
-    """A refused message's error to its sender: 403-like for who sent it, else invalid
-    (the API's `refusal` maps the type; the reason is in the message and details)."""
-    kind = FORBIDDEN if exc.forbidden else INVALID
-    details = {"kind": kind, "rule": "", "field": exc.field, "message": exc.detail,
-               "reason": exc.reason}
-    return ApplicationError(f"refused ({exc.reason}): {exc.detail}", details, type=kind,
-                            non_retryable=True)
 
 
 def check_parent(parent_workflow_id: str | None, expected: str) -> None:
@@ -77,10 +65,9 @@ class DistrictDoor:
         """The verified sender of `message` (the start's input or an update's argument);
         raises `MessageRefused`."""
         if isinstance(message, RefusedPayload):
-            raise MessageRefused("plaintext", "the payload was not encrypted by the "
-                                 "service's codec: plaintext is refused")
+            raise doors.plaintext_refused()
         doors.check_message(name, message)
-        digest = payload_digest(workflow.payload_converter().to_payload(message))
+        digest = doors.sent_digest(message, workflow.payload_converter())
         return doors.admit(name, message, header, digest=digest, keys=installed_keys(),
                            workflow_id=self.workflow_id, case_agency_id="", in_force=False,
                            table=DISTRICT_MESSAGE_ACTIONS[self.workflow_type])

@@ -35,6 +35,7 @@ from typing import Any
 
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadConverter
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ExecuteWorkflowInput,
     HandleSignalInput,
@@ -44,7 +45,14 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-from models.envelope import HEADER, REFUSED_MARK, EnvelopeRefused, open_envelope
+from models.envelope import (
+    HEADER,
+    REFUSAL_PREFIX,
+    REFUSED_MARK,
+    EnvelopeRefused,
+    open_envelope,
+    payload_digest,
+)
 from models.ids import is_id, is_person_ref
 from models.messages import (
     AssessReport,
@@ -60,9 +68,10 @@ from models.messages import (
     ReviewOutcome,
     SubmitReport,
 )
-from models.payloads import RefusedPayload
+from models.payloads import RefusedPayload, raw_digest
 from models.permissions import MESSAGE_ACTIONS, Action, message_roles
 from models.roles import AGENCY_SCOPED_ROLES, Role
+from workflows.errors import FORBIDDEN, INVALID
 
 DOORS_PATCH = "one-rule-for-every-door"
 """Patch id: messages are checked at the door (issue 10). Histories recorded before it
@@ -124,6 +133,23 @@ class MessageRefused(Exception):
         return self.reason in FORBIDDEN_REASONS
 
 
+def plaintext_refused() -> MessageRefused:
+    """Why a payload the strict codec marked (models/payloads.py) is refused."""
+    return MessageRefused("plaintext", "the payload was not encrypted by the service's "
+                          "codec: plaintext is refused")
+
+
+def rejection(exc: MessageRefused) -> ApplicationError:
+    """A refused message's error to its sender: 403-like for who sent it, else invalid
+    (the API's `refusal` maps the type; the reason is in the message and details). The
+    message stays readable without the codec (models/envelope.py `REFUSAL_PREFIX`)."""
+    kind = FORBIDDEN if exc.forbidden else INVALID
+    details = {"kind": kind, "rule": "C7" if exc.reason == "other_agency" else "",
+               "field": exc.field, "message": exc.detail, "reason": exc.reason}
+    return ApplicationError(f"{REFUSAL_PREFIX}{exc.reason}): {exc.detail}", details,
+                            type=kind, non_retryable=True)
+
+
 @dataclass(frozen=True)
 class Admission:
     """The verified sender of one message."""
@@ -183,8 +209,7 @@ def read_message(name: str, payload: Payload, converter: PayloadConverter) -> An
                              f"this case has no message {recordable_name(name)!r}",
                              id_field=id_field, message_id=message_id)
     if payload.metadata.get("encoding") == REFUSED_MARK:
-        raise MessageRefused("plaintext", "the payload was not encrypted by the service's "
-                             "codec: plaintext is refused")
+        raise plaintext_refused()
     message: Any
     try:
         message = converter.from_payload(payload, kind)
@@ -202,8 +227,7 @@ def read_message(name: str, payload: Payload, converter: PayloadConverter) -> An
 def check_message(name: str, message: Any) -> None:
     """Raise `bad_id` when an id or actor field breaks the REST API's id rules."""
     if isinstance(message, RefusedPayload):
-        raise MessageRefused("plaintext", "the payload was not encrypted by the service's "
-                             "codec: plaintext is refused")
+        raise plaintext_refused()
     bad = _bad_field(message, "")
     if bad is not None:
         id_field, message_id = id_of(name, message)
@@ -238,6 +262,14 @@ def _bad_field(value: Any, path: str) -> str | None:
 
 
 # ---------------------------------------------------------------- who sent it
+def sent_digest(message: Any, converter: PayloadConverter) -> str:
+    """The digest of the payload `message` arrived in, which its envelope signed: read
+    from the payload itself (models/payloads.py `raw_digest`), so a message type that
+    gains a field still matches the envelopes recorded before; re-serialised only for a
+    value that came from no payload."""
+    return raw_digest(message) or payload_digest(converter.to_payload(message))
+
+
 def admit(name: str, message: Any, header: Payload | None, *, digest: str,
           keys: Mapping[str, bytes], workflow_id: str, case_agency_id: str,
           in_force: bool, table: Mapping[str, tuple[Action, ...]] = MESSAGE_ACTIONS
