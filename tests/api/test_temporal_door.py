@@ -23,7 +23,7 @@ from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.update.v1 import Input, Meta, Request, WaitPolicy
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -42,7 +42,7 @@ from tests.polling import eventually
 from tests.workflows.conftest import make_terms
 from workflows.business_calendar import BusinessCalendar, CalendarSpec
 from workflows.case_contract import CaseContractInput, workflow_id_for
-from workflows.errors import INVALID
+from workflows.errors import FORBIDDEN, INVALID
 
 
 def _plain_client(temporal_env: WorkflowEnvironment) -> Client:
@@ -105,8 +105,9 @@ async def test_a_plaintext_update_is_rejected_naming_plaintext(
     api: ApiClient, temporal_env: WorkflowEnvironment, service_client: Client,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """Sent raw, as the Temporal CLI sends `workflow update execute --input`: the SDK's
-    plain client cannot even read the rejection, whose attributes the worker sealed."""
+    """Sent raw, as the Temporal CLI sends `workflow update execute --input`: rejected
+    before history, and the rejection reads as such without the codec -- the worker
+    seals a failure's details and stack trace, not a refusal's message."""
     case_id = await active_case(api, "plain-update")
     sent = Payload(metadata={"encoding": b"json/plain"},
                    data=json.dumps({"report_id": "rep-plain-u"}).encode())
@@ -120,12 +121,43 @@ async def test_a_plaintext_update_is_rejected_naming_plaintext(
                             input=Input(name="submit_report",
                                         args=Payloads(payloads=[sent])))))
     assert answer.outcome.HasField("failure"), answer
+    assert answer.outcome.failure.message.startswith("refused (plaintext): "), answer
     cause = await service_client.data_converter.decode_failure(answer.outcome.failure)
     assert isinstance(cause, ApplicationError) and cause.type == INVALID
     assert "refused (plaintext)" in cause.message
     await wait_idle(api, case_id)
     assert (await api.get(f"/cases/{case_id}")).json()["periods"][0]["report_id"] is None
     await _nowhere_in_the_read_model(sessions, case_id, "rep-plain-u")
+
+
+async def test_an_unsigned_update_through_the_codec_is_refused_recorded_and_logged(
+    api: ApiClient, temporal_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The CLI with the codec endpoint but no envelope (`temporal workflow update execute
+    --codec-endpoint ...`): the sender reads why, the case's timeline and the access log
+    say who was refused, and nothing is applied."""
+    case_id = await active_case(api, "unsigned-update")
+    handle = temporal_env.client.get_workflow_handle(workflow_id_for(case_id))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("submit_report", {"report_id": "rep-unsigned-u"})
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == FORBIDDEN
+    assert cause.message.startswith("refused (no_envelope): ")
+    [entry] = await _refusals(sessions, case_id, 1)
+    assert (entry["signal"], entry["reason"], entry["sent_as"], entry["report_id"]) == (
+        "submit_report", "no_envelope", "update", "rep-unsigned-u")
+
+    async def logged() -> AccessLogRow:
+        async with sessions() as session:
+            [row] = list(await session.scalars(select(AccessLogRow).where(
+                AccessLogRow.case_id == case_id, AccessLogRow.method == "UPDATE")))
+        return row
+
+    row = await eventually(logged)
+    assert (row.subject, row.status_code, row.outcome) == ("unauthenticated", 403, "refused")
+    await wait_idle(api, case_id)
+    assert (await api.get(f"/cases/{case_id}")).json()["periods"][0]["report_id"] is None
 
 
 # ---------------------------------------------------------------- starts not ours

@@ -26,7 +26,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from casework.caller_envelope import CallerIdentity
-from models.messages import EndorseContract, SubmitReport
+from casework.temporal_client import make_data_converter
+from models.messages import EndorseContract, ReportAccepted, SubmitReport
 from models.payloads import refused_payload
 from models.tables import AccessLogRow, TimelineEventRow
 from tests.polling import eventually
@@ -42,6 +43,7 @@ from tests.workflows.conftest import (
 )
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
 from workflows.doors import UNREADABLE_NAME
+from workflows.state import CaseStatus
 from workflows.errors import FORBIDDEN, INVALID
 
 INTEGRATION = CallerIdentity("agency-1-system", ("integration",), "agency-1")
@@ -182,21 +184,43 @@ async def test_an_unknown_signal_name_is_refused_naming_the_message_id(
     assert refused["report_id"] == "rep-typo"
 
 
-async def test_an_update_from_the_wrong_door_is_rejected_with_a_clear_error(
-    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+async def test_c7_an_update_from_the_wrong_sender_is_rejected_recorded_and_logged(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
 ) -> None:
+    """Who sent it is refused (no envelope, operations, another agency -- C7): the
+    sender gets a clear error, and the refusal is on the case's timeline and in the
+    access log (method UPDATE), as a refused signal's is."""
     case = await _case(env, worker, unique_id)
-    cases = [(None, FORBIDDEN, "no_envelope"), (OPERATIONS, FORBIDDEN, "wrong_role"),
-             (OTHER_AGENCY, FORBIDDEN, "other_agency")]
-    for caller, kind, reason in cases:
+    case_id = case.terms.case_id
+    cases = [(None, "no_envelope"), (OPERATIONS, "wrong_role"),
+             (OTHER_AGENCY, "other_agency")]
+    for caller, reason in cases:
         client = await client_as(env, caller)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await client.get_workflow_handle(workflow_id_for(case.terms.case_id)
-                                             ).execute_update(
-                "submit_report", SubmitReport(report_id="rep-1"))
+            await client.get_workflow_handle(workflow_id_for(case_id)).execute_update(
+                "submit_report", SubmitReport(report_id=f"rep-{reason}"))
         cause = refused.value.cause
-        assert isinstance(cause, ApplicationError) and cause.type == kind
-        assert reason in cause.message
+        assert isinstance(cause, ApplicationError) and cause.type == FORBIDDEN
+        assert cause.message.startswith(f"refused ({reason}): ")
+    recorded = await _refusals(sessions, case_id, len(cases))
+    assert sorted((r["reason"], r["report_id"], r["sent_as"]) for r in recorded) == sorted(
+        (reason, f"rep-{reason}", "update") for _, reason in cases)
+    rows = await _rows_by_method(sessions, case_id, "UPDATE", len(cases))
+    assert sorted(row.subject for row in rows) == sorted(
+        caller.subject if caller else "unauthenticated" for caller, _ in cases)
+    assert {(row.status_code, row.outcome) for row in rows} == {(403, "refused")}
+    assert all(row.path.startswith(f"temporal:{workflow_id_for(case_id)}/submit_report#")
+               for row in rows)
+    assert await _reports(case) == []
+
+
+async def test_an_unreadable_update_is_rejected_and_leaves_nothing_in_history(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    """What was sent is refused (an id that breaks the rule, plaintext): rejected by the
+    validator, so neither the name nor the plaintext enters history."""
+    case = await _case(env, worker, unique_id)
     for message, reason in ((SubmitReport(report_id="rep x / Jane"), "bad_id"),
                             (RawValue(refused_payload()), "plaintext")):
         with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -204,7 +228,67 @@ async def test_an_update_from_the_wrong_door_is_rejected_with_a_clear_error(
         cause = refused.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == INVALID
         assert reason in cause.message
+    history = await case.handle.fetch_history()
+    assert [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            for e in history.events if e.HasField(
+                "workflow_execution_update_accepted_event_attributes")] == ["endorse"]
+    assert "Jane" not in str(history.to_json())
     assert await _reports(case) == []
+
+
+async def test_an_unknown_update_name_is_refused_and_recorded(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    case = await _case(env, worker, unique_id)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await case.handle.execute_update("submit_reprot", _json({"report_id": "rep-typo"}))
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == INVALID
+    assert cause.message.startswith("refused (unknown_message): ")
+    [recorded] = await _refusals(sessions, case.terms.case_id, 1)
+    assert (recorded["signal"], recorded["reason"], recorded["report_id"],
+            recorded["sent_as"]) == ("submit_reprot", "unknown_message", "rep-typo", "update")
+    [row] = await _rows_by_method(sessions, case.terms.case_id, "UPDATE", 1)
+    assert (row.status_code, row.outcome) == (422, "refused")
+
+
+def _signed_as_sent(body: dict[str, Any]) -> RawValue:
+    """A payload in the bytes an older client wrote: fields it did not know left out,
+    and not the compact form pydantic writes -- what the envelope signs is these bytes."""
+    return RawValue(Payload(metadata={"encoding": b"json/plain"},
+                            data=json.dumps(body, indent=1).encode()))
+
+
+async def test_an_envelope_vouches_for_the_payload_as_sent_not_as_read_back(
+    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+) -> None:
+    """Issue 10: the digest is of the payload that arrived, so a message type or the
+    workflow input may gain a field (with a default) without making the envelopes
+    already in history stale."""
+    start = await begin_on(env)
+    terms = make_terms(f"c-{unique_id}", start)
+    client = await client_as(env, INTEGRATION)
+    wire_terms = json.loads(make_data_converter().payload_converter.to_payload(terms).data)
+    handle = await env.client.start_workflow(
+        "CaseContract", _signed_as_sent({"terms": wire_terms}),  # no optional input field
+        id=workflow_id_for(terms.case_id), task_queue=worker.task_queue,
+        result_type=CaseStatus)
+    await handle.execute_update(CaseContractWorkflow.endorse,
+                                EndorseContract(endorsement_for(terms, start)))
+    answer = await client.get_workflow_handle(handle.id).execute_update(
+        "submit_report", _signed_as_sent({"report_id": "rep-as-sent"}),
+        result_type=ReportAccepted)
+    assert answer.report_id == "rep-as-sent" and answer.period_index == 0
+    await client.get_workflow_handle(handle.id).signal(
+        "raise_event", _signed_as_sent({"event_id": "ev-as-sent", "kind": "complaint_from_child_or_family",
+                                        "occurred_on": start.isoformat()}))
+
+    async def applied() -> None:
+        state = (await handle.query(CaseContractWorkflow.status)).state
+        assert [a.trigger for a in state.audits] == ["complaint_from_child_or_family"]
+
+    await eventually(applied)
 
 
 async def test_who_acted_is_the_envelopes_subject(
