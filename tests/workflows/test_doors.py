@@ -43,8 +43,8 @@ from tests.workflows.conftest import (
 )
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
 from workflows.doors import UNREADABLE_NAME
-from workflows.state import CaseStatus
 from workflows.errors import FORBIDDEN, INVALID
+from workflows.state import CaseStatus
 
 INTEGRATION = CallerIdentity("agency-1-system", ("integration",), "agency-1")
 OTHER_AGENCY = CallerIdentity("agency-2-system", ("integration",), "agency-2")
@@ -281,7 +281,8 @@ async def test_an_envelope_vouches_for_the_payload_as_sent_not_as_read_back(
         result_type=ReportAccepted)
     assert answer.report_id == "rep-as-sent" and answer.period_index == 0
     await client.get_workflow_handle(handle.id).signal(
-        "raise_event", _signed_as_sent({"event_id": "ev-as-sent", "kind": "complaint_from_child_or_family",
+        "raise_event", _signed_as_sent({"event_id": "ev-as-sent",
+                                        "kind": "complaint_from_child_or_family",
                                         "occurred_on": start.isoformat()}))
 
     async def applied() -> None:
