@@ -83,7 +83,8 @@ class permitted:
         # Issue 10: whatever this request sends a case carries this caller, signed.
         acting_as(CallerIdentity(subject=principal.subject,
                                  roles=tuple(sorted(principal.roles)),
-                                 agency_id=principal.agency_id, action=self.action.value))
+                                 agency_id=principal.agency_id, action=self.action.value,
+                                 district_id=principal.district_id))
         await acting(request)  # allowed: its access-log row is written before it acts
         return Caller(principal, self.action, principal.roles & self.permission.roles, record)
 

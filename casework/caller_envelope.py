@@ -45,6 +45,8 @@ class CallerIdentity:
     action: str | None = None
     """The permission the caller was allowed under (models/permissions.py `Action`);
     None: the message's own action."""
+    district_id: str | None = None
+    """The token's district (T1-T4 scoping), None for state-wide staff."""
 
 
 _CURRENT: ContextVar[CallerIdentity | None] = ContextVar("casework_caller", default=None)
@@ -97,7 +99,7 @@ class CallerEnvelopeInterceptor(Interceptor):
         envelope = Envelope(subject=caller.subject, roles=tuple(caller.roles),
                             agency_id=caller.agency_id, action=action, message=message,
                             workflow_id=workflow_id, digest=payload_digest(payload),
-                            key_id=self.key_id)
+                            key_id=self.key_id, district_id=caller.district_id)
         return [RawValue(payload)], {**headers, HEADER: seal(envelope, self.key)}
 
 

@@ -54,6 +54,10 @@ class Envelope:
     workflow_id: str
     digest: str
     key_id: str
+    district_id: str | None = None
+    """The district a CP staff member acts for (T1-T4), None for state-wide staff and
+    everyone else. In the signed body only when set, so envelopes signed before it
+    existed verify unchanged."""
 
 
 def install_keys(keys: Mapping[str, bytes]) -> None:
@@ -76,7 +80,9 @@ def _body(envelope: Envelope) -> dict[str, Any]:
     return {"v": VERSION, "sub": envelope.subject, "roles": list(envelope.roles),
             "agency_id": envelope.agency_id, "action": envelope.action,
             "message": envelope.message, "workflow_id": envelope.workflow_id,
-            "digest": envelope.digest, "kid": envelope.key_id}
+            "digest": envelope.digest, "kid": envelope.key_id,
+            **({"district_id": envelope.district_id} if envelope.district_id is not None
+               else {})}
 
 
 def _signature(body: Mapping[str, Any], key: bytes) -> str:
@@ -111,7 +117,8 @@ def open_envelope(header: Payload | None, keys: Mapping[str, bytes], *, message:
             agency_id=None if body["agency_id"] is None else str(body["agency_id"]),
             action=str(body["action"]), message=str(body["message"]),
             workflow_id=str(body["workflow_id"]), digest=str(body["digest"]),
-            key_id=str(body["kid"]))
+            key_id=str(body["kid"]),
+            district_id=None if body.get("district_id") is None else str(body["district_id"]))
         signature = str(body["sig"])
     except (ValueError, KeyError, TypeError):
         raise EnvelopeRefused("forged_envelope", "the caller envelope is malformed") from None

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from models.payloads import RefusedPayload
     from workflows import district_policy as policy
     from workflows.deadlines import local_instant
-    from workflows.district_doors import DistrictDoor
+    from workflows.district_doors import DistrictDoor, RefusesUnknownMessages
     from workflows.errors import CaseError, conflict, invalid
     from workflows.request_runtime import (
         ESCALATION,
@@ -47,7 +47,7 @@ def coworking_workflow_id(arrangement_id: str) -> str:
 
 
 @workflow.defn(name="Coworking")
-class CoworkingWorkflow:
+class CoworkingWorkflow(RefusesUnknownMessages):
     @workflow.init
     def __init__(self, input: CoworkingInput) -> None:
         # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
@@ -64,7 +64,8 @@ class CoworkingWorkflow:
             jurisdiction=input.jurisdiction, time_zone=input.time_zone)
         self.request_status = policy.ACTIVE
         self.reviewed: RecordCoworkingReview | None = None
-        self.door = DistrictDoor("Coworking", input.case_id)
+        self.door = DistrictDoor("Coworking", input.case_id, input.from_district,
+                                 input.to_district)
         self.door.open_run()
 
     @workflow.run
@@ -166,6 +167,9 @@ class CoworkingWorkflow:
     @end.validator
     def _check_end(self, message: EndCoworking) -> None:
         self.door.validate("end", message)
+
+    def request_runtime(self) -> RequestRuntime:
+        return self.rt
 
     @workflow.query
     def status(self) -> RequestStatus:

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.payloads import RefusedPayload
     from workflows import district_policy as policy
-    from workflows.district_doors import DistrictDoor
+    from workflows.district_doors import DistrictDoor, RefusesUnknownMessages
     from workflows.errors import CaseError
     from workflows.request_runtime import (
         ESCALATION,
@@ -62,7 +62,7 @@ def dispute_id_for(kind: str, request_id: str) -> str:
 
 
 @workflow.defn(name="Dispute")
-class DisputeWorkflow:
+class DisputeWorkflow(RefusesUnknownMessages):
     @workflow.init
     def __init__(self, input: DisputeInput) -> None:
         # Issue 10: a plaintext start (never the request's own): `run` refuses it.
@@ -85,7 +85,8 @@ class DisputeWorkflow:
         self.decided_at: datetime | None = None
         self.stage_pending = True  # the current level's deadline is still to compute
         self.answered: dict[str, DisputeChanged] = {}
-        self.door = DistrictDoor("Dispute", input.case_id)
+        self.door = DistrictDoor("Dispute", input.case_id, input.from_district,
+                                 input.to_district)
         self.door.open_run()
 
     @workflow.run
@@ -262,6 +263,9 @@ class DisputeWorkflow:
             policy.check_resolution(self.request_status, message.outcome)
         except CaseError as error:
             raise refuse(error) from error
+
+    def request_runtime(self) -> RequestRuntime:
+        return self.rt
 
     @workflow.query
     def status(self) -> RequestStatus:

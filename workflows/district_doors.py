@@ -22,13 +22,15 @@ under way keeps the open door until it ends (or, T4, continues as new).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 from models.effects import AccessEntry
-from models.envelope import installed_keys
+from models.envelope import REFUSED_MARK, installed_keys
 from models.payloads import RefusedPayload
 from models.permissions import DISTRICT_MESSAGE_ACTIONS
 from workflows import doors
@@ -37,6 +39,9 @@ from workflows.request_runtime import RequestRuntime
 
 DISTRICT_DOORS_PATCH = "district-doors"
 """Patch id: the district workflows check the caller envelope at their door (issue 10)."""
+DISTRICT_UNKNOWN_PATCH = "district-unknown-messages"
+"""Patch id: a signal or an unknown update sent to a district workflow is recorded as
+refused (issue 10.3) instead of buffered."""
 
 
 def check_parent(parent_workflow_id: str | None, expected: str) -> None:
@@ -49,10 +54,14 @@ def check_parent(parent_workflow_id: str | None, expected: str) -> None:
 @dataclass
 class DistrictDoor:
     """The door of one district workflow run: `workflow_type` names its row of the
-    permission table, `case_id` the case its access-log rows name."""
+    permission table, `case_id` the case its access-log rows name, `from_district` and
+    `to_district` the districts whose staff may act on it (T1-T4 scoping, as the API's
+    `visible_request`; the opener's own district opens it, as `check_own_district`)."""
 
     workflow_type: str
     case_id: str
+    from_district: str = ""
+    to_district: str = ""
     workflow_id: str = ""
     active: bool = False
 
@@ -68,9 +77,26 @@ class DistrictDoor:
             raise doors.plaintext_refused()
         doors.check_message(name, message)
         digest = doors.sent_digest(message, workflow.payload_converter())
-        return doors.admit(name, message, header, digest=digest, keys=installed_keys(),
-                           workflow_id=self.workflow_id, case_agency_id="", in_force=False,
-                           table=DISTRICT_MESSAGE_ACTIONS[self.workflow_type])
+        admission = doors.admit(name, message, header, digest=digest, keys=installed_keys(),
+                                workflow_id=self.workflow_id, case_agency_id="",
+                                in_force=False,
+                                table=DISTRICT_MESSAGE_ACTIONS[self.workflow_type])
+        self.check_district(name, admission)
+        return admission
+
+    def check_district(self, name: str, admission: Admission) -> None:
+        """T1-T4 scoping at the door: staff of a district (an envelope naming one) act
+        only on requests their district sent or received, and open them only in their
+        own district's name; state-wide staff (none named) on any."""
+        district = admission.district_id
+        if district is None:
+            return
+        allowed = (self.from_district,) if name == "start" else (self.from_district,
+                                                                  self.to_district)
+        if district not in allowed:
+            raise MessageRefused("other_district", f"the sender acts for district "
+                                 f"{district!r}, not a district of this request",
+                                 admission=admission)
 
     def start_refusal(self, input: Any, parent: str | None = None) -> MessageRefused | None:
         """Why this run's start is refused (None: admitted, not checked, or continued).
@@ -105,13 +131,14 @@ class DistrictDoor:
         return None
 
     def validate(self, name: str, message: Any) -> bool:
-        """In an update's validator: False when the door refuses it -- the handler then
-        records the refusal and rejects it; a plaintext one is rejected here, so its
-        payload never enters history. True: go on to the rules."""
+        """In an update's validator: False when the door refuses who sent it -- the
+        handler then records the refusal and rejects it. One refused for what it
+        carries (plaintext, undecodable, an id that breaks the rule) is rejected here,
+        so neither plaintext nor a name enters history. True: go on to the rules."""
         refused = self.update_refusal(name, message)
         if refused is None:
             return True
-        if refused.reason == "plaintext":
+        if not refused.forbidden:
             raise rejection(refused)
         return False
 
@@ -120,20 +147,22 @@ class DistrictDoor:
         """Note a refused message: a `signal_refused` timeline entry on the request (name,
         reason, door; never the payload) and an access-log row, recorded by the loop's
         next batch, which this wakes."""
-        workflow.logger.warning("message %s refused at the door: %s", name[:64], exc.reason)
+        name = doors.recordable_name(name)  # an unknown name is free text (DESIGN 6)
+        workflow.logger.warning("message %s refused at the door: %s", name, exc.reason)
         entry = str(workflow.uuid4())
-        detail: dict[str, Any] = {"signal": name[:64], "reason": exc.reason,
-                                  "detail": exc.detail, "door": "temporal"}
+        detail: dict[str, Any] = {"signal": name, "reason": exc.reason,
+                                  "detail": exc.detail, "door": "temporal",
+                                  "sent_as": method.lower()}
         if exc.field:
             detail["field"] = exc.field
         sender = exc.admission
         if method != "START":
-            rt.event(f"refused:{name[:64]}:{entry}", "signal_refused", None, **detail)
+            rt.event(f"refused:{name}:{entry}", "signal_refused", None, **detail)
         rt.access.append(AccessEntry(
             at=workflow.now(), subject=sender.subject if sender else "unauthenticated",
             roles=",".join(sender.roles) if sender else None,
             agency_id=sender.agency_id if sender else None, method=method,
-            path=f"temporal:{self.workflow_id}/{name[:64]}#{entry}",
+            path=f"temporal:{self.workflow_id}/{name}#{entry}",
             action=sender.action if sender else None, case_id=self.case_id,
             status_code=403 if exc.forbidden else 422, outcome="refused"))
         rt.wake = True
@@ -145,3 +174,44 @@ class DistrictDoor:
         if refused is not None:
             self.refuse(rt, name, refused)
             raise rejection(refused)
+
+    def refuse_unknown(self, rt: RequestRuntime, name: str, args: Sequence[RawValue],
+                       method: str) -> MessageRefused:
+        """A signal (the district workflows take none) or an update of a name this
+        workflow does not know: recorded like any refusal, not buffered for ever or
+        rejected unseen (issue 10.3). Behind DISTRICT_UNKNOWN_PATCH: a history recorded
+        before it, whose signals were buffered, replays recording nothing."""
+        payload = args[0].payload if args else None
+        id_field, message_id = doors.readable_id(name, payload)
+        refused = MessageRefused("unknown_message", "this request has no message "
+                                 f"{doors.recordable_name(name)!r}", id_field=id_field,
+                                 message_id=message_id)
+        if workflow.patched(DISTRICT_UNKNOWN_PATCH):
+            self.refuse(rt, name, refused, method=method)
+        return refused
+
+
+class RefusesUnknownMessages:
+    """The four district workflows' handlers for any other signal or update name
+    (`DistrictDoor.refuse_unknown`). A subclass has `door` and names its request's
+    runtime in `request_runtime`."""
+
+    door: DistrictDoor
+
+    def request_runtime(self) -> RequestRuntime:
+        raise NotImplementedError
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        self.door.refuse_unknown(self.request_runtime(), name, args, "SIGNAL")
+
+    @workflow.update(dynamic=True)
+    def unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
+        raise rejection(self.door.refuse_unknown(self.request_runtime(), name, args,
+                                                 "UPDATE"))
+
+    @unknown_update.validator
+    def _validate_unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
+        """A plaintext one is rejected here, so it never enters history."""
+        if any(arg.payload.metadata.get("encoding") == REFUSED_MARK for arg in args):
+            raise rejection(doors.plaintext_refused())

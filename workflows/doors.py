@@ -109,7 +109,7 @@ _PERSON_FIELDS = frozenset(f.rsplit(".", 1)[-1] for f in ACTOR_FIELDS.values())
 ON_BEHALF = frozenset({Role.ADMIN.value})
 
 FORBIDDEN_REASONS = frozenset({"no_envelope", "forged_envelope", "stale_envelope",
-                               "wrong_role", "other_agency", "actor"})
+                               "wrong_role", "other_agency", "other_district", "actor"})
 """Reasons that are about who sent the message (403 in the access log); the others are
 about what was sent (422)."""
 
@@ -158,6 +158,7 @@ class Admission:
     roles: tuple[str, ...]
     agency_id: str | None
     action: str
+    district_id: str | None = None
 
 
 UNREADABLE_NAME = "(unreadable name)"
@@ -285,7 +286,7 @@ def admit(name: str, message: Any, header: Payload | None, *, digest: str,
         raise MessageRefused(exc.reason, exc.detail, id_field=id_field,
                              message_id=message_id) from None
     admission = Admission(envelope.subject, envelope.roles, envelope.agency_id,
-                          envelope.action)
+                          envelope.action, envelope.district_id)
     granted = set(envelope.roles) & {role.value for role in message_roles(
         name, envelope.action, table)}
     if not granted:

@@ -16,8 +16,9 @@ with workflow.unsafe.imports_passed_through():
     from models.payloads import RefusedPayload
     from workflows import district_policy as policy
     from workflows.dispute import DisputeWorkflow, dispute_id_for, dispute_workflow_id
-    from workflows.district_doors import DistrictDoor
+    from workflows.district_doors import DistrictDoor, RefusesUnknownMessages
     from workflows.request_flow import RequestFacts, RequestFlow
+    from workflows.request_runtime import RequestRuntime
 
 
 def service_request_workflow_id(request_id: str) -> str:
@@ -25,7 +26,7 @@ def service_request_workflow_id(request_id: str) -> str:
 
 
 @workflow.defn(name="ServiceRequest")
-class ServiceRequestWorkflow:
+class ServiceRequestWorkflow(RefusesUnknownMessages):
     @workflow.init
     def __init__(self, input: ServiceRequestInput) -> None:
         # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
@@ -37,7 +38,8 @@ class ServiceRequestWorkflow:
             from_district=input.from_district, to_district=input.to_district,
             jurisdiction=input.jurisdiction, time_zone=input.time_zone),
             service_request_workflow_id(input.request_id))
-        self.door = DistrictDoor("ServiceRequest", input.case_id)
+        self.door = DistrictDoor("ServiceRequest", input.case_id, input.from_district,
+                                 input.to_district)
         self.door.open_run()
         self.dispute_id = dispute_id_for(SERVICE, input.request_id)
 
@@ -59,6 +61,9 @@ class ServiceRequestWorkflow:
     def _check(self, message: Decide) -> None:
         if self.door.validate("decide", message):
             self.flow.validate(message)
+
+    def request_runtime(self) -> RequestRuntime:
+        return self.flow.rt
 
     @workflow.query
     def status(self) -> RequestStatus:

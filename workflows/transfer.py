@@ -19,8 +19,9 @@ with workflow.unsafe.imports_passed_through():
     from models.payloads import RefusedPayload
     from workflows import district_policy as policy
     from workflows.dispute import DisputeWorkflow, dispute_id_for, dispute_workflow_id
-    from workflows.district_doors import DistrictDoor
+    from workflows.district_doors import DistrictDoor, RefusesUnknownMessages
     from workflows.request_flow import RequestFacts, RequestFlow
+    from workflows.request_runtime import RequestRuntime
 
 
 def transfer_workflow_id(request_id: str) -> str:
@@ -28,7 +29,7 @@ def transfer_workflow_id(request_id: str) -> str:
 
 
 @workflow.defn(name="TransferRequest")
-class TransferRequestWorkflow:
+class TransferRequestWorkflow(RefusesUnknownMessages):
     @workflow.init
     def __init__(self, input: TransferInput) -> None:
         # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
@@ -41,7 +42,8 @@ class TransferRequestWorkflow:
             from_district=input.from_district, to_district=input.to_district,
             jurisdiction=input.jurisdiction, time_zone=input.time_zone,
             child_in_care=input.child_in_care), transfer_workflow_id(input.request_id))
-        self.door = DistrictDoor("TransferRequest", input.case_id)
+        self.door = DistrictDoor("TransferRequest", input.case_id, input.from_district,
+                                 input.to_district)
         self.door.open_run()
         self.dispute_id = dispute_id_for(TRANSFER, input.request_id)
 
@@ -65,6 +67,9 @@ class TransferRequestWorkflow:
     def _check(self, message: Decide) -> None:
         if self.door.validate("decide", message):
             self.flow.validate(message)
+
+    def request_runtime(self) -> RequestRuntime:
+        return self.flow.rt
 
     @workflow.query
     def status(self) -> RequestStatus:

@@ -358,3 +358,76 @@ async def test_t4_reviews_and_ending_only_from_the_service_with_its_roles(
     assert row.method == "START" and row.subject == "unauthenticated"
     async with sessions() as session:
         assert await session.get(DistrictRequestRow, ("coworking", other_id)) is None
+
+
+# ------------------------------------------------------------------ issue 10: scoping, names
+async def _open_transfer(env: WorkflowEnvironment, worker: Worker
+                         ) -> tuple[str, WorkflowHandle[Any, RequestStatus]]:
+    await begin_on(env)
+    request_id = f"dd-{uuid.uuid4().hex[:8]}"
+    handle = await env.client.start_workflow(
+        TransferRequestWorkflow.run,
+        TransferInput(request_id=request_id, case_id="case-wa-1", from_district="perth",
+                      to_district="joondalup", child_in_care=False),
+        id=transfer_workflow_id(request_id), task_queue=worker.task_queue)
+    await _status(handle, TransferRequestWorkflow.status)
+    return request_id, handle
+
+
+async def test_t1_a_district_acts_only_on_its_own_requests_at_the_temporal_door(
+        env: WorkflowEnvironment, worker: Worker,
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    """T1-T4 scoping, as the API's: a team manager of a third district may not decide a
+    transfer between two others (refused, recorded, nothing changes); the receiving
+    district's may."""
+    request_id, handle = await _open_transfer(env, worker)
+    stranger = CallerIdentity("tm-9", ("team_manager",), None, action="decide_transfer",
+                              district_id="bunbury")
+    outsider = (await client_as(env, stranger)).get_workflow_handle(handle.id)
+    error = await _refused(outsider.execute_update(TransferRequestWorkflow.decide,
+                                                   Decide(decision="accept")))
+    assert error.type == FORBIDDEN and _reason(error) == "other_district"
+    [detail] = await _refusals(sessions, "transfer", request_id, 1)
+    assert (detail["reason"], detail["sent_as"]) == ("other_district", "update")
+    [row] = await _access(sessions, handle.id, 1)
+    assert (row.subject, row.status_code) == ("tm-9", 403)
+    assert (await handle.query(TransferRequestWorkflow.status)).status == "open"
+
+    receiving = CallerIdentity("tm-2", ("team_manager",), None, action="decide_transfer",
+                               district_id="joondalup")
+    decided = await (await client_as(env, receiving)).get_workflow_handle(
+        handle.id).execute_update(TransferRequestWorkflow.decide, Decide(decision="accept"))
+    assert decided.status == "accepted"
+
+
+async def test_t1_a_district_opens_requests_only_in_its_own_name(
+        env: WorkflowEnvironment, worker: Worker) -> None:
+    await begin_on(env)
+    request_id = f"dd-{uuid.uuid4().hex[:8]}"
+    receiving = CallerIdentity("pr-2", ("practitioner",), None, action="open_transfer",
+                               district_id="joondalup")
+    handle = await (await client_as(env, receiving)).start_workflow(
+        TransferRequestWorkflow.run,
+        TransferInput(request_id=request_id, case_id="case-wa-1", from_district="perth",
+                      to_district="joondalup", child_in_care=False),
+        id=transfer_workflow_id(request_id), task_queue=worker.task_queue)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(handle.result(), START_REFUSED_WITHIN)
+    assert "refused (other_district)" in str(failed.value.cause)
+
+
+async def test_t1_a_signal_or_unknown_update_is_recorded_not_buffered(
+        env: WorkflowEnvironment, worker: Worker,
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Issue 10.3: the district workflows take no signal; one sent (the UI's "Send a
+    Signal"), or an update of a name they do not know, is refused and recorded."""
+    request_id, handle = await _open_transfer(env, worker)
+    await handle.signal("decide", Decide(decision="accept"))
+    error = await _refused(handle.execute_update("decied", Decide(decision="accept")))
+    assert error.type == INVALID and error.message.startswith("refused (unknown_message)")
+    details = await _refusals(sessions, "transfer", request_id, 2)
+    assert sorted((d["signal"], d["reason"], d["sent_as"]) for d in details) == [
+        ("decide", "unknown_message", "signal"), ("decied", "unknown_message", "update")]
+    rows = await _access(sessions, handle.id, 2)
+    assert sorted(r.method for r in rows) == ["SIGNAL", "UPDATE"]
+    assert (await handle.query(TransferRequestWorkflow.status)).status == "open"
