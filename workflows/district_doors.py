@@ -11,8 +11,11 @@ What the door refuses is recorded where it can be seen: a `signal_refused` timel
 on the request (name, reason, door; never the payload) and an access-log row
 (`UPDATE`/`START`, path `temporal:<workflow id>/<name>#<entry>`), written by the
 request's recording activity. A refused update is rejected to its sender with the reason
-(its handler records, then raises; the API maps it to 403 or 422); a plaintext one is
-rejected by the validator, so no plaintext enters history. A refused start records its
+(its handler records, then raises; the API maps it to 403 or 422); one refused for what
+it carries (plaintext, undecodable, a bad id) is rejected by the validator, so neither
+plaintext nor a name enters history. A district's staff act only on their district's
+requests (`check_district`). A signal or an unknown update name is refused and recorded
+(`RefusesUnknownMessages`). A refused start records its
 access-log row and fails the run with a non-retryable error naming the reason.
 
 Behind `workflow.patched(DISTRICT_DOORS_PATCH)`, decided once when the run begins:
