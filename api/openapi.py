@@ -8,13 +8,16 @@ client, openapi-typescript, @hey-api/openapi-ts) type every answer:
 - 400 (a body that cannot be parsed) and 405 (with its `Allow` header) are described;
 - a 200 that repeats an earlier request has the same content as the first answer;
 - operation ids are short and stable: the camelCase of the route's action in the
-  permission table (`assessReport`), which is already the route's one name.
+  permission table (`assessReport`), which is already the route's one name;
+- request examples that carry dates are computed from the day the document is served
+  (api/openapi_dated_examples.py), so sent in order they succeed on any day.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,6 +25,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from api.errors import PROBLEM_JSON
+from api.openapi_dated_examples import dated_examples
 from api.openapi_examples import problem_example
 from api.permissions import PERMISSIONS
 from api.schemas.common import Problem
@@ -144,8 +148,15 @@ def _problem_components(schemas: dict[str, Any]) -> None:
         schemas.pop(unused, None)
 
 
-def build_openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, made truthful about errors and repeats (see the module)."""
+def _date_examples(schemas: dict[str, Any], today: date) -> None:
+    for name, examples in dated_examples(today).items():
+        if name in schemas:
+            schemas[name]["examples"] = examples
+
+
+def build_openapi(app: FastAPI, today: date) -> dict[str, Any]:
+    """FastAPI's document, made truthful about errors and repeats, with its dated
+    examples for `today` (see the module)."""
     document = get_openapi(title=app.title, version=app.version,
                            openapi_version=app.openapi_version, description=app.description,
                            routes=app.routes, tags=app.openapi_tags, servers=app.servers)
@@ -154,15 +165,22 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if method in item:
                 _repeat_has_content(item[method])
                 _describe_errors(path, method, item[method])
-    _problem_components(document.setdefault("components", {}).setdefault("schemas", {}))
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    _problem_components(schemas)
+    _date_examples(schemas, today)
     return document
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Serve `build_openapi`'s document at /openapi.json, built once."""
+    """Serve `build_openapi`'s document at /openapi.json: built once a day (UTC), since
+    its dated examples are."""
+    built_for: list[date] = []
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = build_openapi(app)
+        today = datetime.now(UTC).date()
+        if app.openapi_schema is None or built_for != [today]:
+            app.openapi_schema = build_openapi(app, today)
+            built_for[:] = [today]
         return app.openapi_schema
 
     replace: Callable[[], dict[str, Any]] = openapi

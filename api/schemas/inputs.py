@@ -66,20 +66,10 @@ class CaseRegistration(StrictInput):
     """A case contract to register (C1-C5). Ids, codes and dates only: names and notes
     about the child or family never go here."""
 
-    # The examples of this module, sent in order, succeed on any day up to 2099-07-01
-    # (tests/api/test_openapi_examples.py; issue 12). So the contract's dates lie ahead
-    # of any such day (its reports fall due in 2098-2099), while the endorsement is
-    # dated on a day that has come (2026-06-01): a contract may be signed ahead of its
-    # start (C4). The child, born 2016, is 10 on that day and signs.
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "case_id": "case-2098-0147", "agency_id": "agency-7", "phase": "protection_order",
-        "total_case_management": True, "functions": [], "aboriginal_child": False,
-        "child_birth_date": "2016-05-01",
-        "schedule": {"due_dates": ["2098-10-01", "2099-01-01", "2099-04-01",
-                                   "2099-07-01"]},
-        "contract_start": "2098-07-01", "contract_end": "2099-07-01",
-        "order_expiry": "2099-10-01",
-    }]})
+    # Its examples are dated from the day /openapi.json is served
+    # (api/openapi_dated_examples.py), as are those of the endorsement, the contact, the
+    # review outcome, the closure and the closure day: sent in order they succeed on any
+    # day (issue 12).
 
     case_id: Id = Field(description="The case's id; the workflow is case-contract-<case_id>.")
     agency_id: Id
@@ -144,19 +134,6 @@ class SignatoryIn(StrictInput):
 class EndorsementIn(StrictInput):
     """C4: the team manager's endorsement; the contract is active from it."""
 
-    # A day that has come, whatever the day it is sent (C4: never a day still to come),
-    # before the registration example's first due date; its child (10) signs.
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "endorsed_on": "2026-06-01",
-        "signatories": [
-            {"role": "cp_decision_maker", "person_id": "cp-3", "signed_on": "2026-05-29"},
-            {"role": "agency_representative", "person_id": "ag-9",
-             "signed_on": "2026-05-29"},
-            {"role": "child", "person_id": "child-1", "signed_on": "2026-06-01"},
-            {"role": "parent_guardian", "person_id": "pg-1", "declined": True}],
-        "best_interests_decision_id": "bid-77",
-    }]})
-
     team_manager_id: PersonRef = _actor("endorsed (C4)")
     endorsed_on: IsoDate
     signatories: list[SignatoryIn] = Field(max_length=limits.MAX_SIGNATORIES)
@@ -180,7 +157,7 @@ class ReportIn(StrictInput):
     """R4: a progress report arrived. `report_id` makes the request repeat-safe."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"report_id": "rep-2098-q1"}]})
+        {"report_id": "rep-q1"}]})
 
     report_id: Id
     period_index: int | None = Field(
@@ -266,12 +243,6 @@ class ReviewOutcomeIn(StrictInput):
     """V5/V6: what a held review decided; every field is optional. Notes are stored as a
     note, never sent to the workflow."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "new_contract_end": "2099-10-01",
-        "draft_plan_version": "plan-3", "endorse_plan_version": "plan-3",
-        "notes": "Extended to the order's expiry."}, {
-        "return_to_cp": True, "notes": "Case management returns to CP (E1)."}]})
-
     decided_by: PersonRef = _actor("recorded the decision")
     new_due_dates: list[IsoDate] | None = Field(default=None,
                                                 max_length=limits.MAX_PERIODS_PER_CONTRACT)
@@ -288,9 +259,6 @@ class ReviewOutcomeIn(StrictInput):
 class ContactIn(StrictInput):
     """K1: a contact with the child. `contact_id` makes the request repeat-safe."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "contact_id": "con-88", "occurred_on": "2098-07-14", "kind": "home_visit"}]})
-
     contact_id: Id
     occurred_on: IsoDate
     kind: str = _codes(CONTACT_KINDS, "K1")
@@ -306,15 +274,6 @@ class CarryOverIn(StrictInput):
 class ClosureIn(StrictInput):
     """E2: close the case with a summary; every open item must be carried over with a
     reason. Summary and reasons are stored as notes."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "summary": "Case management returned to CP after the March review.",
-        "carried_over": [
-            {"item_id": "audit-1", "reason": "CP continues the audit."},
-            {"item_id": "review-plan-review-scheduled",
-             "reason": "CP holds the case plan review."},
-            {"item_id": "case-2098-0147:review-plan-review-scheduled",
-             "reason": "The review's task goes with it."}]}]})
 
     summary: Text
     carried_over: list[CarryOverIn] = Field(default_factory=list,
@@ -333,9 +292,6 @@ class ClosureIn(StrictInput):
 class ClosureDayIn(StrictInput):
     """A one-off closure day (R1-R3 count business days): running cases of the
     jurisdiction recompute the deadlines that have not passed."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"jurisdiction": "AU-VIC", "day": "2099-02-16", "name": "Bushfire closure"}]})
 
     jurisdiction: str = Field(min_length=2, max_length=16)
     day: IsoDate
