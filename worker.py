@@ -22,12 +22,14 @@ from activities.notifications import (
     run_redelivery,
 )
 from activities.read_model import ReadModelActivities
+from activities.refusal_log import RefusalLog
 from activities.schedule import ScheduleActivities
 from casework.codec import EncryptionCodec
 from casework.config import Settings, get_settings
 from casework.db import engine_for, make_session_factory
 from casework.temporal_client import connect
 from models.envelope import install_keys
+from workflows import unrecorded_refusals
 from workflows.case_contract import CaseContractWorkflow
 from workflows.coworking import CoworkingWorkflow
 from workflows.dispute import DisputeWorkflow
@@ -85,6 +87,9 @@ def build_worker(
     if caller_keys is None and isinstance(codec, EncryptionCodec):
         caller_keys = codec.caller_keys
     install_keys(caller_keys or {})
+    # Updates refused before they entered history still get their access-log row.
+    unrecorded_refusals.install_sink(task_queue, RefusalLog(sessions,
+                                                            asyncio.get_running_loop()))
     schedule = ScheduleActivities(sessions, review_reminder_lead_days)
     read_model = ReadModelActivities(sessions, deliverer)
     district = DistrictActivities(sessions, deliverer)

@@ -58,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from models.payloads import RefusedPayload
     from models.schedule import ScheduledPeriod, ScheduleRequest, ScheduleResult
     from models.terms import ContractTerms, Phase, ReportingSchedule
-    from workflows import doors, policy
+    from workflows import doors, policy, unrecorded_refusals
     from workflows import effects_builder as rows
     from workflows import engine_audits as audits
     from workflows import engine_closure as closure
@@ -729,6 +729,7 @@ class CaseContractWorkflow:
         except MessageRefused as exc:
             if exc.forbidden:
                 return
+            unrecorded_refusals.report(name, exc.reason, 422, self.state.terms.case_id)
             raise doors.rejection(exc) from None
         self._check(lambda: validate(admitted))
 
@@ -968,6 +969,8 @@ class CaseContractWorkflow:
         """A plaintext one is rejected here, so it never enters history; an encrypted one
         is let in to be recorded and rejected by its handler."""
         if any(arg.payload.metadata.get("encoding") == REFUSED_MARK for arg in args):
+            unrecorded_refusals.report(doors.recordable_name(name), "plaintext", 422,
+                                       self.state.terms.case_id)
             raise doors.rejection(doors.plaintext_refused())
 
     @workflow.signal(dynamic=True)

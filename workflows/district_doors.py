@@ -36,7 +36,7 @@ from models.effects import AccessEntry
 from models.envelope import REFUSED_MARK, installed_keys
 from models.payloads import RefusedPayload
 from models.permissions import DISTRICT_MESSAGE_ACTIONS
-from workflows import doors
+from workflows import doors, unrecorded_refusals
 from workflows.doors import Admission, MessageRefused, rejection
 from workflows.request_runtime import RequestRuntime
 
@@ -142,6 +142,7 @@ class DistrictDoor:
         if refused is None:
             return True
         if not refused.forbidden:
+            unrecorded_refusals.report(name, refused.reason, 422, self.case_id)
             raise rejection(refused)
         return False
 
@@ -217,4 +218,6 @@ class RefusesUnknownMessages:
     def _validate_unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
         """A plaintext one is rejected here, so it never enters history."""
         if any(arg.payload.metadata.get("encoding") == REFUSED_MARK for arg in args):
+            unrecorded_refusals.report(doors.recordable_name(name), "plaintext", 422,
+                                       self.door.case_id)
             raise rejection(doors.plaintext_refused())

@@ -125,6 +125,15 @@ async def test_a_plaintext_update_is_rejected_naming_plaintext(
     cause = await service_client.data_converter.decode_failure(answer.outcome.failure)
     assert isinstance(cause, ApplicationError) and cause.type == INVALID
     assert "refused (plaintext)" in cause.message
+    async def logged() -> AccessLogRow:
+        async with sessions() as session:
+            [row] = list(await session.scalars(select(AccessLogRow).where(
+                AccessLogRow.case_id == case_id, AccessLogRow.method == "UPDATE")))
+        return row
+
+    row = await eventually(logged)
+    assert (row.subject, row.status_code, row.outcome) == ("unauthenticated", 422, "refused")
+    assert row.path.endswith(f"/submit_report#update:plain-{case_id}")
     await wait_idle(api, case_id)
     assert (await api.get(f"/cases/{case_id}")).json()["periods"][0]["report_id"] is None
     await _nowhere_in_the_read_model(sessions, case_id, "rep-plain-u")

@@ -95,7 +95,7 @@ async def test_t4_a_review_sets_the_next_three_months_from_its_day(
         assert found.next_review_on is not None
         return found
 
-    status = await eventually(next_run)
+    status = await eventually(next_run, timeout_seconds=60)
     assert status.reviews == ["rv-1"]
     february_end = date(SCENARIO_YEAR + 1, 3, 1) - timedelta(days=1)
     assert status.next_review_on == february_end

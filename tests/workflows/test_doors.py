@@ -216,10 +216,12 @@ async def test_c7_an_update_from_the_wrong_sender_is_rejected_recorded_and_logge
 
 
 async def test_an_unreadable_update_is_rejected_and_leaves_nothing_in_history(
-    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
 ) -> None:
     """What was sent is refused (an id that breaks the rule, plaintext): rejected by the
-    validator, so neither the name nor the plaintext enters history."""
+    validator, so neither the name nor the plaintext enters history; the worker still
+    writes its access-log row (workflows/unrecorded_refusals.py), one per update id."""
     case = await _case(env, worker, unique_id)
     for message, reason in ((SubmitReport(report_id="rep x / Jane"), "bad_id"),
                             (RawValue(refused_payload()), "plaintext")):
@@ -234,6 +236,12 @@ async def test_an_unreadable_update_is_rejected_and_leaves_nothing_in_history(
                 "workflow_execution_update_accepted_event_attributes")] == ["endorse"]
     assert "Jane" not in str(history.to_json())
     assert await _reports(case) == []
+    rows = await _rows_by_method(sessions, case.terms.case_id, "UPDATE", 2)
+    assert {(r.subject, r.status_code, r.outcome) for r in rows} == {
+        ("unauthenticated", 422, "refused")}
+    assert all(r.path.startswith(f"temporal:{case.handle.id}/submit_report#update:")
+               for r in rows)
+    assert "Jane" not in " ".join(r.path for r in rows)
 
 
 async def test_an_unknown_update_name_is_refused_and_recorded(
