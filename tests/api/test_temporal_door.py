@@ -80,6 +80,19 @@ async def _nowhere_in_the_read_model(sessions: async_sessionmaker[AsyncSession],
     assert text not in reports
 
 
+async def _update_row(sessions: async_sessionmaker[AsyncSession], case_id: str
+                      ) -> AccessLogRow:
+    """The case's one access-log row of a refused update, once written."""
+    async def written() -> AccessLogRow:
+        async with sessions() as session:
+            rows = list(await session.scalars(select(AccessLogRow).where(
+                AccessLogRow.case_id == case_id, AccessLogRow.method == "UPDATE")))
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    return await eventually(written)
+
+
 # ---------------------------------------------------------------- strict codec
 async def test_a_plaintext_signal_is_refused_and_recorded_never_applied(
     api: ApiClient, temporal_env: WorkflowEnvironment,
@@ -125,13 +138,7 @@ async def test_a_plaintext_update_is_rejected_naming_plaintext(
     cause = await service_client.data_converter.decode_failure(answer.outcome.failure)
     assert isinstance(cause, ApplicationError) and cause.type == INVALID
     assert "refused (plaintext)" in cause.message
-    async def logged() -> AccessLogRow:
-        async with sessions() as session:
-            [row] = list(await session.scalars(select(AccessLogRow).where(
-                AccessLogRow.case_id == case_id, AccessLogRow.method == "UPDATE")))
-        return row
-
-    row = await eventually(logged)
+    row = await _update_row(sessions, case_id)
     assert (row.subject, row.status_code, row.outcome) == ("unauthenticated", 422, "refused")
     assert row.path.endswith(f"/submit_report#update:plain-{case_id}")
     await wait_idle(api, case_id)
@@ -157,13 +164,7 @@ async def test_an_unsigned_update_through_the_codec_is_refused_recorded_and_logg
     assert (entry["signal"], entry["reason"], entry["sent_as"], entry["report_id"]) == (
         "submit_report", "no_envelope", "update", "rep-unsigned-u")
 
-    async def logged() -> AccessLogRow:
-        async with sessions() as session:
-            [row] = list(await session.scalars(select(AccessLogRow).where(
-                AccessLogRow.case_id == case_id, AccessLogRow.method == "UPDATE")))
-        return row
-
-    row = await eventually(logged)
+    row = await _update_row(sessions, case_id)
     assert (row.subject, row.status_code, row.outcome) == ("unauthenticated", 403, "refused")
     await wait_idle(api, case_id)
     assert (await api.get(f"/cases/{case_id}")).json()["periods"][0]["report_id"] is None

@@ -109,6 +109,19 @@ def _reason(error: ApplicationError) -> str:
     return str(error.details[0]["reason"])
 
 
+async def _open_transfer(env: WorkflowEnvironment, worker: Worker
+                         ) -> tuple[str, WorkflowHandle[Any, RequestStatus]]:
+    await begin_on(env)
+    request_id = f"dd-{uuid.uuid4().hex[:8]}"
+    handle = await env.client.start_workflow(
+        TransferRequestWorkflow.run,
+        TransferInput(request_id=request_id, case_id="case-wa-1", from_district="perth",
+                      to_district="joondalup", child_in_care=False),
+        id=transfer_workflow_id(request_id), task_queue=worker.task_queue)
+    await _status(handle, TransferRequestWorkflow.status)
+    return request_id, handle
+
+
 # ------------------------------------------------------------------ T1, T2: decide
 @pytest.mark.parametrize("kind", ["transfer", "service"])
 async def test_t1_t2_decide_only_from_the_service_with_a_deciding_role(
@@ -178,14 +191,7 @@ async def test_t1_a_plaintext_decision_is_rejected_before_history(
         env: WorkflowEnvironment, worker: Worker) -> None:
     """A payload the strict codec refused (plaintext) is rejected by the validator even
     under a valid envelope: nothing of it enters history."""
-    await begin_on(env)
-    request_id = f"dd-{uuid.uuid4().hex[:8]}"
-    handle = await env.client.start_workflow(
-        TransferRequestWorkflow.run,
-        TransferInput(request_id=request_id, case_id="case-wa-1", from_district="perth",
-                      to_district="joondalup", child_in_care=False),
-        id=transfer_workflow_id(request_id), task_queue=worker.task_queue)
-    await _status(handle, TransferRequestWorkflow.status)
+    _, handle = await _open_transfer(env, worker)
     error = await _refused(handle.execute_update("decide", RawValue(refused_payload())))
     assert error.type == INVALID and _reason(error) == "plaintext"
     history = await handle.fetch_history()
@@ -361,19 +367,6 @@ async def test_t4_reviews_and_ending_only_from_the_service_with_its_roles(
 
 
 # ------------------------------------------------------------------ issue 10: scoping, names
-async def _open_transfer(env: WorkflowEnvironment, worker: Worker
-                         ) -> tuple[str, WorkflowHandle[Any, RequestStatus]]:
-    await begin_on(env)
-    request_id = f"dd-{uuid.uuid4().hex[:8]}"
-    handle = await env.client.start_workflow(
-        TransferRequestWorkflow.run,
-        TransferInput(request_id=request_id, case_id="case-wa-1", from_district="perth",
-                      to_district="joondalup", child_in_care=False),
-        id=transfer_workflow_id(request_id), task_queue=worker.task_queue)
-    await _status(handle, TransferRequestWorkflow.status)
-    return request_id, handle
-
-
 async def test_t1_a_district_acts_only_on_its_own_requests_at_the_temporal_door(
         env: WorkflowEnvironment, worker: Worker,
         sessions: async_sessionmaker[AsyncSession]) -> None:
