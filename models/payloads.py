@@ -9,10 +9,10 @@ recorded as `signal_refused` (reason `plaintext`), an update is rejected, and a 
 fails the run with a non-retryable error. Importable inside the workflow sandbox.
 
 For every dataclass read from a payload, the digest of that payload is remembered
-(`raw_digest`): the
-caller envelope vouches for the bytes the sender serialised (models/envelope.py), and a
-workflow that re-serialised the value it was given to check them would stop matching
-envelopes already in history as soon as a message or input type gained a field.
+(`raw_digest`): the caller envelope vouches for the bytes the sender serialised
+(models/envelope.py), and a workflow that re-serialised the value it was given to check
+them would stop matching envelopes already in history as soon as a message or input
+type gained a field.
 
 Type adapters are built once per process (issue 13): the SDK makes a new payload
 converter for every workflow instance, and pydantic's converter caches its
@@ -106,8 +106,8 @@ class CaseworkPayloadConverter(PydanticPayloadConverter):
 
     def from_payloads(self, payloads: Sequence[Payload],
                       type_hints: list[type] | None = None) -> list[Any]:
-        """The values, each dataclass marked with the digest of the payload it came from
-        (`raw_digest`), so an envelope is checked against the bytes that were sent."""
+        """The values; for each dataclass, the digest of the payload it came from is
+        remembered (`raw_digest`), so an envelope is checked against the bytes sent."""
         values = super().from_payloads(payloads, type_hints)
         for payload, value in zip(payloads, values, strict=False):
             if dataclasses.is_dataclass(value) and not isinstance(value, type):
