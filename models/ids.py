@@ -29,6 +29,20 @@ def is_id(value: object) -> bool:
             and _ID.fullmatch(value) is not None)
 
 
+WORKFLOW_ID_MAX_LENGTH = 255
+UNREADABLE_WORKFLOW_ID = "(unreadable workflow id)"
+
+
+def recordable_workflow_id(workflow_id: str) -> str:
+    """A workflow id as the access log may record it: itself when it is built of id
+    characters (the service's own are: `case-contract-<case id>`, `transfer-<id>` ...),
+    else a placeholder -- a start from outside chooses its workflow id, perhaps a name."""
+    if (1 <= len(workflow_id) <= WORKFLOW_ID_MAX_LENGTH
+            and _ID.fullmatch(workflow_id) is not None):
+        return workflow_id
+    return UNREADABLE_WORKFLOW_ID
+
+
 def is_person_ref(value: object) -> bool:
     """True when `value` is a string the REST API accepts as an actor id (or empty)."""
     return (isinstance(value, str) and len(value) <= ID_MAX_LENGTH

@@ -62,9 +62,28 @@ def raw_digest(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class RefusedPayload:
-    """Stands in for a value the codec would not pass: carries the reason only."""
+    """Stands in for a value the codec would not pass (`plaintext`), or a payload that is
+    not the shape of the message or input it was sent as (`undecodable`): carries the
+    reason only, never the payload."""
 
     reason: str = "plaintext"
+
+
+UNDECODABLE = RefusedPayload("undecodable")
+
+_READ_AT_THE_DOOR: set[type] = set()
+"""The types a sender outside the service may send (the workflows' messages and inputs,
+registered by workflows/doors.py and the workflows): one that cannot be read as such is
+`UNDECODABLE` rather than an error. The SDK converts an update's argument, and a
+workflow's input, before any workflow code runs: a conversion error there was answered
+with pydantic's message quoting the payload, marked retryable, written to the worker's
+log with a traceback (for a start, on every retry of its first workflow task), and was
+never seen by the door."""
+
+
+def read_at_the_door(*types: type) -> None:
+    """Register message and input types whose unreadable payloads become `UNDECODABLE`."""
+    _READ_AT_THE_DOOR.update(types)
 
 
 def refused_payload() -> Payload:
@@ -108,9 +127,22 @@ class CaseworkPayloadConverter(PydanticPayloadConverter):
                       type_hints: list[type] | None = None) -> list[Any]:
         """The values; for each dataclass, the digest of the payload it came from is
         remembered (`raw_digest`), so an envelope is checked against the bytes sent."""
-        values = super().from_payloads(payloads, type_hints)
+        hints: list[Any] = list(type_hints or [])
+        if not any(hint in _READ_AT_THE_DOOR for hint in hints):
+            values = super().from_payloads(payloads, type_hints)
+        else:
+            values = [self._read_one(payload, hints[index] if index < len(hints) else None)
+                      for index, payload in enumerate(payloads)]
         for payload, value in zip(payloads, values, strict=False):
             if dataclasses.is_dataclass(value) and not isinstance(value, type):
                 _remember_digest(value, payload_digest(payload))
         return values
+
+    def _read_one(self, payload: Payload, hint: Any) -> Any:
+        try:
+            return super().from_payloads([payload], [hint] if hint is not None else None)[0]
+        except Exception:  # whatever the converter raises; its text quotes the payload
+            if hint in _READ_AT_THE_DOOR:
+                return UNDECODABLE
+            raise
 

@@ -28,8 +28,9 @@ from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey, SearchA
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models.district import RequestEffects
     from models.effects import AccessEntry, CaseEffects
-    from models.envelope import REFUSED_MARK, installed_keys, payload_digest
+    from models.envelope import installed_keys, payload_digest
     from models.errors import PolicyViolation
     from models.messages import (
         AssessmentRecorded,
@@ -55,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitReport,
         TaskCompleted,
     )
-    from models.payloads import RefusedPayload
+    from models.payloads import RefusedPayload, read_at_the_door
     from models.schedule import ScheduledPeriod, ScheduleRequest, ScheduleResult
     from models.terms import ContractTerms, Phase, ReportingSchedule
     from workflows import doors, policy, unrecorded_refusals
@@ -66,9 +67,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import engine_messages as messages
     from workflows import engine_reviews as reviews
     from workflows.arrival import SERVICE_LATENCY_BOUND, report_arrival
+    from workflows.cancellation import refusing_cancellation
     from workflows.doors import DOORS_PATCH, MessageRefused
     from workflows.engine import CaseEngine
-    from workflows.errors import INVALID, CaseError
+    from workflows.errors import CaseError
     from workflows.fingerprint import terms_fingerprint
     from workflows.outbox import Pending
     from workflows.state import (
@@ -117,6 +119,9 @@ events and a second workflow task for every message -- and takes every patch abo
 without asking for each one (each asked patch writes a marker and a search-attribute
 upsert in every run). A run continued from one that took it carries `lean_history` in
 its input and asks nothing at all. Runs recorded before it replay as they ran."""
+REFUSED_START_LOGGED = "refused-start-logged"
+"""Patch id (issue 10): a start refused at the door leaves an access-log row before the
+run fails (asked only in such a run; older refused starts failed at once)."""
 REFUSE_CANCEL = "refuse-temporal-cancel"
 """Patch id (issue 10 review): a cancellation requested through Temporal (`temporal
 workflow cancel`, the UI's "Request Cancellation", an SDK) is refused and recorded, and
@@ -169,13 +174,17 @@ class CaseContractInput:
     published_search_attributes: str | None = None
 
 
+read_at_the_door(CaseContractInput)
+
+
 @workflow.defn(name="CaseContract")
 class CaseContractWorkflow:
     @workflow.init
     def __init__(self, input: CaseContractInput) -> None:
-        # Issue 10: the strict codec refused a plaintext start; `run` fails it, naming why.
-        self._refused_start = isinstance(input, RefusedPayload)
-        if self._refused_start:
+        # Issue 10: the strict codec refused a plaintext start, or the input was not a
+        # case's (models/payloads.py); `run` fails it, naming why.
+        self._refused_start = input if isinstance(input, RefusedPayload) else None
+        if self._refused_start is not None:
             input = CaseContractInput(terms=_NO_TERMS, search_attributes=False)
         self._input = input
         self.state = input.state or CaseState(terms=input.terms)
@@ -196,7 +205,11 @@ class CaseContractWorkflow:
     @workflow.run
     async def run(self, input: CaseContractInput) -> CaseStatus:
         self._lean_history()  # first, in the run's first activation (issue 13)
-        self._check_start()
+        refused = self._start_refusal()
+        if refused is not None:
+            if workflow.patched(REFUSED_START_LOGGED):
+                await self._log_refused_start(refused)
+            raise doors.rejection(refused)
         self._use_patches()
         if not workflow.patched(REFUSE_CANCEL):
             return await self._run(input)
@@ -207,22 +220,11 @@ class CaseContractWorkflow:
         # batch is therefore never lost. Each request delivered is refused and recorded
         # (Temporal keeps one a run: asking again adds nothing until the next run).
         body = asyncio.create_task(self._run(input))
-        await self._refusing_cancellation(body)
+        await refusing_cancellation(body, self._refuse_cancel)
         while self.engine.pending:  # a refusal recorded as the run ended
-            await self._refusing_cancellation(asyncio.create_task(self._flush()))
+            await refusing_cancellation(asyncio.create_task(self._flush()),
+                                        self._refuse_cancel)
         return body.result()  # or raises: continue-as-new, a failed start
-
-    async def _refusing_cancellation(self, work: asyncio.Task[Any]) -> None:
-        """Wait for `work`, refusing every cancellation requested meanwhile (REFUSE_CANCEL).
-        Only this wait is interrupted by one, never `work`."""
-        while True:
-            try:
-                await workflow.wait_condition(work.done)
-                return
-            except asyncio.CancelledError:
-                if work.cancelled() or (not work.done() and work.cancelling()):
-                    raise  # the worker evicts the workflow from its cache: every task ends
-                self._refuse_cancel()
 
     async def _run(self, input: CaseContractInput) -> CaseStatus:
         """The case's life: schedule, then sleep from one instant to the next, record,
@@ -256,18 +258,16 @@ class CaseContractWorkflow:
                 ))
             await self._sleep_until_next()
 
-    def _check_start(self) -> None:
-        """Issue 10: a case starts only from the service's own writers -- encrypted, with
-        a caller envelope allowed to register (C1-C5 are checked next). A continued run
-        is started by the workflow itself and needs none."""
+    def _start_refusal(self) -> MessageRefused | None:
+        """Issue 10: a case starts only from the service's own writers -- encrypted, a
+        case's input, with a caller envelope allowed to register (C1-C5 are checked
+        next). A continued run is started by the workflow itself and needs none."""
         if workflow.info().continued_run_id is not None:
-            return
+            return None
         if not self._patched(DOORS_PATCH):
-            return
-        if self._refused_start:
-            raise ApplicationError("refused (plaintext): the workflow input was not "
-                                   "encrypted by the service's codec",
-                                   {"reason": "plaintext"}, type=INVALID, non_retryable=True)
+            return None
+        if self._refused_start is not None:
+            return doors.refused_payload("start", self._refused_start, CaseContractInput)
         try:
             doors.admit("start", self._input, doors.start_header(),
                         digest=doors.sent_digest(self._input, workflow.payload_converter()),
@@ -275,7 +275,21 @@ class CaseContractWorkflow:
                         workflow_id=workflow.info().workflow_id,
                         case_agency_id=self.state.terms.agency_id, in_force=True)
         except MessageRefused as exc:
-            raise doors.rejection(exc) from None
+            return exc
+        return None
+
+    async def _log_refused_start(self, refused: MessageRefused) -> None:
+        """The access-log row of a start refused at the door (method START), before the
+        run fails: no case is recorded, so only the row is written (the district
+        workflows' recording, which writes access rows alone)."""
+        case_id = "" if self._refused_start is not None else self.state.terms.case_id
+        entry = doors.access_entry(refused, workflow_id=workflow.info().workflow_id,
+                                   name="start", entry=str(workflow.uuid4()),
+                                   method="START", case_id=case_id, at=workflow.now())
+        await workflow.execute_activity(
+            "record_request_effects", RequestEffects(request=None, access=[entry]),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            summary="record a refused start")
 
     async def _drain(self) -> None:
         """Before the run ends (closure or continue-as-new): let running handlers finish
@@ -685,14 +699,9 @@ class CaseContractWorkflow:
         self.engine.pending.event(case_id, f"signal_refused:{name}:{entry}", now,
                                   "signal_refused", "C7" if exc.reason == "other_agency"
                                   else None, **detail)
-        sender = exc.admission
-        self.engine.pending.access.append(AccessEntry(
-            at=now, subject=sender.subject if sender else "unauthenticated",
-            roles=",".join(sender.roles) if sender else None,
-            agency_id=sender.agency_id if sender else None, method=method,
-            path=f"temporal:{workflow.info().workflow_id}/{name}#{entry}",
-            action=sender.action if sender else None, case_id=case_id,
-            status_code=403 if exc.forbidden else 422, outcome="refused"))
+        self.engine.pending.access.append(doors.access_entry(
+            exc, workflow_id=workflow.info().workflow_id, name=name, entry=entry,
+            method=method, case_id=case_id, at=now))
         self._wake = True
 
     def _refuse_cancel(self) -> None:
@@ -729,7 +738,7 @@ class CaseContractWorkflow:
         except MessageRefused as exc:
             if exc.forbidden:
                 return
-            unrecorded_refusals.report(name, exc.reason, 422, self.state.terms.case_id)
+            unrecorded_refusals.report(name, exc.reason, self.state.terms.case_id)
             raise doors.rejection(exc) from None
         self._check(lambda: validate(admitted))
 
@@ -966,12 +975,13 @@ class CaseContractWorkflow:
 
     @unknown_update.validator
     def _validate_unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
-        """A plaintext one is rejected here, so it never enters history; an encrypted one
-        is let in to be recorded and rejected by its handler."""
-        if any(arg.payload.metadata.get("encoding") == REFUSED_MARK for arg in args):
-            unrecorded_refusals.report(doors.recordable_name(name), "plaintext", 422,
-                                       self.state.terms.case_id)
-            raise doors.rejection(doors.plaintext_refused())
+        """One that is plaintext, or whose name is not an id, is rejected here, so it
+        never enters history; else it is let in to be recorded and rejected by its
+        handler."""
+        refused = doors.refused_before_history(name, args)
+        if refused is not None:
+            unrecorded_refusals.report(name, refused.reason, self.state.terms.case_id)
+            raise doors.rejection(refused)
 
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:

@@ -73,6 +73,9 @@ class CoworkingWorkflow(RefusesUnknownMessages):
         refused = self.door.start_refusal(input)
         if refused is not None:
             await self.door.refuse_start(self.rt, refused)
+        return await self.door.run_refusing_cancellation(self.rt, self._run(input))
+
+    async def _run(self, input: CoworkingInput) -> RequestStatus:
         since = self.state.last_reviewed_on or input.started_on
         # T4: counted from the local day of the start or the last review.
         self.rt.deadlines = await self.rt.compute(

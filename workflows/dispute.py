@@ -94,6 +94,9 @@ class DisputeWorkflow(RefusesUnknownMessages):
         refused = self.door.start_refusal(input, parent=request_workflow_id(input))
         if refused is not None:
             await self.door.refuse_start(self.rt, refused)
+        return await self.door.run_refusing_cancellation(self.rt, self._run(input))
+
+    async def _run(self, input: DisputeInput) -> DisputeResult:
         now = workflow.now()
         self.opened_at = now
         ladder = await self.rt.compute(input.request_opened_at, policy.dispute_deadlines())

@@ -25,23 +25,43 @@ under way keeps the open door until it ends (or, T4, continues as new).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue
 
-from models.effects import AccessEntry
-from models.envelope import REFUSED_MARK, installed_keys
-from models.payloads import RefusedPayload
+from models.district import (
+    CoworkingInput,
+    Decide,
+    DisputeInput,
+    EndCoworking,
+    RecordCoworkingReview,
+    ReferDispute,
+    ResolveDispute,
+    ServiceRequestInput,
+    TransferInput,
+)
+from models.envelope import installed_keys
+from models.payloads import RefusedPayload, read_at_the_door
 from models.permissions import DISTRICT_MESSAGE_ACTIONS
 from workflows import doors, unrecorded_refusals
+from workflows.cancellation import refusing_cancellation
 from workflows.doors import Admission, MessageRefused, rejection
 from workflows.request_runtime import RequestRuntime
 
+Result = TypeVar("Result")
+
+read_at_the_door(TransferInput, ServiceRequestInput, DisputeInput, CoworkingInput, Decide,
+                 ReferDispute, ResolveDispute, RecordCoworkingReview, EndCoworking)
+
 DISTRICT_DOORS_PATCH = "district-doors"
 """Patch id: the district workflows check the caller envelope at their door (issue 10)."""
+DISTRICT_REFUSE_CANCEL = "district-refuse-temporal-cancel"
+"""Patch id: a cancellation requested through Temporal is refused and recorded (issue 10
+review, as at the case workflow); a run started before it ends CANCELED, as it did."""
 DISTRICT_UNKNOWN_PATCH = "district-unknown-messages"
 """Patch id: a signal or an unknown update sent to a district workflow is recorded as
 refused (issue 10.3) instead of buffered."""
@@ -77,7 +97,7 @@ class DistrictDoor:
         """The verified sender of `message` (the start's input or an update's argument);
         raises `MessageRefused`."""
         if isinstance(message, RefusedPayload):
-            raise doors.plaintext_refused()
+            raise doors.refused_payload(name, message)
         doors.check_message(name, message)
         digest = doors.sent_digest(message, workflow.payload_converter())
         admission = doors.admit(name, message, header, digest=digest, keys=installed_keys(),
@@ -142,7 +162,7 @@ class DistrictDoor:
         if refused is None:
             return True
         if not refused.forbidden:
-            unrecorded_refusals.report(name, refused.reason, 422, self.case_id)
+            unrecorded_refusals.report(name, refused.reason, self.case_id)
             raise rejection(refused)
         return False
 
@@ -159,16 +179,11 @@ class DistrictDoor:
                                   "sent_as": method.lower()}
         if exc.field:
             detail["field"] = exc.field
-        sender = exc.admission
         if method != "START":
             rt.event(f"refused:{name}:{entry}", "signal_refused", None, **detail)
-        rt.access.append(AccessEntry(
-            at=workflow.now(), subject=sender.subject if sender else "unauthenticated",
-            roles=",".join(sender.roles) if sender else None,
-            agency_id=sender.agency_id if sender else None, method=method,
-            path=f"temporal:{self.workflow_id}/{name}#{entry}",
-            action=sender.action if sender else None, case_id=self.case_id,
-            status_code=403 if exc.forbidden else 422, outcome="refused"))
+        rt.access.append(doors.access_entry(
+            exc, workflow_id=self.workflow_id, name=name, entry=entry, method=method,
+            case_id=self.case_id, at=workflow.now()))
         rt.wake = True
 
     def handle(self, rt: RequestRuntime, name: str, message: Any) -> None:
@@ -178,6 +193,25 @@ class DistrictDoor:
         if refused is not None:
             self.refuse(rt, name, refused)
             raise rejection(refused)
+
+    async def run_refusing_cancellation(self, rt: RequestRuntime,
+                                        work: Coroutine[Any, Any, Result]) -> Result:
+        """The run's `work`, refusing every cancellation requested through Temporal
+        meanwhile (workflows/cancellation.py): each is recorded like a refused message
+        (`cancel_refused`, method CANCEL) and the request runs on, to end by its rules."""
+        if not workflow.patched(DISTRICT_REFUSE_CANCEL):
+            return await work
+        body = asyncio.create_task(work)
+
+        def refuse() -> None:
+            self.refuse(rt, "cancel", MessageRefused(
+                "cancel_refused", "a request between districts is not cancelled through "
+                "Temporal: it ends by its rules (T1-T4) through the API"), method="CANCEL")
+
+        await refusing_cancellation(body, refuse)
+        if rt.access:  # refused as the run ended: its row still goes (its entry cannot)
+            await rt.record_access()
+        return body.result()  # or raises: continue-as-new
 
     def refuse_unknown(self, rt: RequestRuntime, name: str, args: Sequence[RawValue],
                        method: str) -> MessageRefused:
@@ -216,8 +250,9 @@ class RefusesUnknownMessages:
 
     @unknown_update.validator
     def _validate_unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
-        """A plaintext one is rejected here, so it never enters history."""
-        if any(arg.payload.metadata.get("encoding") == REFUSED_MARK for arg in args):
-            unrecorded_refusals.report(doors.recordable_name(name), "plaintext", 422,
-                                       self.door.case_id)
-            raise rejection(doors.plaintext_refused())
+        """One that is plaintext, or whose name is not an id, is rejected here, so it
+        never enters history."""
+        refused = doors.refused_before_history(name, args)
+        if refused is not None:
+            unrecorded_refusals.report(name, refused.reason, self.door.case_id)
+            raise rejection(refused)

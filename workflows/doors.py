@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
@@ -45,6 +46,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
+from models.effects import AccessEntry
 from models.envelope import (
     HEADER,
     REFUSAL_PREFIX,
@@ -53,7 +55,7 @@ from models.envelope import (
     open_envelope,
     payload_digest,
 )
-from models.ids import is_id, is_person_ref
+from models.ids import is_id, is_person_ref, recordable_workflow_id
 from models.messages import (
     AssessReport,
     CalendarChanged,
@@ -68,7 +70,7 @@ from models.messages import (
     ReviewOutcome,
     SubmitReport,
 )
-from models.payloads import RefusedPayload, raw_digest
+from models.payloads import RefusedPayload, raw_digest, read_at_the_door
 from models.permissions import MESSAGE_ACTIONS, Action, message_roles
 from models.roles import AGENCY_SCOPED_ROLES, Role
 from workflows.errors import FORBIDDEN, INVALID
@@ -86,6 +88,7 @@ MESSAGE_TYPES: Mapping[str, type] = {
     "record_contact": RecordContact, "calendar_changed": CalendarChanged,
 }
 """Every message the workflow accepts, by name, with its payload's dataclass."""
+read_at_the_door(*MESSAGE_TYPES.values())
 
 MESSAGE_ID_FIELDS: Mapping[str, str] = {
     "submit_report": "report_id", "assess_report": "report_id", "raise_event": "event_id",
@@ -109,7 +112,8 @@ _PERSON_FIELDS = frozenset(f.rsplit(".", 1)[-1] for f in ACTOR_FIELDS.values())
 ON_BEHALF = frozenset({Role.ADMIN.value})
 
 FORBIDDEN_REASONS = frozenset({"no_envelope", "forged_envelope", "stale_envelope",
-                               "wrong_role", "other_agency", "other_district", "actor"})
+                               "wrong_role", "other_agency", "other_district", "actor",
+                               "cancel_refused"})
 """Reasons that are about who sent the message (403 in the access log); the others are
 about what was sent (422)."""
 
@@ -137,6 +141,30 @@ def plaintext_refused() -> MessageRefused:
     """Why a payload the strict codec marked (models/payloads.py) is refused."""
     return MessageRefused("plaintext", "the payload was not encrypted by the service's "
                           "codec: plaintext is refused")
+
+
+def refused_payload(name: str, value: RefusedPayload, kind: type | None = None
+                    ) -> MessageRefused:
+    """Why a payload that stood in for message or input `name` (of type `kind`, by
+    default the case message's) is refused: plaintext, or not the shape of its type."""
+    if value.reason == "plaintext":
+        return plaintext_refused()
+    kind = kind or MESSAGE_TYPES.get(name)
+    what = kind.__name__ if kind else f"{recordable_name(name)} message"
+    return MessageRefused("undecodable", f"the payload is not a {what} "
+                          "(see docs/workflow-messages.md)")
+
+
+def refused_before_history(name: str, args: Sequence[RawValue]) -> MessageRefused | None:
+    """Why an update of an unknown name is refused by its validator, so that nothing of
+    it enters history: a plaintext payload, or a name that is not an id (the sender's
+    free text, perhaps a person's name). None: let it in, to be recorded and rejected."""
+    if any(arg.payload.metadata.get("encoding") == REFUSED_MARK for arg in args):
+        return plaintext_refused()
+    if not is_id(name):
+        return MessageRefused("unknown_message",
+                              f"this workflow has no message {UNREADABLE_NAME!r}")
+    return None
 
 
 def rejection(exc: MessageRefused) -> ApplicationError:
@@ -171,6 +199,23 @@ def recordable_name(name: str) -> str:
     unknown signal's name is the sender's free text -- it could be a child's name --
     and DESIGN decision 6 keeps names out of history and the read model."""
     return name if is_id(name) else UNREADABLE_NAME
+
+
+def access_entry(exc: MessageRefused, *, workflow_id: str, name: str, entry: str,
+                 method: str, case_id: str, at: Any) -> AccessEntry:
+    """The access-log row of a refusal at the Temporal door: who (the envelope's sender,
+    else `unauthenticated`), what (`method`, path `temporal:<workflow id>/<name>#<entry>`,
+    both as they may be recorded), 403 for who sent it, else 422."""
+    sender = exc.admission
+    workflow_id = recordable_workflow_id(workflow_id)
+    return AccessEntry(
+        at=at, subject=sender.subject if sender else "unauthenticated",
+        roles=",".join(sender.roles) if sender else None,
+        agency_id=sender.agency_id if sender else None, method=method,
+        path=f"temporal:{workflow_id}/{recordable_name(name)}#{entry}",
+        action=sender.action if sender else None,
+        case_id=case_id if is_id(case_id) else "",
+        status_code=403 if exc.forbidden else 422, outcome="refused")
 
 
 # ---------------------------------------------------------------- reading a payload
@@ -228,7 +273,7 @@ def read_message(name: str, payload: Payload, converter: PayloadConverter) -> An
 def check_message(name: str, message: Any) -> None:
     """Raise `bad_id` when an id or actor field breaks the REST API's id rules."""
     if isinstance(message, RefusedPayload):
-        raise plaintext_refused()
+        raise refused_payload(name, message)
     bad = _bad_field(message, "")
     if bad is not None:
         id_field, message_id = id_of(name, message)

@@ -48,8 +48,9 @@ class ServiceRequestWorkflow(RefusesUnknownMessages):
         refused = self.door.start_refusal(input)
         if refused is not None:
             await self.door.refuse_start(self.flow.rt, refused)
-        return await self.flow.run(policy.service_deadlines(), None, DisputeWorkflow.run,
-                                   self.dispute_id, dispute_workflow_id(self.dispute_id))
+        return await self.door.run_refusing_cancellation(self.flow.rt, self.flow.run(
+            policy.service_deadlines(), None, DisputeWorkflow.run, self.dispute_id,
+            dispute_workflow_id(self.dispute_id)))
 
     @workflow.update
     def decide(self, message: Decide) -> Decided:

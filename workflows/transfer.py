@@ -52,10 +52,10 @@ class TransferRequestWorkflow(RefusesUnknownMessages):
         refused = self.door.start_refusal(input)
         if refused is not None:
             await self.door.refuse_start(self.flow.rt, refused)
-        return await self.flow.run(
+        return await self.door.run_refusing_cancellation(self.flow.rt, self.flow.run(
             policy.transfer_deadlines(input.child_in_care),
             policy.completion_after_dispute(input.child_in_care),
-            DisputeWorkflow.run, self.dispute_id, dispute_workflow_id(self.dispute_id))
+            DisputeWorkflow.run, self.dispute_id, dispute_workflow_id(self.dispute_id)))
 
     @workflow.update
     def decide(self, message: Decide) -> Decided:

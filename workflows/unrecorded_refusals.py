@@ -16,12 +16,16 @@ again, and the row's path names the update id, so the writer keeps one row per u
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 
 from temporalio import workflow
 
 from models.effects import AccessEntry
-from models.ids import is_id
+from models.ids import is_id, recordable_workflow_id
+from workflows import doors
+
+log = logging.getLogger(__name__)
 
 Sink = Callable[[AccessEntry], None]
 _SINKS: dict[str, Sink] = {}
@@ -33,22 +37,26 @@ def install_sink(task_queue: str, sink: Sink) -> None:
     _SINKS[task_queue] = sink
 
 
-def report(name: str, reason: str, status_code: int, case_id: str) -> None:
-    """From an update's validator: log the refusal (never its payload) and hand its row,
-    subject `unauthenticated` (no envelope was read), to the queue's sink."""
+def report(name: str, reason: str, case_id: str) -> None:
+    """From an update's validator: log the refusal (never its payload, nor a name that is
+    not an id: the module's own logger, since the SDK's workflow logger adds the update's
+    name) and hand its row, subject `unauthenticated` (no envelope was read), to the
+    queue's sink."""
     info = workflow.info()
     update = workflow.current_update_info()
     update_id = update.id if update is not None else ""
     if not is_id(update_id):  # the sender's free text: named by its digest instead
         update_id = hashlib.sha256(update_id.encode()).hexdigest()[:32]
-    workflow.logger.warning("update %s refused at the door: %s", name, reason)
+    name = doors.recordable_name(name)
+    log.warning("update %s to %s refused at the door: %s", name,
+                recordable_workflow_id(info.workflow_id), reason)
     sink = _SINKS.get(info.task_queue)
     if sink is None:
         return
     try:
-        sink(AccessEntry(
-            at=workflow.now(), subject="unauthenticated", roles=None, agency_id=None,
-            method="UPDATE", path=f"temporal:{info.workflow_id}/{name}#update:{update_id}",
-            action=None, case_id=case_id, status_code=status_code, outcome="refused"))
+        sink(doors.access_entry(doors.MessageRefused(reason, ""),
+                                workflow_id=info.workflow_id, name=name,
+                                entry=f"update:{update_id}", method="UPDATE",
+                                case_id=case_id, at=workflow.now()))
     except Exception:  # the sender's rejection must not depend on the log
-        workflow.logger.exception("the refused update's access-log row was not handed on")
+        log.exception("the refused update's access-log row was not handed on")

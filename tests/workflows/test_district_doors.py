@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
@@ -424,3 +425,38 @@ async def test_t1_a_signal_or_unknown_update_is_recorded_not_buffered(
     rows = await _access(sessions, handle.id, 2)
     assert sorted(r.method for r in rows) == ["SIGNAL", "UPDATE"]
     assert (await handle.query(TransferRequestWorkflow.status)).status == "open"
+
+
+async def test_t1_an_undecodable_decision_is_refused_by_the_door(
+        env: WorkflowEnvironment, worker: Worker,
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Not the SDK's conversion error (retryable, quoting the payload): the door's
+    `undecodable`, before history, with its access-log row."""
+    _, handle = await _open_transfer(env, worker)
+    error = await _refused(handle.execute_update("decide", RawValue(Payload(
+        metadata={"encoding": b"json/plain"}, data=b'["Jane Citizen"]'))))
+    assert error.type == INVALID and _reason(error) == "undecodable"
+    assert error.non_retryable and "Jane" not in error.message
+    [row] = await _access(sessions, handle.id, 1)
+    assert (row.method, row.status_code) == ("UPDATE", 422)
+    assert (await handle.query(TransferRequestWorkflow.status)).status == "open"
+
+
+async def test_t1_a_transfer_cancelled_through_temporal_runs_on(
+        env: WorkflowEnvironment, worker: Worker,
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Issue 10 review at the district doors: `temporal workflow cancel` is refused and
+    recorded (timeline, access log CANCEL); the request stays open and can be decided."""
+    request_id, handle = await _open_transfer(env, worker)
+    await handle.cancel()
+    [detail] = await _refusals(sessions, "transfer", request_id, 1)
+    assert (detail["signal"], detail["reason"], detail["sent_as"]) == (
+        "cancel", "cancel_refused", "cancel")
+    [row] = await _access(sessions, handle.id, 1)
+    assert (row.method, row.subject, row.status_code) == ("CANCEL", "unauthenticated", 403)
+    manager = (await client_as(env, CallerIdentity("tm-1", ("team_manager",), None,
+                                                   action="decide_transfer"))
+               ).get_workflow_handle(handle.id)
+    decided = await manager.execute_update(TransferRequestWorkflow.decide,
+                                           Decide(decision="accept"))
+    assert decided.status == "accepted"

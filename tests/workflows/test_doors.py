@@ -244,6 +244,47 @@ async def test_an_unreadable_update_is_rejected_and_leaves_nothing_in_history(
     assert "Jane" not in " ".join(r.path for r in rows)
 
 
+@pytest.mark.parametrize("payload", [
+    _json({"report_id": 123}), _json([1, 2]), _json("just a string"),
+    _json({"report_id": "rep-9", "period_index": "Jane Citizen"}),
+])
+async def test_an_undecodable_update_is_refused_by_the_door_not_the_sdk(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str, payload: RawValue,
+) -> None:
+    """Issue 10.3: an update whose payload is not its message's shape is refused like a
+    signal is (`undecodable`, non-retryable, the payload never quoted back or logged),
+    before history, with its access-log row."""
+    case = await _case(env, worker, unique_id)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await case.handle.execute_update("submit_report", payload)
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == INVALID
+    assert cause.message.startswith("refused (undecodable): the payload is not a SubmitReport")
+    assert cause.non_retryable and "Jane" not in cause.message
+    [row] = await _rows_by_method(sessions, case.terms.case_id, "UPDATE", 1)
+    assert (row.subject, row.status_code, row.outcome) == ("unauthenticated", 422, "refused")
+    assert await _reports(case) == []
+
+
+async def test_an_update_name_that_is_not_an_id_never_enters_history(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    """DESIGN decision 6: an unknown update's name is the sender's free text; it is
+    rejected before history and recorded under a placeholder."""
+    case = await _case(env, worker, unique_id)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await case.handle.execute_update("Jane Citizen", _json({"report_id": "rep-n"}))
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.message.startswith("refused (unknown_message)") and "Jane" not in cause.message
+    [row] = await _rows_by_method(sessions, case.terms.case_id, "UPDATE", 1)
+    assert f"/{UNREADABLE_NAME}#update:" in row.path and "Jane" not in row.path
+    history = await case.handle.fetch_history()
+    assert "Jane" not in str(history.to_json())
+
+
 async def test_an_unknown_update_name_is_refused_and_recorded(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
     unique_id: str,
@@ -315,21 +356,39 @@ async def test_who_acted_is_the_envelopes_subject(
     assert "actor" in str(refused.value.cause)
 
 
-async def test_a_plaintext_or_unsigned_start_fails_the_run_naming_why(
-    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+async def test_a_plaintext_unsigned_or_undecodable_start_fails_the_run_naming_why(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
 ) -> None:
+    """Each fails at once (non-retryable: no workflow task retried for ever with the
+    input in the worker's log) and leaves an access-log row, method START."""
     start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start)
-    for client, reason in (((await client_as(env, None)), "no_envelope"),
-                           (env.client, "plaintext")):
+    arguments: dict[str, Any] = {
+        "no_envelope": CaseContractInput(terms=terms), "plaintext": RawValue(refused_payload()),
+        "undecodable": _json({"case_id": terms.case_id, "child_name": "Jane Citizen"})}
+    for reason, argument in arguments.items():
+        client = await client_as(env, None) if reason == "no_envelope" else env.client
         workflow_id = f"{workflow_id_for(terms.case_id)}-{reason}"
-        argument: Any = (RawValue(refused_payload()) if reason == "plaintext"
-                         else CaseContractInput(terms=terms))
-        handle = await client.start_workflow(CaseContractWorkflow.run, argument,
-                                             id=workflow_id, task_queue=worker.task_queue)
+        handle = await client.start_workflow("CaseContract", argument, id=workflow_id,
+                                             task_queue=worker.task_queue)
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
-        assert reason in str(failed.value.cause)
+        cause = failed.value.cause
+        assert isinstance(cause, ApplicationError) and cause.non_retryable
+        assert cause.message.startswith(f"refused ({reason}): ") and "Jane" not in cause.message
+
+        async def logged(workflow_id: str = workflow_id) -> AccessLogRow:
+            async with sessions() as session:
+                rows = list(await session.scalars(select(AccessLogRow).where(
+                    AccessLogRow.path.startswith(f"temporal:{workflow_id}/start#"))))
+            assert len(rows) == 1
+            return rows[0]
+
+        row = await eventually(logged)
+        assert (row.method, row.subject, row.outcome) == ("START", "unauthenticated",
+                                                          "refused")
+        assert row.status_code == (403 if reason == "no_envelope" else 422)
 
 
 # ---------------------------------------------------------------- issue 10 review
