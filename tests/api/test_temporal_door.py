@@ -173,10 +173,13 @@ async def test_an_unsigned_update_through_the_codec_is_refused_recorded_and_logg
 # ---------------------------------------------------------------- starts not ours
 async def _start_from_outside(temporal_env: WorkflowEnvironment, task_queue: str,
                               case_id: str, door: str) -> Any:
-    """Start the case's workflow as an outsider: plaintext (no codec) or encrypted but
-    unsigned (the codec, no envelope: e.g. the CLI through the codec endpoint)."""
+    """Start the case's workflow as an outsider: plaintext (no codec), encrypted but
+    unsigned (the codec, no envelope: e.g. the CLI through the codec endpoint), or
+    encrypted and not a case's input at all."""
     if door == "plaintext":
         client, argument = _plain_client(temporal_env), {"terms": {"case_id": case_id}}
+    elif door == "undecodable":
+        client, argument = temporal_env.client, {"case_id": case_id, "child": "Jane Citizen"}
     else:
         client = temporal_env.client  # the codec, no caller envelope
         argument = CaseContractInput(terms=make_terms(case_id, today(), agency_id="agency-x"))
@@ -184,7 +187,7 @@ async def _start_from_outside(temporal_env: WorkflowEnvironment, task_queue: str
                                        task_queue=task_queue)
 
 
-@pytest.mark.parametrize("door", ["plaintext", "unsigned"])
+@pytest.mark.parametrize("door", ["plaintext", "unsigned", "undecodable"])
 async def test_a_start_from_outside_fails_naming_why_and_the_case_can_then_register(
     api: ApiClient, temporal_env: WorkflowEnvironment, service_client: Client,
     sessions: async_sessionmaker[AsyncSession], task_queue: str, door: str,
@@ -194,10 +197,19 @@ async def test_a_start_from_outside_fails_naming_why_and_the_case_can_then_regis
     with pytest.raises(WorkflowFailureError) as failed:  # at once: its first task fails it
         await asyncio.wait_for(
             service_client.get_workflow_handle(workflow_id_for(case_id)).result(), 30)
-    reason = "plaintext" if door == "plaintext" else "no_envelope"
+    reason = {"plaintext": "plaintext", "unsigned": "no_envelope"}.get(door, door)
     assert f"refused ({reason})" in str(failed.value.cause)
     async with sessions() as session:
         assert await session.get(CaseRow, case_id) is None  # nothing reached the read model
+
+    async def logged() -> None:
+        async with sessions() as session:
+            rows = list(await session.scalars(select(AccessLogRow).where(
+                AccessLogRow.path.startswith(f"temporal:{workflow_id_for(case_id)}/start#"))))
+        assert [(r.method, r.subject, r.outcome) for r in rows] == [
+            ("START", "unauthenticated", "refused")]
+
+    await eventually(logged)
 
     created = await api.post("/cases", json=registration(case_id))
     assert created.status_code == 201, created.text
