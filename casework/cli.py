@@ -85,18 +85,23 @@ def _register_search_attributes(_: argparse.Namespace) -> None:
 def _reconcile(args: argparse.Namespace) -> None:
     from casework.db import engine_for, make_session_factory
     from casework.reconcile import reconcile
+    from casework.reconcile_requests import reconcile_requests
     from casework.temporal_client import connect
 
     async def run() -> None:
         settings = get_settings()
         client = await connect(settings)
         engine = engine_for(settings)
+        sessions = make_session_factory(engine)
         try:
-            report = await reconcile(client, make_session_factory(engine),
-                                     repair=not args.dry_run, case_ids=args.case_ids or None)
+            report = await reconcile(client, sessions, repair=not args.dry_run,
+                                     case_ids=args.case_ids or None)
+            # T1-T4: the requests between districts too, when every case was checked.
+            requests = ([] if args.case_ids else
+                        await reconcile_requests(client, sessions, repair=not args.dry_run))
         finally:
             await engine.dispose()
-        if args.dry_run and (report.drifted or report.ended):
+        if args.dry_run and (report.drifted or report.ended or requests):
             raise SystemExit(1)  # monitoring can alert on drift, and on ended workflows
 
     asyncio.run(run())

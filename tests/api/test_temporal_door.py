@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +29,15 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from casework.reconcile import reconcile
-from models.tables import AccessLogRow, CaseRow, PeriodRow, TimelineEventRow
+from casework.reconcile_requests import reconcile_requests
+from models.tables import (
+    AccessLogRow,
+    CaseRow,
+    DistrictRequestEventRow,
+    DistrictRequestRow,
+    PeriodRow,
+    TimelineEventRow,
+)
 from tests.api.conftest import (
     ApiClient,
     active_case,
@@ -293,3 +302,34 @@ async def test_reconcile_reports_and_marks_a_case_whose_workflow_was_terminated(
     async with sessions() as session:
         row = await session.get(CaseRow, case_id, populate_existing=True)
     assert row is not None and row.status == "active" and row.next_deadline is None
+
+
+async def test_reconcile_reports_and_marks_a_transfer_whose_workflow_was_terminated(
+    api: httpx.AsyncClient, temporal_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """T1-T4: terminate cannot be refused either; reconcile finds the open request whose
+    workflow ended, says so on its timeline and clears its next deadline, once."""
+    request_id = f"tr-{uuid.uuid4().hex[:8]}"
+    opened = await api.post("/transfers", json={
+        "request_id": request_id, "case_id": "case-wa-api", "from_district": "perth",
+        "to_district": "joondalup", "child_in_care": False})
+    assert opened.status_code == 201, opened.text
+    await temporal_env.client.get_workflow_handle(f"transfer-{request_id}").terminate()
+    said: list[str] = []
+    found = await reconcile_requests(temporal_env.client, sessions, repair=False,
+                                     say=said.append)
+    [ended] = [e for e in found if e.request_id == request_id]
+    assert (ended.kind, ended.workflow_status, ended.marked) == ("transfer", "terminated",
+                                                                 False)
+    assert any(request_id in line and "terminated" in line for line in said), said
+    for _ in range(2):  # repeat-safe
+        await reconcile_requests(temporal_env.client, sessions, say=lambda _: None)
+    async with sessions() as session:
+        row = await session.get(DistrictRequestRow, ("transfer", request_id),
+                                populate_existing=True)
+        events = list(await session.scalars(select(DistrictRequestEventRow).where(
+            DistrictRequestEventRow.request_id == request_id,
+            DistrictRequestEventRow.event == "workflow_ended")))
+    assert row is not None and row.status == "open" and row.next_deadline is None
+    assert [e.detail["workflow_status"] for e in events] == ["terminated"]
