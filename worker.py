@@ -79,10 +79,13 @@ def build_worker(
     strict_sandbox: bool = False,
     review_reminder_lead_days: int = 14,
     caller_keys: Mapping[str, bytes] | None = None,
+    schedule: ScheduleActivities | None = None,
 ) -> Worker:
     """The worker. `caller_keys` verify caller envelopes (issue 10); by default the
     client codec's (`EncryptionCodec.caller_keys`). Without any, every message but a
-    continued run's is refused: only the service's own writers change a case."""
+    continued run's is refused: only the service's own writers change a case.
+    `schedule`: the schedule activity (the holiday calendar's, by default; the deadline
+    burst benchmark moves its instants)."""
     codec = client.data_converter.payload_codec
     if caller_keys is None and isinstance(codec, EncryptionCodec):
         caller_keys = codec.caller_keys
@@ -90,7 +93,7 @@ def build_worker(
     # Updates refused before they entered history still get their access-log row.
     unrecorded_refusals.install_sink(task_queue, RefusalLog(sessions,
                                                             asyncio.get_running_loop()))
-    schedule = ScheduleActivities(sessions, review_reminder_lead_days)
+    schedule = schedule or ScheduleActivities(sessions, review_reminder_lead_days)
     read_model = ReadModelActivities(sessions, deliverer)
     district = DistrictActivities(sessions, deliverer)
     return Worker(

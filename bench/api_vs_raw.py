@@ -1,0 +1,178 @@
+"""The REST API beside the raw Temporal client, in the same run on the same stack (issue
+13): `casework dev` (dev server on its SQLite file, one worker, the API under uvicorn,
+the read model on SQLite), driven by `CONCURRENCY` clients at once.
+
+- registration: `POST /cases` then `POST /cases/{id}/endorsement` through HTTP, beside
+  the same start and `endorse` update sent with the service's own Temporal client
+  (codec, signed caller envelope) -- what the API adds is authentication, validation,
+  the access log and its reads of the read model;
+- report submission: `POST /cases/{id}/reports` beside the `submit_report` update.
+
+Prints operations per second and p50/p99 latency of each, and the API's ratio to the raw
+client (throughput, p99). `API_BENCH_CASES` sets how many cases each way (default 100).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+
+from casework.caller_envelope import CallerIdentity
+from casework.cli import issue_dev_token
+from casework.codec import codec_for_settings
+from casework.config import Settings
+from casework.processes import free_port
+from casework.temporal_client import client_options
+from models.messages import EndorseContract, SubmitReport
+from tests.api.dates import endorsement_body, registration_body
+from tests.workflows.conftest import endorsement_for, make_terms
+from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
+
+CASES = int(os.environ.get("API_BENCH_CASES", "100"))
+CONCURRENCY = 10
+
+
+def _start_stack(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATA_DIR": str(data_dir), "API_PORT": str(ports["api"]),
+           "TEMPORAL_PORT": str(ports["temporal"]), "TEMPORAL_UI_PORT": str(ports["ui"])}
+    env.pop("DATABASE_URL", None)
+    env.pop("TEMPORAL_ADDRESS", None)
+    return subprocess.Popen([sys.executable, "-m", "casework.cli", "dev"], env=env,
+                            cwd=data_dir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+async def _ready(api: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(240):
+            try:
+                if (await client.get(f"{api}/readyz", timeout=2)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise RuntimeError("casework dev did not become ready")
+
+
+async def _timed(count: int, operation: Callable[[int], Awaitable[None]]
+                 ) -> tuple[float, list[float]]:
+    """(operations per second, each operation's seconds), CONCURRENCY at a time."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+    latencies: list[float] = []
+
+    async def one(index: int) -> None:
+        async with gate:
+            began = time.perf_counter()
+            await operation(index)
+            latencies.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one(index) for index in range(count)))
+    return count / (time.perf_counter() - began), latencies
+
+
+def _p(latencies: list[float], quantile: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] * 1000
+
+
+async def run(count: int = CASES) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder)
+        ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
+        api = f"http://127.0.0.1:{ports['api']}"
+        stack = _start_stack(data_dir, ports)
+        try:
+            await _ready(api)
+            settings = Settings(data_dir=data_dir)
+            token = issue_dev_token(settings, ["admin"], subject="bench")
+            temporal = await Client.connect(
+                f"127.0.0.1:{ports['temporal']}", **client_options(
+                    codec_for_settings(settings),
+                    default_caller=CallerIdentity("bench", ("admin",), None)))
+            results = await _measure(api, token, temporal, settings.temporal_task_queue,
+                                     count)
+        finally:
+            stack.send_signal(signal.SIGINT)
+            try:
+                stack.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(stack.pid, signal.SIGKILL)
+                stack.wait()
+    print(f"\nREST API vs the raw Temporal client: {count} cases each, {CONCURRENCY} "
+          "clients at once, casework dev")
+    print(f"  {'operation':<36} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'x raw/s':>8} {'x raw p99':>10}")
+    for name in ("register + endorse", "report submission"):
+        raw_rate, raw_latencies = results[f"raw {name}"]
+        for way in ("raw", "api"):
+            rate, latencies = results[f"{way} {name}"]
+            label = f"{name} ({'Temporal client' if way == 'raw' else 'HTTP'})"
+            print(f"  {label:<36} {rate:>7.1f} {_p(latencies, .5):>8.0f} "
+                  f"{_p(latencies, .99):>8.0f} {rate / raw_rate:>8.2f} "
+                  f"{_p(latencies, .99) / _p(raw_latencies, .99):>10.2f}")
+
+
+async def _measure(api: str, token: str, temporal: Client, task_queue: str, count: int
+                   ) -> dict[str, tuple[float, list[float]]]:
+    today = datetime.now(UTC).date()
+    run_id = uuid.uuid4().hex[:6]
+    results: dict[str, tuple[float, list[float]]] = {}
+    async with httpx.AsyncClient(base_url=api, timeout=60, headers={
+            "Authorization": f"Bearer {token}"}) as http:
+
+        async def api_register(index: int) -> None:
+            case_id = f"api-{run_id}-{index}"
+            created = await http.post("/cases", json=registration_body(case_id, today))
+            assert created.status_code == 201, created.text
+            endorsed = await http.post(f"/cases/{case_id}/endorsement",
+                                       json=endorsement_body(today))
+            assert endorsed.status_code == 200, endorsed.text
+
+        async def api_report(index: int) -> None:
+            answer = await http.post(f"/cases/api-{run_id}-{index}/reports",
+                                     json={"report_id": f"rep-{index}"})
+            assert answer.status_code == 201, answer.text
+
+        async def raw_register(index: int) -> None:
+            terms = make_terms(f"raw-{run_id}-{index}", today, agency_id="agency-api")
+            handle = await temporal.start_workflow(
+                CaseContractWorkflow.run, CaseContractInput(terms),
+                id=workflow_id_for(terms.case_id), task_queue=task_queue)
+            await handle.execute_update(CaseContractWorkflow.endorse,
+                                        EndorseContract(endorsement_for(terms, today)))
+
+        async def raw_report(index: int) -> None:
+            handle = temporal.get_workflow_handle_for(
+                CaseContractWorkflow.run, workflow_id_for(f"raw-{run_id}-{index}"))
+            await handle.execute_update(CaseContractWorkflow.submit_report,
+                                        SubmitReport(report_id=f"rep-{index}"))
+
+        # Warm both paths, then alternate so neither has the quieter machine.
+        await _timed(5, lambda i: raw_register(count + i))
+        await _timed(5, lambda i: api_register(count + i))
+        results["raw register + endorse"] = await _timed(count, raw_register)
+        results["api register + endorse"] = await _timed(count, api_register)
+        results["raw report submission"] = await _timed(count, raw_report)
+        results["api report submission"] = await _timed(count, api_report)
+    return results
+
+
+def main(count: int = CASES) -> None:
+    asyncio.run(run(count))
+
+
+if __name__ == "__main__":
+    main()
