@@ -16,9 +16,10 @@ between the server's UTC date and the case's local one:
 - the contact is three days ago (K1), after the start and before the first contact gap
   (fortnightly, from the endorsement) is due, so no lack-of-contact audit (R7) shifts the
   audit ids the closure example carries over;
-- the closure day is six weeks ahead, in Tasmania (R1-R3 recompute the deadlines not yet
-  passed of that state's cases, so trying the example on a Victorian service moves no
-  case's deadline).
+- the closure day is the one undated example of the set: declaring a closure moves the
+  deadlines of every case of its jurisdiction (R1-R3), so trying the example must not
+  touch a real case -- its day, 16 February 2099, lies past any contract running today
+  (ten years at most), and a repeat of it on another day answers 200.
 
 The case id names the day, so examples sent on another day start a new case. Pure: the
 document builder passes today (api/openapi.py); a unit test sweeps every day of a leap
@@ -36,7 +37,7 @@ CONTRACT_STARTED_DAYS_AGO = 14
 ENDORSED_DAYS_AGO = 7
 SIGNED_DAYS_AGO = 10
 CONTACT_DAYS_AGO = 3
-CLOSURE_DAY_AHEAD_DAYS = 42
+CLOSURE_DAY = date(2099, 2, 16)
 CHILD_AGE_MONTHS = 126
 """Ten and a half at the endorsement: old enough to sign (C4), so the example signs."""
 QUARTERS = 4
@@ -91,6 +92,6 @@ def dated_examples(today: date) -> dict[str, list[dict[str, Any]]]:
                 {"item_id": f"{case_id}:review-plan-review-scheduled",
                  "reason": "The review's task goes with it."}]}],
         "ClosureDayIn": [{
-            "jurisdiction": "AU-TAS", "name": "Bushfire closure",
-            "day": (today + timedelta(days=CLOSURE_DAY_AHEAD_DAYS)).isoformat()}],
+            "jurisdiction": "AU-VIC", "name": "Bushfire closure",
+            "day": CLOSURE_DAY.isoformat()}],
     }

@@ -13,8 +13,8 @@ from typing import Any
 
 from api.permissions import PERMISSIONS
 
-PATH_IDS = {"case_id": "case-2098-0147", "report_id": "rep-2098-q1", "audit_id": "audit-1",
-            "review_id": "rev-5", "task_id": "case-2098-0147:review-plan-review-scheduled"}
+PATH_IDS = {"case_id": "case-0147", "report_id": "rep-q1", "audit_id": "audit-1",
+            "review_id": "rev-5", "task_id": "case-0147:review-plan-review-scheduled"}
 """What `{case_id}` ... stand for in an example's `instance`."""
 
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -23,7 +23,7 @@ _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
 
 _ROUTE_PROBLEMS: dict[tuple[str, str], dict[int, dict[str, Any]]] = {
     ("POST", "/cases"): {
-        409: {"detail": "Case 'case-2098-0147' is registered with different terms; a changed "
+        409: {"detail": "Case 'case-0147' is registered with different terms; a changed "
               "contract goes through a review (V5).", "field": "case_id"},
         422: {"title": "Policy violation", "detail": "C5 schedule.due_dates[1]: 2099-05-15 "
               "is more than three months after 2098-10-01: quarterly reporting is the "
@@ -45,7 +45,7 @@ _ROUTE_PROBLEMS: dict[tuple[str, str], dict[int, dict[str, Any]]] = {
               "field": "period_index", "rule": "R4"},
     },
     ("POST", "/cases/{case_id}/reports/{report_id}/assessment"): {
-        409: {"detail": "Report rep-2098-q1 is already assessed (adequate).",
+        409: {"detail": "Report rep-q1 is already assessed (adequate).",
               "field": "assessment", "rule": "R4"},
         422: {"detail": "assessment must be one of adequate, discuss_progress, hold_meeting, "
               "inadequate_quality, request_resubmission, seek_further_information.",
@@ -93,7 +93,7 @@ _ROUTE_PROBLEMS: dict[tuple[str, str], dict[int, dict[str, Any]]] = {
         409: {"detail": "The task is already completed.", "field": "task_id"},
     },
     ("POST", "/calendar/closures"): {
-        409: {"detail": "AU-VIC 2099-02-15 is already declared as 'Bushfire closure'.",
+        409: {"detail": "AU-VIC 2099-02-16 is already declared as 'Bushfire closure'.",
               "field": "day"},
         422: {"detail": "jurisdiction: no public-holiday calendar for 'NZ'.",
               "field": "jurisdiction", "rule": "input"},

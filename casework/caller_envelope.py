@@ -32,7 +32,7 @@ from temporalio.converter import PayloadConverter
 
 from models.envelope import HEADER, Envelope, payload_digest, seal
 from models.payloads import CaseworkPayloadConverter
-from models.permissions import message_actions
+from models.permissions import MESSAGE_ACTIONS, message_actions
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,16 @@ class CallerEnvelopeInterceptor(Interceptor):
             return list(args), headers
         arg = args[0]
         payload = arg.payload if isinstance(arg, RawValue) else self.converter.to_payload(arg)
-        allowed = [a.value for a in message_actions(workflow_id, workflow_type).get(
-            message, ())]
+        table = message_actions(workflow_id, workflow_type)
+        allowed = [a.value for a in table.get(message, ())]
         action = caller.action if caller.action in allowed else (allowed or [""])[0]
+        # The district is signed only for the district workflows, whose door scopes by it
+        # (T1-T4): a case's envelopes stay as workers before it verify them.
+        district = caller.district_id if table is not MESSAGE_ACTIONS else None
         envelope = Envelope(subject=caller.subject, roles=tuple(caller.roles),
                             agency_id=caller.agency_id, action=action, message=message,
                             workflow_id=workflow_id, digest=payload_digest(payload),
-                            key_id=self.key_id, district_id=caller.district_id)
+                            key_id=self.key_id, district_id=district)
         return [RawValue(payload)], {**headers, HEADER: seal(envelope, self.key)}
 
 

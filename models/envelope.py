@@ -26,6 +26,8 @@ from typing import Any
 
 from temporalio.api.common.v1 import Payload
 
+from models.ids import is_id
+
 HEADER = "casework-caller"
 """The Temporal header that carries the envelope."""
 ENVELOPE_ENCODING = b"json/plain"
@@ -124,9 +126,11 @@ def open_envelope(header: Payload | None, keys: Mapping[str, bytes], *, message:
         raise EnvelopeRefused("forged_envelope", "the caller envelope is malformed") from None
     key = keys.get(envelope.key_id)
     if key is None:
+        # Not verified yet: the sender's text, quoted only when it is an id.
+        named = repr(envelope.key_id) if is_id(envelope.key_id) else "an unreadable id"
         raise EnvelopeRefused("forged_envelope",
-                              f"the caller envelope names key {envelope.key_id!r}, "
-                              "which this worker does not hold")
+                              f"the caller envelope names key {named}, which this worker "
+                              "does not hold")
     if not hmac.compare_digest(signature, _signature(_body(envelope), key)):
         raise EnvelopeRefused("forged_envelope", "the caller envelope's signature is wrong")
     if (envelope.message, envelope.workflow_id, envelope.digest) != (message, workflow_id,

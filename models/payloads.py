@@ -8,7 +8,7 @@ type was asked for, so the workflow sees it and refuses the message by name: a s
 recorded as `signal_refused` (reason `plaintext`), an update is rejected, and a start
 fails the run with a non-retryable error. Importable inside the workflow sandbox.
 
-For every dataclass read from a payload, the digest of that payload is remembered
+For every message or input read from a payload, the digest of that payload is remembered
 (`raw_digest`): the caller envelope vouches for the bytes the sender serialised
 (models/envelope.py), and a workflow that re-serialised the value it was given to check
 them would stop matching envelopes already in history as soon as a message or input
@@ -24,7 +24,6 @@ caught in a deadline burst). This module is passed through the sandbox (worker.p
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import weakref
 from collections.abc import Sequence
@@ -125,16 +124,17 @@ class CaseworkPayloadConverter(PydanticPayloadConverter):
 
     def from_payloads(self, payloads: Sequence[Payload],
                       type_hints: list[type] | None = None) -> list[Any]:
-        """The values; for each dataclass, the digest of the payload it came from is
-        remembered (`raw_digest`), so an envelope is checked against the bytes sent."""
+        """The values. For a message or input read at the door (`read_at_the_door`), the
+        digest of the payload it came from is remembered (`raw_digest`), so an envelope is
+        checked against the bytes sent; anything else (activity results, query answers)
+        is read as the SDK reads it."""
         hints: list[Any] = list(type_hints or [])
         if not any(hint in _READ_AT_THE_DOOR for hint in hints):
-            values = super().from_payloads(payloads, type_hints)
-        else:
-            values = [self._read_one(payload, hints[index] if index < len(hints) else None)
-                      for index, payload in enumerate(payloads)]
+            return super().from_payloads(payloads, type_hints)
+        values = [self._read_one(payload, hints[index] if index < len(hints) else None)
+                  for index, payload in enumerate(payloads)]
         for payload, value in zip(payloads, values, strict=False):
-            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if type(value) in _READ_AT_THE_DOOR:
                 _remember_digest(value, payload_digest(payload))
         return values
 

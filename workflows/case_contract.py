@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.district import RequestEffects
-    from models.effects import AccessEntry, CaseEffects
+    from models.effects import CaseEffects
     from models.envelope import installed_keys, payload_digest
     from models.errors import PolicyViolation
     from models.messages import (
@@ -68,11 +68,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows import engine_reviews as reviews
     from workflows.arrival import SERVICE_LATENCY_BOUND, report_arrival
     from workflows.cancellation import refusing_cancellation
+    from workflows.carried_input import check_carried_input
     from workflows.doors import DOORS_PATCH, MessageRefused
     from workflows.engine import CaseEngine
     from workflows.errors import CaseError
     from workflows.fingerprint import terms_fingerprint
     from workflows.outbox import Pending
+    from workflows.request_runtime import record_refused_start
     from workflows.state import (
         ACTIVE,
         AWAITING_ENDORSEMENT,
@@ -182,7 +184,10 @@ class CaseContractWorkflow:
     @workflow.init
     def __init__(self, input: CaseContractInput) -> None:
         # Issue 10: the strict codec refused a plaintext start, or the input was not a
-        # case's (models/payloads.py); `run` fails it, naming why.
+        # case's (models/payloads.py); `run` fails it, naming why. A continued run's input
+        # is the case's own carried state: unreadable, its task fails and is retried
+        # until a worker that reads it is deployed, never a blank case.
+        check_carried_input(input)
         self._refused_start = input if isinstance(input, RefusedPayload) else None
         if self._refused_start is not None:
             input = CaseContractInput(terms=_NO_TERMS, search_attributes=False)
@@ -200,11 +205,15 @@ class CaseContractWorkflow:
         # replay, since every activation's time is in the history.
         self._activation_at: datetime | None = None
         self._previous_activation_at: datetime | None = None
+        # Whether this run checks messages at the door (DOORS_PATCH), once it is known:
+        # update validators may not ask a patch, so they read the answer given here.
+        self._doors_on: bool | None = None
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
     async def run(self, input: CaseContractInput) -> CaseStatus:
-        self._lean_history()  # first, in the run's first activation (issue 13)
+        if self._lean_history():  # first, in the run's first activation (issue 13)
+            self._doors_on = True  # a lean run takes every patch before it, unasked
         refused = self._start_refusal()
         if refused is not None:
             if workflow.patched(REFUSED_START_LOGGED):
@@ -264,7 +273,7 @@ class CaseContractWorkflow:
         next). A continued run is started by the workflow itself and needs none."""
         if workflow.info().continued_run_id is not None:
             return None
-        if not self._patched(DOORS_PATCH):
+        if not self._doors():
             return None
         if self._refused_start is not None:
             return doors.refused_payload("start", self._refused_start, CaseContractInput)
@@ -286,10 +295,7 @@ class CaseContractWorkflow:
         entry = doors.access_entry(refused, workflow_id=workflow.info().workflow_id,
                                    name="start", entry=str(workflow.uuid4()),
                                    method="START", case_id=case_id, at=workflow.now())
-        await workflow.execute_activity(
-            "record_request_effects", RequestEffects(request=None, access=[entry]),
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
-            summary="record a refused start")
+        await record_refused_start(RequestEffects(request=None, access=[entry]))
 
     async def _drain(self) -> None:
         """Before the run ends (closure or continue-as-new): let running handlers finish
@@ -349,6 +355,11 @@ class CaseContractWorkflow:
         """`workflow.patched(patch_id)`, except that a lean-history run takes the patch
         without writing its marker: every patch above is older than `LEAN_HISTORY`."""
         return self._lean_history() or workflow.patched(patch_id)
+
+    def _doors(self) -> bool:
+        """`_patched(DOORS_PATCH)`, remembered for the update validators."""
+        self._doors_on = self._patched(DOORS_PATCH)
+        return self._doors_on
 
     def _use_patches(self) -> None:
         """Tell the engine which patched behaviour this run follows. Called before the
@@ -640,13 +651,12 @@ class CaseContractWorkflow:
         message that cannot be read, or is not allowed in, is refused and recorded rather
         than dropped by the SDK (which logs the payload) or applied unchecked. `prepare`
         adjusts the message as let in (a report's arrival, issue 9.3) before the rules."""
-        if not self._patched(DOORS_PATCH):
+        if not self._doors():
             # Histories recorded before the doors: applied as the SDK converted them.
             message: Any
-            try:
-                message = workflow.payload_converter().from_payload(
-                    raw.payload, doors.MESSAGE_TYPES[name])
-            except Exception:
+            message = workflow.payload_converter().from_payload(
+                raw.payload, doors.MESSAGE_TYPES[name])
+            if isinstance(message, RefusedPayload):  # models/payloads.py: not a message
                 workflow.logger.warning("signal %s dropped: undecodable payload", name)
                 return
             self._signal(name, validate, apply, prepare(message) if prepare else message)
@@ -719,10 +729,9 @@ class CaseContractWorkflow:
             signal="cancel", reason="cancel_refused", door="temporal",
             detail="a case is not cancelled through Temporal: it ends by its rules (E1, "
                    "E2) through the API")
-        self.engine.pending.access.append(AccessEntry(
-            at=now, subject="unauthenticated", roles=None, agency_id=None, method="CANCEL",
-            path=f"temporal:{workflow.info().workflow_id}/cancel#{entry}", action=None,
-            case_id=case_id, status_code=403, outcome="refused"))
+        self.engine.pending.access.append(doors.access_entry(
+            MessageRefused("cancel_refused", ""), workflow_id=workflow.info().workflow_id,
+            name="cancel", entry=entry, method="CANCEL", case_id=case_id, at=now))
         self._wake = True
 
     def _admit_update(self, name: str, message: Any, validate: Callable[[Any], None]
@@ -736,7 +745,7 @@ class CaseContractWorkflow:
         try:
             admitted = self._admitted(name, message)
         except MessageRefused as exc:
-            if exc.forbidden:
+            if exc.forbidden and self._doors_on:
                 return
             unrecorded_refusals.report(name, exc.reason, self.state.terms.case_id)
             raise doors.rejection(exc) from None
@@ -748,7 +757,7 @@ class CaseContractWorkflow:
         (`_refuse`, method UPDATE) and rejected to its sender. No patch guards this: the
         validator rejected such updates before, so no recorded history reaches here
         with one."""
-        if not self._patched(DOORS_PATCH):
+        if not self._doors():
             return message
         try:
             return self._admitted(name, message)
@@ -969,7 +978,7 @@ class CaseContractWorkflow:
         refused = MessageRefused(
             "unknown_message", f"this case has no message {doors.recordable_name(name)!r}",
             id_field=id_field, message_id=message_id)
-        if self._patched(DOORS_PATCH):
+        if self._doors():
             self._refuse(name, refused, method="UPDATE")
         raise doors.rejection(refused)
 
@@ -985,7 +994,7 @@ class CaseContractWorkflow:
 
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
-        if not self._patched(DOORS_PATCH):
+        if not self._doors():
             return
         payload = args[0].payload if args else None
         id_field, message_id = doors.readable_id(name, payload)

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.payloads import RefusedPayload
     from workflows import district_policy as policy
+    from workflows.carried_input import check_carried_input
     from workflows.deadlines import local_instant
     from workflows.district_doors import DistrictDoor, RefusesUnknownMessages
     from workflows.errors import CaseError, conflict, invalid
@@ -50,7 +51,9 @@ def coworking_workflow_id(arrangement_id: str) -> str:
 class CoworkingWorkflow(RefusesUnknownMessages):
     @workflow.init
     def __init__(self, input: CoworkingInput) -> None:
-        # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
+        # Issue 10: the strict codec refused a plaintext start, or it was not a
+        # co-working input; `run` refuses it. A continued run's must be readable.
+        check_carried_input(input)
         if isinstance(input, RefusedPayload):
             input = CoworkingInput(arrangement_id="refused", case_id="refused",
                                    from_district="refused", to_district="refused",

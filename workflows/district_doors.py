@@ -140,7 +140,7 @@ class DistrictDoor:
         """Record the refused start's access-log row (there is no request to put on a
         timeline), then fail the run, naming the reason."""
         self.refuse(rt, "start", exc, method="START")
-        await rt.record_access()
+        await rt.record_access(refused_start=True)
         raise rejection(exc)
 
     def update_refusal(self, name: str, message: Any) -> MessageRefused | None:
@@ -209,8 +209,8 @@ class DistrictDoor:
                 "Temporal: it ends by its rules (T1-T4) through the API"), method="CANCEL")
 
         await refusing_cancellation(body, refuse)
-        if rt.access:  # refused as the run ended: its row still goes (its entry cannot)
-            await rt.record_access()
+        while rt.access:  # refused as the run ended: its row still goes (its entry cannot)
+            await refusing_cancellation(asyncio.create_task(rt.record_access()), refuse)
         return body.result()  # or raises: continue-as-new
 
     def refuse_unknown(self, rt: RequestRuntime, name: str, args: Sequence[RawValue],

@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from models.district import DeadlineSpec, DeadlinesRequest, RequestDeadline, RequestEffects
 from models.district import RequestEntry as Entry
@@ -163,14 +163,19 @@ class RequestRuntime:
             heartbeat_timeout=RECORDING_HEARTBEAT_TIMEOUT, retry_policy=ACTIVITY_RETRY,
             summary=f"record {entry.kind} {entry.status}")
 
-    async def record_access(self) -> None:
-        """Record only the access-log rows (a start refused at the door, issue 10)."""
+    async def record_access(self, *, refused_start: bool = False) -> None:
+        """Record only the access-log rows (issue 10): a start refused at the door
+        (`refused_start`: tried a few times only, `record_refused_start`), or refusals
+        noted as the run ended."""
         effects = RequestEffects(request=None, access=self.access)
         self.access = []
+        if refused_start:
+            await record_refused_start(effects)
+            return
         await workflow.execute_activity(
             "record_request_effects", effects, start_to_close_timeout=ACTIVITY_TIMEOUT,
             heartbeat_timeout=RECORDING_HEARTBEAT_TIMEOUT, retry_policy=ACTIVITY_RETRY,
-            summary=f"record a refused {self.kind} start")
+            summary=f"record {self.kind} refusals")
 
     def _publish(self, entry: Entry) -> None:
         values = (entry.status, entry.stage, entry.next_deadline, entry.escalated)
@@ -206,6 +211,24 @@ class RequestRuntime:
                                           timeout_summary=what)
         except TimeoutError:
             pass
+
+
+REFUSED_START_ATTEMPTS = 5
+
+
+async def record_refused_start(effects: RequestEffects) -> None:
+    """The access-log row of a start refused at the door (a case's or a request's), tried
+    a few times only: the run must fail soon whatever the database does, for a run kept
+    waiting holds the workflow id -- the case id the real registration needs. A row not
+    written is said in the worker's log."""
+    try:
+        await workflow.execute_activity(
+            "record_request_effects", effects, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                     maximum_attempts=REFUSED_START_ATTEMPTS),
+            summary="record a refused start")
+    except ActivityError:
+        workflow.logger.warning("the refused start's access-log row was not written")
 
 
 def day_of(deadline: RequestDeadline) -> str:
