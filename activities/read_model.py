@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -60,6 +61,8 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
         await session.execute(delete(PeriodRow).where(
             PeriodRow.case_id == case.case_id,
             PeriodRow.period_index.in_(effects.removed_periods)))
+    kept = await _recorded_bases(session, case.case_id,
+                                 [p.index for p in effects.periods if not p.state.get("basis")])
     await upsert(session, PeriodRow, [
         {
             "case_id": case.case_id,
@@ -72,7 +75,7 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
             "report_received_at": p.report_received_at,
             "assessment": p.assessment,
             "outcome": p.outcome,
-            "state": p.state,
+            "state": {**p.state, "basis": kept[p.index]} if p.index in kept else p.state,
             "updated_at": case.updated_at,
         }
         for p in effects.periods
@@ -104,6 +107,18 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
         for a in effects.audits
     ], ["audit_id"])
     await write_access(session, effects.access)
+
+
+async def _recorded_bases(session: AsyncSession, case_id: str, indexes: list[int]
+                          ) -> dict[int, Any]:
+    """The basis already recorded for each of these periods, which the workflow no longer
+    carries (workflows/compaction.py): a later recording of a settled period keeps it."""
+    if not indexes:
+        return {}
+    rows = await session.execute(select(PeriodRow.period_index, PeriodRow.state).where(
+        PeriodRow.case_id == case_id, PeriodRow.period_index.in_(indexes)))
+    return {index: state["basis"] for index, state in rows
+            if isinstance(state, dict) and state.get("basis")}
 
 
 async def write_access(session: AsyncSession, entries: list[AccessEntry]) -> None:

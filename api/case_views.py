@@ -126,6 +126,26 @@ async def read_model_view(session: AsyncSession, case: CaseRow) -> CaseView:
     return view_from_rows(case, list(periods), list(audits), list(tasks))
 
 
+def fill_basis(view: CaseView, recorded: dict[int, dict[str, Any]]) -> CaseView:
+    """The view with each period's basis the workflow no longer carries (a settled
+    period's, workflows/compaction.py) taken from its recorded row."""
+    for period in view.periods:
+        if not period.basis and period.index in recorded:
+            period.basis = recorded[period.index]
+    return view
+
+
+async def with_recorded_basis(session: AsyncSession, view: CaseView) -> CaseView:
+    """`fill_basis` from the read model, read only when some period lacks its basis."""
+    missing = [p.index for p in view.periods if not p.basis]
+    if not missing:
+        return view
+    rows = await session.execute(select(PeriodRow.period_index, PeriodRow.state).where(
+        PeriodRow.case_id == view.case_id, PeriodRow.period_index.in_(missing)))
+    return fill_basis(view, {index: state["basis"] for index, state in rows
+                             if isinstance(state, dict) and state.get("basis")})
+
+
 async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
                     caller: Caller, status_timeout: timedelta = QUERY_TIMEOUT) -> CaseView:
     """Live while the workflow runs; from the read model once the case has closed, or
@@ -136,7 +156,8 @@ async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
         view = await read_model_view(session, row)
     else:
         try:
-            view = view_from_status(await gateway.status(case_id, status_timeout))
+            view = await with_recorded_basis(session, view_from_status(
+                await gateway.status(case_id, status_timeout)))
         except NotFound:
             view = await read_model_view(session, row)
     if caller.agency_scoped:

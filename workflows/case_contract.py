@@ -69,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.arrival import SERVICE_LATENCY_BOUND, report_arrival
     from workflows.cancellation import refusing_cancellation
     from workflows.carried_input import check_carried_input
+    from workflows.compaction import compact_for_next_run
     from workflows.doors import DOORS_PATCH, MessageRefused
     from workflows.engine import CaseEngine
     from workflows.errors import CaseError
@@ -258,6 +259,9 @@ class CaseContractWorkflow:
             if self._should_continue_as_new(boundary):
                 await self._drain()
                 self.state.runs += 1
+                # Issue 13: settled periods travel without their basis (the read model
+                # keeps it). Only the next run's input changes, no command: replay-safe.
+                compact_for_next_run(self.state, workflow.now())
                 workflow.continue_as_new(CaseContractInput(
                     terms=self.state.terms, state=self.state,
                     continue_as_new_after_events=input.continue_as_new_after_events,
