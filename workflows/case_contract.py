@@ -743,9 +743,12 @@ class CaseContractWorkflow:
         """An update's validator: the door's checks, then the rules. What was sent being
         unreadable (plaintext, undecodable, an id that breaks the rule) or breaking a rule
         is the sender's error and leaves nothing in history -- no plaintext or name enters
-        it. Who sent it being refused (no or a bad envelope, role, C7, actor) lets the
-        update in, well-formed and encrypted, so its handler can record the refusal on the
-        timeline and in the access log before rejecting it (`_door_update`)."""
+        it (its access-log row goes through the worker, workflows/unrecorded_refusals.py).
+        Who sent it being refused (no or a bad envelope, role, C7, actor) lets the update
+        in, well-formed and encrypted, so its handler can record the refusal on the
+        timeline and in the access log before rejecting it (`_door_update`) -- once the
+        run is known to check its door (`_doors_on`): a run from before the doors, or one
+        whose first activation has not yet decided, rejects it here as it always did."""
         try:
             admitted = self._admitted(name, message)
         except MessageRefused as exc:
