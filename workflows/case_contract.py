@@ -129,7 +129,9 @@ REFUSE_CANCEL = "refuse-temporal-cancel"
 """Patch id (issue 10 review): a cancellation requested through Temporal (`temporal
 workflow cancel`, the UI's "Request Cancellation", an SDK) is refused and recorded, and
 the case runs on. A run started before it ends CANCELED, as it did, until it
-continues-as-new."""
+continues-as-new. A run continued from one that took it carries `refuses_cancel` in its
+input and does not ask again (issue 13: an asked patch is a marker and a search-attribute
+upsert in every run)."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -175,6 +177,8 @@ class CaseContractInput:
     # over, so this run does not upsert them again unchanged.
     lean_history: bool = False
     published_search_attributes: str | None = None
+    # Issue 13: the run that continued into this one took `REFUSE_CANCEL`.
+    refuses_cancel: bool = False
 
 
 read_at_the_door(CaseContractInput)
@@ -209,6 +213,7 @@ class CaseContractWorkflow:
         # Whether this run checks messages at the door (DOORS_PATCH), once it is known:
         # update validators may not ask a patch, so they read the answer given here.
         self._doors_on: bool | None = None
+        self._refuses_cancel = False
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
@@ -221,7 +226,8 @@ class CaseContractWorkflow:
                 await self._log_refused_start(refused)
             raise doors.rejection(refused)
         self._use_patches()
-        if not workflow.patched(REFUSE_CANCEL):
+        self._refuses_cancel = self._input.refuses_cancel or workflow.patched(REFUSE_CANCEL)
+        if not self._refuses_cancel:
             return await self._run(input)
         # Issue 10 review: a case ends only by its rules (E1, E2), never because somebody
         # who reaches Temporal asked. The SDK delivers a cancellation to this task alone,
@@ -268,6 +274,7 @@ class CaseContractWorkflow:
                     search_attributes=input.search_attributes,
                     lean_history=self._lean_history(),
                     published_search_attributes=self._published,
+                    refuses_cancel=self._refuses_cancel,
                 ))
             await self._sleep_until_next()
 
