@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -32,7 +31,6 @@ from fastapi import Depends
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -59,8 +57,8 @@ from api.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
+from api.strangers import NoWorkflow, evict_stranger, started_input
 from casework.config import Settings
-from models.envelope import HEADER
 from models.messages import ReportAccepted, SubmitReport
 from models.terms import ContractTerms
 from workflows.arrival import SERVICE_LATENCY_BOUND
@@ -195,7 +193,8 @@ class CaseGateway:
             except WorkflowAlreadyStartedError:
                 if await self._started_input(terms.case_id) is not None:
                     return False  # ours: a repeat, or other terms (the caller compares)
-                await self._settle(terms.case_id)
+                await evict_stranger(self._client, workflow_id_for(terms.case_id),
+                                     CaseContractInput, START_SETTLE)
             except RPCError as exc:
                 started = start_took_effect(await self.started_fingerprint(terms.case_id),
                                             terms_fingerprint(terms))
@@ -222,12 +221,6 @@ class CaseGateway:
             rpc_timeout=START_TIMEOUT,
         )
 
-    async def _settle(self, case_id: str) -> None:
-        """Wait (at most START_SETTLE) for a run that is not ours to end: the worker fails
-        it in its first workflow task."""
-        with suppress(TimeoutError, WorkflowFailureError, RPCError):
-            await asyncio.wait_for(self.handle(case_id).result(), START_SETTLE.total_seconds())
-
     async def _started_input(self, case_id: str) -> CaseContractInput | None:
         """The input the case's current run was started with, when the service started
         it: encrypted by our codec, a CaseContractInput, with a caller envelope (the
@@ -236,24 +229,13 @@ class CaseGateway:
         None when there is no run, or its start is not ours (plaintext, unsigned, or
         not a case's input at all)."""
         try:
-            async for event in self.handle(case_id).fetch_history_events(
-                    rpc_timeout=QUERY_TIMEOUT):
-                started = event.workflow_execution_started_event_attributes
-                # A continued run was started by the case itself, and carries no envelope.
-                if (HEADER not in started.header.fields
-                        and not started.continued_execution_run_id):
-                    return None
-                try:
-                    [input] = await self._client.data_converter.decode(
-                        started.input.payloads, [CaseContractInput])
-                except Exception:  # not a case's input: whatever the converter raises
-                    return None
-                return input if isinstance(input, CaseContractInput) else None
+            found: CaseContractInput | None = await started_input(
+                self._client, workflow_id_for(case_id), CaseContractInput)
+        except NoWorkflow:
+            return None
         except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return None
             raise unavailable(exc) from exc
-        return None
+        return found
 
     async def is_running(self, case_id: str) -> bool | None:
         """True while the workflow runs, False once it has completed, None if absent."""

@@ -33,6 +33,7 @@ from api.openapi import accepted_later
 from api.pagination import MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Caller
 from api.schemas.district import RequestPage, RequestPendingView, RequestView
+from api.strangers import NoWorkflow, evict_stranger, started_input
 from models.district import (
     COWORKING,
     DISPUTE,
@@ -164,17 +165,36 @@ async def start_request(client: Client, run: Any, input: Any, workflow_id: str,
     An id is never reused, even once its workflow has finished: an ended arrangement or
     a completed transfer started "again" is a repeat of that one, not a new one. The
     facts are compared with the input in the workflow's history, so a repeat needs no
-    worker (a backlog cannot turn it into a 503, issue 18.3)."""
-    try:
-        await client.start_workflow(run, input, id=workflow_id, task_queue=task_queue,
-                                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                                    static_summary=f"{workflow_id} (T1-T4)")
-        return True
-    except WorkflowAlreadyStartedError:
-        pass
-    except RPCError as exc:
-        raise unavailable(exc) from exc
+    worker (a backlog cannot turn it into a 503, issue 18.3). A run under the id that
+    the service did not start (issue 10, api/strangers.py) takes nothing over: it is let
+    end, or terminated, and the request is started after it."""
+    policy = WorkflowIDReusePolicy.REJECT_DUPLICATE
+    for _attempt in range(2):
+        try:
+            await client.start_workflow(run, input, id=workflow_id, task_queue=task_queue,
+                                        id_reuse_policy=policy,
+                                        static_summary=f"{workflow_id} (T1-T4)")
+            return True
+        except WorkflowAlreadyStartedError:
+            pass
+        except RPCError as exc:
+            raise unavailable(exc) from exc
+        try:
+            ours = await started_input(client, workflow_id, type(input))
+        except NoWorkflow:
+            ours = None
+        except RPCError as exc:
+            raise unavailable(exc) from exc
+        if ours is not None:
+            break
+        await evict_stranger(client, workflow_id, type(input))
+        # The stranger's run has ended (failed or terminated): only such a run may be
+        # followed, never one of the service's that completed.
+        policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
     started = await _started_input(client, workflow_id, type(input))
+    if not isinstance(started, type(input)):
+        raise Conflict("this id is held by a workflow the service did not start; try "
+                       "again shortly", field="request_id")
     differs = sorted(k for k, v in same.items() if getattr(started, k) != v)
     if differs:
         raise Conflict("this id was used for another request", field=differs[0])

@@ -24,7 +24,8 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,10 @@ async def _casework(client: Client, sessions: async_sessionmaker[AsyncSession],
     return drained, late, troubled
 
 
-async def run(count: int = CASES) -> None:
+@asynccontextmanager
+async def dev_stack() -> AsyncIterator[tuple[Client, async_sessionmaker[AsyncSession]]]:
+    """A Temporal dev server on its own SQLite file, with the search attributes, and a
+    migrated throw-away read model on SQLite; the client signs as a bench admin."""
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         await upgrade_to_head_async(url)
@@ -195,11 +199,15 @@ async def run(count: int = CASES) -> None:
                     dev_server_extra_args=["--db-filename", str(Path(folder) / "t.db")],
             ) as env:
                 await ensure_search_attributes(env.client, "default")
-                bare = await _bare(env.client, count)
-                drained, late, troubled = await _casework(env.client,
-                                                          make_session_factory(engine), count)
+                yield env.client, make_session_factory(engine)
         finally:
             await engine.dispose()
+
+
+async def run(count: int = CASES) -> None:
+    async with dev_stack() as (client, sessions):
+        bare = await _bare(client, count)
+        drained, late, troubled = await _casework(client, sessions, count)
     print(f"\nDeadline burst: {count} follow-ups at one instant, one worker, dev server "
           "(SQLite file)")
     print(f"  {'workflows':<28} {'drained in s':>12} {'per s':>8} {'x bare':>7}")

@@ -14,21 +14,20 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from bench.deadline_burst import KEYS, BareTimer, _in_flight, _start, bare_follow_up
-from casework.caller_envelope import CallerEnvelopeInterceptor, CallerIdentity
-from casework.db import make_engine, make_session_factory
-from casework.migrate import upgrade_to_head_async
-from casework.processes import venv_binary
-from casework.temporal_client import ensure_search_attributes, make_data_converter
+from bench.deadline_burst import (
+    KEYS,
+    BareTimer,
+    _in_flight,
+    _start,
+    bare_follow_up,
+    dev_stack,
+)
 from worker import MAX_CACHED_WORKFLOWS, build_worker
 
 CASES = int(os.environ.get("OPEN_CASES", "10000"))
@@ -46,44 +45,27 @@ def _peak_mib() -> float:
 
 
 async def run(count: int = CASES) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        await upgrade_to_head_async(url)
-        engine = make_engine(url)
-        signing = CallerEnvelopeInterceptor(KEYS, "bench", default=CallerIdentity(
-            subject="bench", roles=("admin",), agency_id=None))
-        try:
-            async with await WorkflowEnvironment.start_local(
-                    data_converter=make_data_converter(), interceptors=[signing],
-                    dev_server_existing_path=str(venv_binary("temporal")),
-                    dev_server_log_level="error",
-                    dev_server_extra_args=["--db-filename", str(Path(folder) / "t.db")],
-            ) as env:
-                await ensure_search_attributes(env.client, "default")
-                client = env.client
-                queue = f"bare-{uuid.uuid4().hex[:6]}"
-                rss_before = _rss_mib()
-                async with Worker(client, task_queue=queue, workflows=[BareTimer],
-                                  activities=[bare_follow_up],
-                                  workflow_runner=UnsandboxedWorkflowRunner(),
-                                  max_cached_workflows=MAX_CACHED_WORKFLOWS):
-                    far = datetime.now(UTC) + timedelta(days=60)
-                    began = time.perf_counter()
-                    await _in_flight(count, lambda i: client.start_workflow(
-                        BareTimer.run, far, id=f"bare-{queue}-{i}", task_queue=queue))
-                    bare_seconds = time.perf_counter() - began
-                    await asyncio.sleep(5)  # their first tasks done
-                    bare_rss = _rss_mib()
-                queue = f"open-{uuid.uuid4().hex[:6]}"
-                async with build_worker(client, queue, make_session_factory(engine),
-                                        caller_keys=KEYS):
-                    began = time.perf_counter()
-                    await _in_flight(count, lambda i: _start(client, queue, f"{queue}-{i}"))
-                    case_seconds = time.perf_counter() - began
-                    await asyncio.sleep(5)
-                    case_rss = _rss_mib()
-        finally:
-            await engine.dispose()
+    async with dev_stack() as (client, sessions):
+        queue = f"bare-{uuid.uuid4().hex[:6]}"
+        rss_before = _rss_mib()
+        async with Worker(client, task_queue=queue, workflows=[BareTimer],
+                          activities=[bare_follow_up],
+                          workflow_runner=UnsandboxedWorkflowRunner(),
+                          max_cached_workflows=MAX_CACHED_WORKFLOWS):
+            far = datetime.now(UTC) + timedelta(days=60)
+            began = time.perf_counter()
+            await _in_flight(count, lambda i: client.start_workflow(
+                BareTimer.run, far, id=f"bare-{queue}-{i}", task_queue=queue))
+            bare_seconds = time.perf_counter() - began
+            await asyncio.sleep(5)  # their first tasks done
+            bare_rss = _rss_mib()
+        queue = f"open-{uuid.uuid4().hex[:6]}"
+        async with build_worker(client, queue, sessions, caller_keys=KEYS):
+            began = time.perf_counter()
+            await _in_flight(count, lambda i: _start(client, queue, f"{queue}-{i}"))
+            case_seconds = time.perf_counter() - began
+            await asyncio.sleep(5)
+            case_rss = _rss_mib()
     print(f"\n{count:,} open workflows on one worker (cache {MAX_CACHED_WORKFLOWS:,}), dev "
           f"server; RSS of the process, {rss_before:.0f} MiB before any")
     print(f"  {'workflows':<34} {'start s':>8} {'per s':>7} {'RSS MiB':>8} {'x bare':>7}")

@@ -306,7 +306,10 @@ class CaseContractWorkflow:
         entry = doors.access_entry(refused, workflow_id=workflow.info().workflow_id,
                                    name="start", entry=str(workflow.uuid4()),
                                    method="START", case_id=case_id, at=workflow.now())
-        await record_refused_start(RequestEffects(request=None, access=[entry]))
+        # With it go the rows of messages refused before the run failed (a signal sent
+        # with the start, signal-with-start): the case has no timeline to hold them.
+        await record_refused_start(RequestEffects(
+            request=None, access=[entry, *self.engine.pending.access]))
 
     async def _drain(self) -> None:
         """Before the run ends (closure or continue-as-new): let running handlers finish
@@ -1018,7 +1021,7 @@ class CaseContractWorkflow:
 
 
 _NO_TERMS = ContractTerms(
-    case_id="refused", agency_id="refused", phase=Phase.PROTECTION_ORDER,
+    case_id="", agency_id="refused", phase=Phase.PROTECTION_ORDER,
     total_case_management=True, functions=[], aboriginal_child=False,
     acsass_consulted_on=None, child_birth_date=date(2000, 1, 1),
     schedule=ReportingSchedule(due_dates=[]), contract_start=date(2000, 1, 1),

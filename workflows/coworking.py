@@ -55,7 +55,7 @@ class CoworkingWorkflow(RefusesUnknownMessages):
         # co-working input; `run` refuses it. A continued run's must be readable.
         check_carried_input(input)
         if isinstance(input, RefusedPayload):
-            input = CoworkingInput(arrangement_id="refused", case_id="refused",
+            input = CoworkingInput(arrangement_id="refused", case_id="",
                                    from_district="refused", to_district="refused",
                                    started_on=workflow.now().date())
         self.input = input

@@ -68,7 +68,7 @@ class DisputeWorkflow(RefusesUnknownMessages):
         # Issue 10: a plaintext start (never the request's own): `run` refuses it.
         if isinstance(input, RefusedPayload):
             input = DisputeInput(dispute_id="refused", request_kind="refused",
-                                 request_id="refused", case_id="refused",
+                                 request_id="refused", case_id="",
                                  from_district="refused", to_district="refused",
                                  request_opened_at=workflow.now(), reason_id="refused")
         self.input = input

@@ -31,7 +31,7 @@ class ServiceRequestWorkflow(RefusesUnknownMessages):
     def __init__(self, input: ServiceRequestInput) -> None:
         # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
         if isinstance(input, RefusedPayload):
-            input = ServiceRequestInput(request_id="refused", case_id="refused",
+            input = ServiceRequestInput(request_id="refused", case_id="",
                                         from_district="refused", to_district="refused")
         self.flow = RequestFlow(RequestFacts(
             kind=SERVICE, request_id=input.request_id, case_id=input.case_id,

@@ -34,7 +34,7 @@ class TransferRequestWorkflow(RefusesUnknownMessages):
     def __init__(self, input: TransferInput) -> None:
         # Issue 10: the strict codec refused a plaintext start; `run` refuses it.
         if isinstance(input, RefusedPayload):
-            input = TransferInput(request_id="refused", case_id="refused",
+            input = TransferInput(request_id="refused", case_id="",
                                   from_district="refused", to_district="refused",
                                   child_in_care=False)
         self.flow = RequestFlow(RequestFacts(

@@ -24,7 +24,12 @@ from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.update.v1 import Input, Meta, Request, WaitPolicy
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -333,3 +338,39 @@ async def test_reconcile_reports_and_marks_a_transfer_whose_workflow_was_termina
             DistrictRequestEventRow.event == "workflow_ended")))
     assert row is not None and row.status == "open" and row.next_deadline is None
     assert [e.detail["workflow_status"] for e in events] == ["terminated"]
+
+
+# ---------------------------------------------------------------- strangers that never fail
+async def test_a_start_no_worker_will_fail_cannot_hold_a_case_id(
+    api: ApiClient, temporal_env: WorkflowEnvironment, service_client: Client,
+) -> None:
+    """A stranger's start on a task queue no worker polls never fails by itself: the
+    registration waits for it a little, terminates that run (naming why) and starts the
+    case (api/strangers.py)."""
+    case_id = new_case_id("takeover-nowhere")
+    await temporal_env.client.start_workflow(
+        "CaseContract", {"x": 1}, id=workflow_id_for(case_id), task_queue="nowhere")
+    created = await api.post("/cases", json=registration(case_id))
+    assert created.status_code == 201, created.text
+    runs = [run async for run in service_client.list_workflows(
+        f"WorkflowId = '{workflow_id_for(case_id)}'")]
+    assert sorted(r.status for r in runs if r.status is not None) == sorted(
+        [WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.TERMINATED])
+
+
+@pytest.mark.parametrize("door", ["plaintext", "unsigned", "nowhere"])
+async def test_t1_a_start_from_outside_cannot_hold_a_transfer_id(
+    api: ApiClient, temporal_env: WorkflowEnvironment, task_queue: str, door: str,
+) -> None:
+    """Issue 10 at the district workflows: a transfer id started from outside -- plaintext,
+    unsigned, or on a queue no worker polls -- is taken back by the real request: 201,
+    never a 500 or a 202 for ever."""
+    request_id = f"tr-{uuid.uuid4().hex[:8]}"
+    facts = {"request_id": request_id, "case_id": "case-wa-api", "from_district": "perth",
+             "to_district": "joondalup", "child_in_care": False}
+    client = _plain_client(temporal_env) if door == "plaintext" else temporal_env.client
+    await client.start_workflow("TransferRequest", facts, id=f"transfer-{request_id}",
+                                task_queue="nowhere" if door == "nowhere" else task_queue)
+    opened = await api.post("/transfers", json=facts)
+    assert opened.status_code == 201, opened.text
+    assert (await api.get(f"/transfers/{request_id}")).status_code == 200

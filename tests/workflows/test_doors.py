@@ -489,3 +489,29 @@ async def test_an_unknown_signal_name_that_is_not_an_id_is_not_recorded(
     assert name not in json.dumps(refused) and name[:20] not in json.dumps(refused)
     [row] = await eventually(lambda: _access_one(sessions, case.terms.case_id))
     assert f"/{UNREADABLE_NAME}#" in row.path and name[:20] not in row.path
+
+
+async def test_a_signal_sent_with_a_refused_start_leaves_its_row(
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
+) -> None:
+    """signal-with-start from outside: the start is refused and the run fails; the
+    signal's refusal is not dropped with it -- its access-log row goes with the start's."""
+    start = await begin_on(env)
+    terms = make_terms(f"c-{unique_id}", start)
+    client = await client_as(env, None)
+    handle = await client.start_workflow(
+        "CaseContract", CaseContractInput(terms=terms), id=workflow_id_for(terms.case_id),
+        task_queue=worker.task_queue, start_signal="submit_report",
+        start_signal_args=[SubmitReport(report_id="rep-with-start")])
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+
+    async def logged() -> list[str]:
+        async with sessions() as session:
+            rows = list(await session.scalars(select(AccessLogRow).where(
+                AccessLogRow.path.startswith(f"temporal:{handle.id}/"))))
+        assert sorted(r.method for r in rows) == ["SIGNAL", "START"], rows
+        return [r.path for r in rows]
+
+    await eventually(logged)
