@@ -70,6 +70,7 @@ class CoworkingWorkflow(RefusesUnknownMessages):
         self.door = DistrictDoor("Coworking", input.case_id, input.from_district,
                                  input.to_district)
         self.door.open_run()
+        self.runtime = self.rt
 
     @workflow.run
     async def run(self, input: CoworkingInput) -> RequestStatus:
@@ -173,9 +174,6 @@ class CoworkingWorkflow(RefusesUnknownMessages):
     @end.validator
     def _check_end(self, message: EndCoworking) -> None:
         self.door.validate("end", message)
-
-    def request_runtime(self) -> RequestRuntime:
-        return self.rt
 
     @workflow.query
     def status(self) -> RequestStatus:

@@ -88,6 +88,7 @@ class DisputeWorkflow(RefusesUnknownMessages):
         self.door = DistrictDoor("Dispute", input.case_id, input.from_district,
                                  input.to_district)
         self.door.open_run()
+        self.runtime = self.rt
 
     @workflow.run
     async def run(self, input: DisputeInput) -> DisputeResult:
@@ -266,9 +267,6 @@ class DisputeWorkflow(RefusesUnknownMessages):
             policy.check_resolution(self.request_status, message.outcome)
         except CaseError as error:
             raise refuse(error) from error
-
-    def request_runtime(self) -> RequestRuntime:
-        return self.rt
 
     @workflow.query
     def status(self) -> RequestStatus:

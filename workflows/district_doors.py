@@ -231,22 +231,19 @@ class DistrictDoor:
 
 class RefusesUnknownMessages:
     """The four district workflows' handlers for any other signal or update name
-    (`DistrictDoor.refuse_unknown`). A subclass has `door` and names its request's
-    runtime in `request_runtime`."""
+    (`DistrictDoor.refuse_unknown`). A subclass sets `door` and its request's runtime,
+    `runtime`, in its init."""
 
     door: DistrictDoor
-
-    def request_runtime(self) -> RequestRuntime:
-        raise NotImplementedError
+    runtime: RequestRuntime
 
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
-        self.door.refuse_unknown(self.request_runtime(), name, args, "SIGNAL")
+        self.door.refuse_unknown(self.runtime, name, args, "SIGNAL")
 
     @workflow.update(dynamic=True)
     def unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
-        raise rejection(self.door.refuse_unknown(self.request_runtime(), name, args,
-                                                 "UPDATE"))
+        raise rejection(self.door.refuse_unknown(self.runtime, name, args, "UPDATE"))
 
     @unknown_update.validator
     def _validate_unknown_update(self, name: str, args: Sequence[RawValue]) -> None:

@@ -21,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.dispute import DisputeWorkflow, dispute_id_for, dispute_workflow_id
     from workflows.district_doors import DistrictDoor, RefusesUnknownMessages
     from workflows.request_flow import RequestFacts, RequestFlow
-    from workflows.request_runtime import RequestRuntime
 
 
 def transfer_workflow_id(request_id: str) -> str:
@@ -45,6 +44,7 @@ class TransferRequestWorkflow(RefusesUnknownMessages):
         self.door = DistrictDoor("TransferRequest", input.case_id, input.from_district,
                                  input.to_district)
         self.door.open_run()
+        self.runtime = self.flow.rt
         self.dispute_id = dispute_id_for(TRANSFER, input.request_id)
 
     @workflow.run
@@ -67,9 +67,6 @@ class TransferRequestWorkflow(RefusesUnknownMessages):
     def _check(self, message: Decide) -> None:
         if self.door.validate("decide", message):
             self.flow.validate(message)
-
-    def request_runtime(self) -> RequestRuntime:
-        return self.flow.rt
 
     @workflow.query
     def status(self) -> RequestStatus:

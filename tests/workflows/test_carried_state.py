@@ -4,7 +4,7 @@ period does not erase it. The R5 outcome, reports and instants travel unchanged.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -61,6 +61,6 @@ async def test_r5_a_settled_period_carries_no_basis_into_the_next_run(
     # from the status, which carries period 0 without its basis -- keeps the row's.
     async with sessions() as session:
         await write_effects(session, effects_from_status(await case.status(),
-                                                         datetime.now(UTC)))
+                                                         await env.get_current_time()))
         await session.commit()
     assert (await _recorded_basis(sessions, case.terms.case_id))[0] == first.basis
