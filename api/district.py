@@ -22,13 +22,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.accepted import accepted
 from api.case_gateway import (
-    QUERY_TIMEOUT,
     UPDATE_TIMEOUT_SECONDS,
     NotAnswered,
     refusal,
     unavailable,
 )
-from api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from api.errors import Conflict, Forbidden, NotFound
 from api.openapi import accepted_later
 from api.pagination import MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Caller
@@ -179,44 +178,32 @@ async def start_request(client: Client, run: Any, input: Any, workflow_id: str,
             pass
         except RPCError as exc:
             raise unavailable(exc) from exc
-        try:
-            ours = await started_input(client, workflow_id, type(input))
-        except NoWorkflow:
-            ours = None
-        except RPCError as exc:
-            raise unavailable(exc) from exc
+        ours = await _service_input(client, workflow_id, type(input))
         if ours is not None:
             break
         await evict_stranger(client, workflow_id, type(input))
         # The stranger's run has ended (failed or terminated): only such a run may be
         # followed, never one of the service's that completed.
         policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
-    started = await _started_input(client, workflow_id, type(input))
-    if not isinstance(started, type(input)):
+    if ours is None:
         raise Conflict("this id is held by a workflow the service did not start; try "
                        "again shortly", field="request_id")
-    differs = sorted(k for k, v in same.items() if getattr(started, k) != v)
+    differs = sorted(k for k, v in same.items() if getattr(ours, k) != v)
     if differs:
         raise Conflict("this id was used for another request", field=differs[0])
     return False
 
 
-async def _started_input(client: Client, workflow_id: str, input_type: type,
-                         missing_ok: bool = False) -> Any:
-    """The input the workflow's latest run was started with (its first history event;
-    a continued run carries the same facts); None for no such workflow if `missing_ok`."""
+async def _service_input(client: Client, workflow_id: str, input_type: type) -> Any:
+    """The input the workflow's latest run was started with, when the service started it
+    (api/strangers.py; a continued run carries the same facts); None when there is no
+    workflow or a stranger's run holds the id."""
     try:
-        async for event in client.get_workflow_handle(workflow_id).fetch_history_events(
-                rpc_timeout=QUERY_TIMEOUT):
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            [found] = await client.data_converter.decode(payloads, [input_type])
-            return found
+        return await started_input(client, workflow_id, input_type)
+    except NoWorkflow:
+        return None
     except RPCError as exc:
-        if missing_ok and exc.status == RPCStatusCode.NOT_FOUND:
-            return None
         raise unavailable(exc) from exc
-    raise ServiceUnavailable(f"Temporal returned no history for {workflow_id}.",
-                             component="temporal")
 
 
 _WORKFLOWS: dict[str, tuple[Callable[[str], str], type]] = {
@@ -232,8 +219,7 @@ async def _unrecorded(client: Client, kind: str, request_id: str
     """A row-shaped view (never added to the session) of a request whose workflow has
     started but not recorded itself: who asked whom about which case, from its input."""
     workflow_id, input_type = _WORKFLOWS[kind]
-    started = await _started_input(client, workflow_id(request_id), input_type,
-                                   missing_ok=True)
+    started = await _service_input(client, workflow_id(request_id), input_type)
     if started is None:
         return None
     return DistrictRequestRow(kind=kind, request_id=request_id, case_id=started.case_id,

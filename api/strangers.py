@@ -47,7 +47,10 @@ async def started_input(client: Client, workflow_id: str, input_type: type,
         async for event in client.get_workflow_handle(
                 workflow_id, run_id=run_id).fetch_history_events(rpc_timeout=QUERY_TIMEOUT):
             started = event.workflow_execution_started_event_attributes
-            if HEADER not in started.header.fields and not started.continued_execution_run_id:
+            # Ours: signed by the service's client, continued by the workflow itself, or
+            # started by a parent workflow (a dispute; its door checks the parent).
+            if (HEADER not in started.header.fields and not started.continued_execution_run_id
+                    and not started.HasField("parent_workflow_execution")):
                 return None
             try:
                 [found] = await client.data_converter.decode(started.input.payloads,

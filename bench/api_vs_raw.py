@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -37,33 +34,12 @@ from casework.processes import free_port
 from casework.temporal_client import client_options
 from models.messages import EndorseContract, SubmitReport
 from tests.api.dates import endorsement_body, registration_body
+from tests.e2e.test_dev_stack import _start, _stop, _wait_ready
 from tests.workflows.conftest import endorsement_for, make_terms
 from workflows.case_contract import CaseContractInput, CaseContractWorkflow, workflow_id_for
 
 CASES = int(os.environ.get("API_BENCH_CASES", "100"))
 CONCURRENCY = 10
-
-
-def _start_stack(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATA_DIR": str(data_dir), "API_PORT": str(ports["api"]),
-           "TEMPORAL_PORT": str(ports["temporal"]), "TEMPORAL_UI_PORT": str(ports["ui"])}
-    env.pop("DATABASE_URL", None)
-    env.pop("TEMPORAL_ADDRESS", None)
-    return subprocess.Popen([sys.executable, "-m", "casework.cli", "dev"], env=env,
-                            cwd=data_dir, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-async def _ready(api: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(240):
-            try:
-                if (await client.get(f"{api}/readyz", timeout=2)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.5)
-    raise RuntimeError("casework dev did not become ready")
 
 
 async def _timed(count: int, operation: Callable[[int], Awaitable[None]]
@@ -93,9 +69,9 @@ async def run(count: int = CASES) -> None:
         data_dir = Path(folder)
         ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
         api = f"http://127.0.0.1:{ports['api']}"
-        stack = _start_stack(data_dir, ports)
+        stack = _start(data_dir, ports)  # `casework dev`, as the end-to-end tests run it
         try:
-            await _ready(api)
+            await asyncio.to_thread(_wait_ready, api, stack, 120)
             settings = Settings(data_dir=data_dir)
             token = issue_dev_token(settings, ["admin"], subject="bench")
             temporal = await Client.connect(
@@ -105,12 +81,7 @@ async def run(count: int = CASES) -> None:
             results = await _measure(api, token, temporal, settings.temporal_task_queue,
                                      count)
         finally:
-            stack.send_signal(signal.SIGINT)
-            try:
-                stack.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(stack.pid, signal.SIGKILL)
-                stack.wait()
+            await asyncio.to_thread(_stop, stack)
     print(f"\nREST API vs the raw Temporal client: {count} cases each, {CONCURRENCY} "
           "clients at once, casework dev")
     print(f"  {'operation':<36} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8} "
