@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.case_listing import list_new_case
 from models.schedule import ScheduledPeriod, ScheduleRequest, ScheduleResult
 from models.tables import CalendarClosureRow
 from workflows.business_calendar import BusinessCalendar, CalendarSpec, closure_scopes
@@ -110,6 +111,14 @@ class ScheduleActivities:
 
     @activity.defn(name="schedule_periods")
     async def schedule_periods(self, request: ScheduleRequest) -> ScheduleResult:
+        if request.listing is not None:
+            # Listed, and committed, before the closures are read: a closure declared
+            # meanwhile is then either seen here or told by its route
+            # (activities/case_listing.py). Insert-only, so a retry changes nothing.
+            async with self._sessions() as session:
+                await list_new_case(session, request.case_id, request.jurisdiction,
+                                    request.listing)
+                await session.commit()
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(CalendarClosureRow.day).where(

@@ -39,7 +39,7 @@ from api.state import AppState, TemporalGateway
 from api.ui_proxy import UiProxy
 from casework.codec import codec_for_settings
 from casework.config import Settings, get_settings
-from casework.db import engine_for, make_session_factory
+from casework.db import engine_for, make_autocommit_session_factory
 
 DESCRIPTION = """
 Keeps every contracted child-protection case on track: each case is a durable Temporal
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = engine_for(settings)
-        sessions = make_session_factory(engine)
+        sessions = make_autocommit_session_factory(engine)
         app.state.casework = AppState(
             settings=settings,
             engine=engine,

@@ -147,11 +147,12 @@ async def with_recorded_basis(session: AsyncSession, view: CaseView) -> CaseView
 
 
 async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
-                    caller: Caller, status_timeout: timedelta = QUERY_TIMEOUT) -> CaseView:
+                    caller: Caller, status_timeout: timedelta = QUERY_TIMEOUT,
+                    row: CaseRow | None = None) -> CaseView:
     """Live while the workflow runs; from the read model once the case has closed, or
     if its workflow is gone (e.g. history removed after retention). 404 for a case the
-    caller may not reach (C7)."""
-    row = await visible_case(session, caller, case_id)
+    caller may not reach (C7). `row`: the case's row when the caller has it already."""
+    row = await visible_case(session, caller, case_id, row)
     if row.status == CLOSED:
         view = await read_model_view(session, row)
     else:

@@ -16,34 +16,27 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.upsert import upsert
+from activities.case_listing import list_new_case
 from api.case_gateway import CaseGateway
 from api.case_views import case_view, read_model_view
-from api.closures import closure_changed
-from api.errors import Conflict, ProblemError, ServiceUnavailable, Unprocessable
+from api.errors import Conflict, ServiceUnavailable, Unprocessable
 from api.permissions import Caller
 from api.schemas import CaseView
 from api.scoping import visible_case
-from models.tables import CalendarClosureRow, CaseRow
+from models.schedule import CaseListing
+from models.tables import CaseRow
 from models.terms import ContractTerms
 from workflows import policy
-from workflows.business_calendar import (
-    BusinessCalendar,
-    CalendarSpec,
-    UnknownJurisdiction,
-    closure_scopes,
-)
-from workflows.case_contract import CaseContractWorkflow, workflow_id_for
+from workflows.business_calendar import BusinessCalendar, CalendarSpec, UnknownJurisdiction
 from workflows.fingerprint import terms_fingerprint
-from workflows.state import AWAITING_ENDORSEMENT
 
 
 def check_calendar(terms: ContractTerms) -> None:
@@ -84,8 +77,15 @@ class Registration(Enum):
     """The workflow started (now or before) but the listing could not be written."""
 
 
+@dataclass(frozen=True)
+class Registered:
+    outcome: Registration
+    row: CaseRow | None = None
+    """The row listed by this request, for the answer's view (not read again)."""
+
+
 async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractTerms
-                   ) -> Registration:
+                   ) -> Registered:
     """CREATED when the case was registered now, REPEATED when this repeats a
     registration, ACCEPTED when its workflow runs but the database failed to list it.
     Raises PolicyViolation (C1-C5, 422) or Conflict (409)."""
@@ -97,10 +97,9 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
     if row is not None:
         if row.terms_fingerprint != fingerprint:
             raise _different_terms(terms.case_id)
-        return Registration.REPEATED
+        return Registered(Registration.REPEATED, row)
     # The workflow first, then the row: a row must never exist without its workflow, or a
     # retry would answer 200 for a case that was never started.
-    starting = datetime.now(UTC)
     started = await gateway.start(terms)
     if not started:
         # Compared with the terms in the workflow's history, not through its status
@@ -108,7 +107,14 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
         if await gateway.started_fingerprint(terms.case_id) != fingerprint:
             raise _different_terms(terms.case_id)
     try:
-        await _list(session, terms, fingerprint)
+        # The answer's view uses the row inserted here rather than read it again. A
+        # closure declared meanwhile is the first schedule's concern, not ours
+        # (activities/case_listing.py).
+        listed = await list_new_case(session, terms.case_id, terms.jurisdiction, CaseListing(
+            agency_id=terms.agency_id, contract_start=terms.contract_start,
+            contract_end=terms.contract_end, order_expiry=terms.order_expiry,
+            terms_fingerprint=fingerprint))
+        await session.commit()
     except (OperationalError, DBAPIError, OSError):
         # The case exists and runs: say so (202), never "failed" (issue 18.3). Its first
         # record writes the row; the same registration again is safe meanwhile.
@@ -116,15 +122,8 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
                     exc_info=True)
         with suppress(OperationalError, DBAPIError, OSError):
             await session.rollback()
-        return Registration.ACCEPTED
-    if started:
-        try:
-            await _tell_of_recent_closures(session, gateway, terms, starting)
-        except (OperationalError, DBAPIError, OSError):
-            # Registered all the same; declaring the closure again tells every case.
-            log.warning("case %s not checked for recent closures (database error)",
-                        terms.case_id, exc_info=True)
-    return Registration.CREATED if started else Registration.REPEATED
+        return Registered(Registration.ACCEPTED)
+    return Registered(Registration.CREATED if started else Registration.REPEATED, listed)
 
 
 REGISTRATION_VIEW_TIMEOUT = timedelta(seconds=3)
@@ -133,7 +132,7 @@ showing the read model's row instead (issue 18.3: the case exists either way).""
 
 
 async def registered_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
-                          caller: Caller) -> CaseView | None:
+                          caller: Caller, row: CaseRow | None = None) -> CaseView | None:
     """The case as GET shows it; when its workflow does not answer in time (a worker
     backlog), the read model's row (`source: read_model`); None when the database
     cannot be read either (the route answers 202) -- never a 503 for a case that
@@ -141,12 +140,12 @@ async def registered_view(session: AsyncSession, gateway: CaseGateway, case_id: 
     try:
         try:
             return await case_view(session, gateway, case_id, caller,
-                                   status_timeout=REGISTRATION_VIEW_TIMEOUT)
+                                   status_timeout=REGISTRATION_VIEW_TIMEOUT, row=row)
         except ServiceUnavailable as exc:
             if exc.extra.get("component") != "temporal":
                 raise
-            return await read_model_view(session, await visible_case(session, caller,
-                                                                      case_id))
+            return await read_model_view(session, await visible_case(
+                session, caller, case_id, row))
     except (OperationalError, DBAPIError, OSError):
         log.warning("case %s registered; its view could not be read", case_id,
                     exc_info=True)
@@ -155,51 +154,4 @@ async def registered_view(session: AsyncSession, gateway: CaseGateway, case_id: 
         return None
 
 
-async def _list(session: AsyncSession, terms: ContractTerms, fingerprint: str) -> None:
-    """The case's read-model row, so lists show it at once."""
-    now = datetime.now(UTC)
-    # Insert only: the workflow's own record (activities/read_model.py) may already be
-    # there and knows more.
-    await upsert(session, CaseRow, [{
-        "case_id": terms.case_id, "agency_id": terms.agency_id,
-        "jurisdiction": terms.jurisdiction, "status": AWAITING_ENDORSEMENT,
-        "workflow_id": workflow_id_for(terms.case_id),
-        "contract_start": terms.contract_start, "contract_end": terms.contract_end,
-        "order_expiry": terms.order_expiry, "next_deadline": None,
-        "next_deadline_kind": None, "overdue": False, "consecutive_failures": 0,
-        "audit_open": False, "terms_fingerprint": fingerprint, "snapshot": {},
-        "created_at": now, "updated_at": now, "closed_at": None,
-    }], ["case_id"], update=[])
-    await session.commit()
-
-
 log = logging.getLogger("casework.registration")
-
-RECENT_CLOSURE_MARGIN = timedelta(minutes=1)
-"""Covers clock differences between API hosts; a closure told twice recomputes once."""
-
-
-async def _tell_of_recent_closures(session: AsyncSession, gateway: CaseGateway,
-                                   terms: ContractTerms, starting: datetime) -> None:
-    """A closure declared while this case started may be missed twice over: the
-    workflow's schedule read the closures just before it was stored, and the calendar
-    route listed running cases just before this row existed. Closures stored since the
-    start (less a margin) are therefore sent to the case now: if the route missed the
-    row, its closure was stored before the row, so this query, after the row, finds it."""
-    recent = (await session.scalars(select(CalendarClosureRow).where(
-        CalendarClosureRow.jurisdiction.in_(closure_scopes(terms.jurisdiction)),
-        CalendarClosureRow.created_at >= starting - RECENT_CLOSURE_MARGIN,
-        # Only days that can move one of its deadlines (R3 runs past the last due date).
-        CalendarClosureRow.day >= terms.contract_start,
-        CalendarClosureRow.day <= max(terms.contract_end, terms.order_expiry)
-        + timedelta(days=60)))).all()
-    for closure in recent:
-        try:
-            await gateway.signal(terms.case_id, CaseContractWorkflow.calendar_changed,
-                                 closure_changed(closure.jurisdiction, closure.day))
-        except ProblemError:
-            # The case is registered: answer so. Declaring the closure again (its route
-            # is repeat-safe) tells every running case, this one included.
-            log.warning("case %s not told of closure %s %s (Temporal unavailable)",
-                        terms.case_id, closure.jurisdiction, closure.day)
-

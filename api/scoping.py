@@ -49,9 +49,15 @@ async def reachable(session: AsyncSession, caller: Caller, case_id: str) -> Case
     return row if row is not None and can_reach(caller, row) else None
 
 
-async def visible_case(session: AsyncSession, caller: Caller, case_id: str) -> CaseRow:
+async def visible_case(session: AsyncSession, caller: Caller, case_id: str,
+                       known: CaseRow | None = None) -> CaseRow:
     """The case's read-model row; 404 -- the unknown-case answer -- when there is none or
-    the caller may not reach it."""
+    the caller may not reach it. `known`: the row as this request just wrote or read it,
+    so it is not read again (issue 13: round trips)."""
+    if known is not None and known.case_id == case_id:
+        if can_reach(caller, known):
+            return known
+        raise case_not_found(case_id)
     row = await reachable(session, caller, case_id)
     if row is None:
         raise case_not_found(case_id)

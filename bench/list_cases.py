@@ -39,6 +39,22 @@ REPEATS = 15
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
+SNAPSHOT: dict[str, Any] = {
+    "runs": 3, "end_reason": None, "ended_at": None, "endorsed_at": "2026-01-05T23:00:00Z",
+    "reviews": [{"review_id": f"rev-{n}", "kind": "case_plan", "rule": "V1",
+                 "status": "completed", "concern": None,
+                 "requested_at": "2026-03-02T01:00:00Z", "due_at": "2026-03-30T13:00:00Z",
+                 "reminded_at": None, "escalated_at": None, "held_at": None,
+                 "changed": ["goals"]} for n in range(2)],
+    "plan_versions": [{"version": n, "status": "endorsed",
+                       "recorded_at": "2026-03-20T02:00:00Z"} for n in range(1, 4)],
+    "contacts": {"count": 14, "last_contact_on": "2026-11-10",
+                 "last_practitioner_meeting_on": "2026-10-28"},
+}
+"""A case's `snapshot` as a year-old case's record writes it (workflows/effects_builder.py
+`case_summary`): what a list that loads whole rows decodes for each one."""
+
+
 def _rows(count: int, seed: int = 7) -> list[dict[str, Any]]:
     """A plausible population: most cases active with a deadline in the coming year, a
     few overdue, failing or under audit (the rare rows the filters look for)."""
@@ -60,7 +76,7 @@ def _rows(count: int, seed: int = 7) -> list[dict[str, Any]]:
             "next_deadline_kind": "follow_up" if deadline else None,
             "overdue": status == "active" and rng.random() < 0.03,
             "consecutive_failures": failures, "audit_open": rng.random() < 0.02,
-            "terms_fingerprint": "0" * 64, "snapshot": {}, "created_at": NOW,
+            "terms_fingerprint": "0" * 64, "snapshot": SNAPSHOT, "created_at": NOW,
             "updated_at": NOW, "closed_at": None,
         })
     return rows

@@ -10,6 +10,19 @@ from typing import Any
 
 
 @dataclass
+class CaseListing:
+    """What a new case's read-model row needs before its workflow first records it. The
+    first run's schedule request carries it so that the activity lists the case *before*
+    reading the declared closure days (activities/case_listing.py says why)."""
+
+    agency_id: str
+    contract_start: date
+    contract_end: date
+    order_expiry: date
+    terms_fingerprint: str
+
+
+@dataclass
 class ScheduleRequest:
     case_id: str
     jurisdiction: str
@@ -20,6 +33,8 @@ class ScheduleRequest:
     extra_closures: list[date] = field(default_factory=list)
     removed_holidays: list[date] = field(default_factory=list)
     order_expiry: date | None = None
+    listing: CaseListing | None = None
+    """Set on a case's first schedule only: list the case before reading closures."""
 
 
 @dataclass

@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
         TaskCompleted,
     )
     from models.payloads import RefusedPayload, read_at_the_door
-    from models.schedule import ScheduledPeriod, ScheduleRequest, ScheduleResult
+    from models.schedule import CaseListing, ScheduledPeriod, ScheduleRequest, ScheduleResult
     from models.terms import ContractTerms, Phase, ReportingSchedule
     from workflows import doors, policy, unrecorded_refusals
     from workflows import effects_builder as rows
@@ -399,7 +399,10 @@ class CaseContractWorkflow:
         except PolicyViolation as exc:
             raise ApplicationError(str(exc), exc.to_dict(), type="PolicyViolation",
                                    non_retryable=True) from exc
-        result = await self._schedule(due_dates)
+        result = await self._schedule(due_dates, listing=CaseListing(
+            agency_id=terms.agency_id, contract_start=terms.contract_start,
+            contract_end=terms.contract_end, order_expiry=terms.order_expiry,
+            terms_fingerprint=self.state.terms_fingerprint))
         scheduled = result.periods
         self.state.plan_review_due_at = result.plan_review_due_at
         self.state.plan_review_reminder_at = result.plan_review_reminder_at
@@ -467,13 +470,18 @@ class CaseContractWorkflow:
                                   "schedule_changed", "V5",
                                   due_dates=[d.isoformat() for d in due_dates])
 
-    async def _schedule(self, due_dates: list[Any]) -> ScheduleResult:
+    async def _schedule(self, due_dates: list[Any], listing: CaseListing | None = None
+                        ) -> ScheduleResult:
+        """`listing`: the first schedule lists the case before it reads the closure days
+        (activities/case_listing.py). Only the activity's input changes, which replay
+        does not compare."""
         terms = self.state.terms
         request = ScheduleRequest(
             case_id=terms.case_id, jurisdiction=terms.jurisdiction, time_zone=terms.time_zone,
             due_dates=due_dates, ends_on=policy.ends_on(terms),
             extra_closures=list(terms.extra_closures),
             removed_holidays=list(terms.removed_holidays), order_expiry=terms.order_expiry,
+            listing=listing,
         )
         result: ScheduleResult = await workflow.execute_activity(
             "schedule_periods", request, result_type=ScheduleResult,

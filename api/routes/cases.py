@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import load_only
 
 from api.accepted import PendingWrite, accepted, accepted_write
 from api.actors import actor_id
@@ -40,6 +41,9 @@ from workflows.case_contract import CaseContractWorkflow
 
 router = APIRouter(tags=["cases"])
 
+SUMMARY_COLUMNS = tuple(getattr(CaseRow, name) for name in CaseSummary.model_fields)
+"""What a row of `GET /cases` shows, and all the list reads."""
+
 ContractStatus = Literal["awaiting_endorsement", "active", "closing", "closed"]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 CursorQuery = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
@@ -66,11 +70,12 @@ async def register_case(
     nothing answers 5xx: a workflow slow to answer shows the listed row (`source:
     read_model`), a database failing answers 202 (issue 18.3)."""
     terms = body.to_terms(settings.jurisdiction, settings.time_zone)
-    registration = await register(session, gateway, terms)
+    registered = await register(session, gateway, terms)
+    registration = registered.outcome
     location = f"/cases/{terms.case_id}"
     view = None
     if registration is not Registration.ACCEPTED:
-        view = await registered_view(session, gateway, terms.case_id, caller)
+        view = await registered_view(session, gateway, terms.case_id, caller, registered.row)
     if view is None:
         return accepted(location, RegistrationPendingView(
             case_id=terms.case_id, detail="The case's workflow runs; the database failed "
@@ -126,9 +131,12 @@ async def list_cases(
     filters = CaseFilters(agency_id=agency_id, status=status, deadline_before=deadline_before,
                           overdue=overdue, min_consecutive_failures=min_consecutive_failures,
                           audit_open=audit_open)
+    # Only the summary's columns: the snapshot (reviews, plans, contacts) is for a case's
+    # own view, and decoding it for every row of a page was most of a page's cost.
+    statement = visible_cases(case_list(filters), caller).options(load_only(*SUMMARY_COLUMNS))
     rows, next_cursor = await keyset_page(
-        session, visible_cases(case_list(filters), caller), CaseRow.next_deadline, CaseRow.case_id,
-        decode_cursor(cursor), limit, nullable=True)
+        session, statement, CaseRow.next_deadline, CaseRow.case_id, decode_cursor(cursor),
+        limit, nullable=True)
     return CasePage(items=[CaseSummary.model_validate(r) for r in rows],
                              next_cursor=next_cursor)
 

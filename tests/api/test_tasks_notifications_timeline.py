@@ -91,7 +91,10 @@ async def test_the_timeline_pages_oldest_first(api: httpx.AsyncClient) -> None:
 
     async def story() -> list[dict[str, object]]:
         events = await _pages(api, f"/cases/{case_id}/timeline", limit=2)
-        assert "report_received" in [e["kind"] for e in events], events
+        # Both recorded: the first run's record may still be retrying when the report's
+        # is written; the timeline orders by when each happened, not when it was stored.
+        assert {"contract_registered", "report_received"} <= {e["kind"] for e in events}, \
+            events
         return events
 
     events = await eventually(story)
@@ -163,26 +166,3 @@ async def test_a_national_closure_reaches_the_states_cases(api: httpx.AsyncClien
             assert period["follow_up_at"] < before["follow_up_at"]  # one more day skipped
 
     await eventually(counted)
-
-
-async def test_a_case_registered_just_after_a_closure_is_told_of_it(
-        api: httpx.AsyncClient) -> None:
-    """Registration closes a race with the calendar route: a closure stored while the
-    case started is sent to it too (once; its schedule may already count it)."""
-    day = today() + timedelta(days=20)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    declared = await api.post("/calendar/closures", json={
-        "jurisdiction": "AU-VIC", "day": day.isoformat(), "name": "Just declared"})
-    assert declared.status_code == 201, declared.text
-    case_id = await active_case(api)
-
-    async def told() -> None:
-        events = await _pages(api, f"/cases/{case_id}/timeline", limit=200)
-        changes = [e["detail"]["event_id"] for e in events
-                   if e["kind"] == "deadlines_recomputed"]
-        # Other tests' recent closures may be told too; each at most once.
-        assert f"closure:AU-VIC:{day.isoformat()}" in changes, events
-        assert len(changes) == len(set(changes))
-
-    await eventually(told)
