@@ -413,7 +413,7 @@ def _message_id(name: str, message: Any) -> str | None:
     return str(value) if value else None
 
 
-def get_gateway(client: TemporalDep, settings: SettingsDep) -> CaseGateway:
+async def get_gateway(client: TemporalDep, settings: SettingsDep) -> CaseGateway:
     return CaseGateway(client, settings)
 
 

@@ -69,7 +69,8 @@ async def run(count: int = CASES) -> None:
         data_dir = Path(folder)
         ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
         api = f"http://127.0.0.1:{ports['api']}"
-        stack = _start(data_dir, ports)  # `casework dev`, as the end-to-end tests run it
+        # `casework dev`, as the end-to-end tests run it; its log in the data folder.
+        stack = _start(data_dir, ports, log_file=data_dir / "casework-dev.log")
         try:
             await asyncio.to_thread(_wait_ready, api, stack, 120)
             settings = Settings(data_dir=data_dir)

@@ -41,8 +41,9 @@ from workflows.case_contract import CaseContractWorkflow
 
 router = APIRouter(tags=["cases"])
 
-SUMMARY_COLUMNS = tuple(getattr(CaseRow, name) for name in CaseSummary.model_fields)
-"""What a row of `GET /cases` shows, and all the list reads."""
+SUMMARY_ONLY = load_only(*(getattr(CaseRow, name) for name in CaseSummary.model_fields))
+"""What a row of `GET /cases` shows, and all the list reads (built once: an option
+costs a request as much as its query's compilation)."""
 
 ContractStatus = Literal["awaiting_endorsement", "active", "closing", "closed"]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
@@ -133,7 +134,7 @@ async def list_cases(
                           audit_open=audit_open)
     # Only the summary's columns: the snapshot (reviews, plans, contacts) is for a case's
     # own view, and decoding it for every row of a page was most of a page's cost.
-    statement = visible_cases(case_list(filters), caller).options(load_only(*SUMMARY_COLUMNS))
+    statement = visible_cases(case_list(filters), caller).options(SUMMARY_ONLY)
     rows, next_cursor = await keyset_page(
         session, statement, CaseRow.next_deadline, CaseRow.case_id, decode_cursor(cursor),
         limit, nullable=True)

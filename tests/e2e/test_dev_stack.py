@@ -22,8 +22,11 @@ pytestmark = pytest.mark.e2e
 CASE_ID = "C-E2E-1"
 
 
-def _start(data_dir: Path, ports: dict[str, int], *, temporal_address: str | None = None
-           ) -> subprocess.Popen[str]:
+def _start(data_dir: Path, ports: dict[str, int], *, temporal_address: str | None = None,
+           log_file: Path | None = None) -> subprocess.Popen[str]:
+    """`casework dev` in `data_dir`. Its output is piped for the test to read, or written
+    to `log_file` by a caller that lets it run long: a pipe nobody drains fills, and the
+    stack then blocks on its next log line (a benchmark's thousands of notices)."""
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -35,10 +38,15 @@ def _start(data_dir: Path, ports: dict[str, int], *, temporal_address: str | Non
     env.pop("TEMPORAL_ADDRESS", None)
     if temporal_address is not None:
         env["TEMPORAL_ADDRESS"] = temporal_address
-    return subprocess.Popen(
-        [sys.executable, "-m", "casework.cli", "dev"], env=env, cwd=data_dir,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
+    output = log_file.open("a") if log_file is not None else subprocess.PIPE
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "casework.cli", "dev"], env=env, cwd=data_dir,
+            stdout=output, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+    finally:
+        if log_file is not None:
+            output.close()  # type: ignore[union-attr]  # the child holds its own copy
 
 
 def _wait_ready(api: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
@@ -62,7 +70,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
         raise AssertionError(f"casework dev did not stop on SIGINT:\n{output}") from None
-    return output
+    return output or ""
 
 
 def _token(data_dir: Path) -> str:
