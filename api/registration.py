@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.case_listing import list_new_case
 from api.case_gateway import CaseGateway
-from api.case_views import case_view, read_model_view
+from api.case_views import case_view, read_model_view, view_from_rows
 from api.errors import Conflict, ServiceUnavailable, Unprocessable
 from api.permissions import Caller
 from api.schemas import CaseView
@@ -126,9 +126,20 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
     return Registered(Registration.CREATED if started else Registration.REPEATED, listed)
 
 
+def new_case_view(terms: ContractTerms, row: CaseRow) -> CaseView:
+    """The answer to a registration that started the case now: what the registration
+    itself knows -- the terms and the row it listed -- without asking the workflow, so a
+    worker backlog can neither hold up nor fail a registration (issue 13). `periods` is
+    empty: the instants are the workflow's to compute (R1-R3, from the holiday calendar
+    and declared closures, in its first schedule); `GET /cases/{id}` shows them."""
+    view = view_from_rows(row, [], [], [])
+    view.time_zone, view.phase = terms.time_zone, str(terms.phase)
+    return view
+
+
 REGISTRATION_VIEW_TIMEOUT = timedelta(seconds=3)
-"""How long the answer to a registration waits for the workflow's live status before
-showing the read model's row instead (issue 18.3: the case exists either way)."""
+"""How long the answer to a repeated registration waits for the workflow's live status
+before showing the read model's row instead (issue 18.3: the case exists either way)."""
 
 
 async def registered_view(session: AsyncSession, gateway: CaseGateway, case_id: str,

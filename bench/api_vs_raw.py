@@ -8,6 +8,10 @@ the read model on SQLite), driven by `CONCURRENCY` clients at once.
   the access log and its reads of the read model;
 - report submission: `POST /cases/{id}/reports` beside the `submit_report` update.
 
+Run twice when TEST_DATABASE_URL names a PostgreSQL server: with the read model on the
+embedded SQLite file (one writer: the API's access-log rows queue behind the worker's
+recordings), then on a throw-away PostgreSQL database, as production runs.
+
 Prints operations per second and p50/p99 latency of each, and the API's ratio to the raw
 client (throughput, p99). `API_BENCH_CASES` sets how many cases each way (default 100).
 """
@@ -26,6 +30,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+from bench.list_cases import _postgres
 from casework.caller_envelope import CallerIdentity
 from casework.cli import issue_dev_token
 from casework.codec import codec_for_settings
@@ -65,12 +70,23 @@ def _p(latencies: list[float], quantile: float) -> float:
 
 
 async def run(count: int = CASES) -> None:
+    await _run_on("the read model on SQLite (embedded default)", None, count)
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server and not server.startswith("sqlite"):
+        async with _postgres(server) as engine:
+            await engine.dispose()  # the stack's own engine does the work
+            await _run_on("the read model on PostgreSQL",
+                          engine.url.render_as_string(hide_password=False), count)
+
+
+async def _run_on(read_model: str, database_url: str | None, count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
         api = f"http://127.0.0.1:{ports['api']}"
         # `casework dev`, as the end-to-end tests run it; its log in the data folder.
-        stack = _start(data_dir, ports, log_file=data_dir / "casework-dev.log")
+        stack = _start(data_dir, ports, log_file=data_dir / "casework-dev.log",
+                       database_url=database_url)
         try:
             await asyncio.to_thread(_wait_ready, api, stack, 120)
             settings = Settings(data_dir=data_dir)
@@ -84,7 +100,7 @@ async def run(count: int = CASES) -> None:
         finally:
             await asyncio.to_thread(_stop, stack)
     print(f"\nREST API vs the raw Temporal client: {count} cases each, {CONCURRENCY} "
-          "clients at once, casework dev")
+          f"clients at once, casework dev, {read_model}")
     print(f"  {'operation':<36} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'x raw/s':>8} {'x raw p99':>10}")
     for name in ("register + endorse", "report submission"):

@@ -132,6 +132,14 @@ the case runs on. A run started before it ends CANCELED, as it did, until it
 continues-as-new. A run continued from one that took it carries `refuses_cancel` in its
 input and does not ask again (issue 13: an asked patch is a marker and a search-attribute
 upsert in every run)."""
+ENDORSE_AFTER_SCHEDULE = "endorse-after-first-schedule"
+"""Patch id (issue 13 review): an endorsement that arrives while the first run is still
+computing its schedule -- a signal stored while no worker ran, an update sent the moment
+the case was registered -- takes effect once the periods exist, so the case is never
+`active` without them (a report sent on seeing it active was refused: "No reporting
+period 0", R4). Asked only when that happens, so no other run pays a marker for it;
+`workflow.patched` directly, not `_patched`: lean-history runs recorded before it
+applied such an endorsement at once."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -214,6 +222,8 @@ class CaseContractWorkflow:
         # update validators may not ask a patch, so they read the answer given here.
         self._doors_on: bool | None = None
         self._refuses_cancel = False
+        self._held_endorsements: list[EndorseContract] = []
+        """Endorsements let in before the first schedule (ENDORSE_AFTER_SCHEDULE)."""
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
@@ -409,6 +419,10 @@ class CaseContractWorkflow:
         self.engine.replace_periods([_period(i, s) for i, s in enumerate(scheduled)])
         self.engine.pending.event(terms.case_id, "registered", workflow.now(),
                                   "contract_registered", "C5", periods=len(scheduled))
+        held, self._held_endorsements = self._held_endorsements, []
+        for endorsement in held:  # ENDORSE_AFTER_SCHEDULE: let in while this ran
+            self._signal("endorse", self._endorsement_rules, messages.apply_endorsement,
+                         endorsement)
         await self._flush()
         # C4: no deadline runs until the endorsement. Meanwhile, what messages leave on
         # the record (a refused report, say) is written as it happens, not held until
@@ -801,7 +815,10 @@ class CaseContractWorkflow:
     # endorse (C4)
     @workflow.update(name="endorse")
     async def endorse(self, message: EndorseContract) -> EndorsementRecorded:
-        result = self._handle(messages.apply_endorsement, self._door_update("endorse", message))
+        admitted = self._door_update("endorse", message)
+        if not self.state.periods and workflow.patched(ENDORSE_AFTER_SCHEDULE):
+            await workflow.wait_condition(lambda: bool(self.state.periods))
+        result = self._handle(messages.apply_endorsement, admitted)
         # An endorsement can arrive while the first run is still scheduling; answer once
         # the periods exist so the caller's next read shows the whole schedule.
         await workflow.wait_condition(lambda: bool(self.state.periods))
@@ -815,8 +832,21 @@ class CaseContractWorkflow:
 
     @workflow.signal(name="endorse")
     def endorse_signal(self, message: RawValue) -> None:
-        self._door_signal("endorse", message, lambda m: messages.validate_endorsement(
-            self.state, m, workflow.now()), messages.apply_endorsement)
+        self._door_signal("endorse", message, self._endorsement_rules,
+                          self._endorse_once_scheduled)
+
+    def _endorsement_rules(self, message: EndorseContract) -> None:
+        messages.validate_endorsement(self.state, message, workflow.now())
+
+    def _endorse_once_scheduled(self, engine: CaseEngine, message: EndorseContract,
+                                now: datetime) -> EndorsementRecorded | None:
+        """Let in at the door now (its envelope is this signal's), applied once the first
+        schedule has made the periods (ENDORSE_AFTER_SCHEDULE; `_schedule_first_run`
+        applies it)."""
+        if not self.state.periods and workflow.patched(ENDORSE_AFTER_SCHEDULE):
+            self._held_endorsements.append(message)
+            return None
+        return messages.apply_endorsement(engine, message, now)
 
     # submit_report (R4)
     @workflow.update(name="submit_report")

@@ -17,7 +17,7 @@ from api.listing import CaseFilters, case_list, note_list, timeline_list
 from api.openapi import accepted_later, problems, write_pending
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
 from api.permissions import Action, Caller, permitted
-from api.registration import Registration, register, registered_view
+from api.registration import Registration, new_case_view, register, registered_view
 from api.schemas import (
     CasePage,
     CaseRegistration,
@@ -67,15 +67,20 @@ async def register_case(
 ) -> RegisteredCaseView | JSONResponse:
     """Validates the terms (C1-C5; 422 names the rule and field), starts the case's
     workflow and lists the case at once. Repeat-safe on `case_id`: the same body again
-    answers 200 with the case, a different body 409. Once the workflow has started,
-    nothing answers 5xx: a workflow slow to answer shows the listed row (`source:
-    read_model`), a database failing answers 202 (issue 18.3)."""
+    answers 200 with the case, a different body 409. A new case's answer (201) is what
+    the registration knows, without asking the workflow (`source: read_model`; its
+    `periods` appear once the workflow has computed them: `GET /cases/{case_id}`); a
+    repeat's is the live case, or the listed row when the workflow is slow to answer.
+    Once the workflow has started, nothing answers 5xx: a database failing answers 202
+    (issue 18.3)."""
     terms = body.to_terms(settings.jurisdiction, settings.time_zone)
     registered = await register(session, gateway, terms)
     registration = registered.outcome
     location = f"/cases/{terms.case_id}"
     view = None
-    if registration is not Registration.ACCEPTED:
+    if registration is Registration.CREATED and registered.row is not None:
+        view = new_case_view(terms, registered.row)
+    elif registration is not Registration.ACCEPTED:
         view = await registered_view(session, gateway, terms.case_id, caller, registered.row)
     if view is None:
         return accepted(location, RegistrationPendingView(

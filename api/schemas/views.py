@@ -147,8 +147,21 @@ class CaseView(View):
 
 
 class RegisteredCaseView(CaseView):
-    """`POST /cases`'s answer: the case as `GET /cases/{case_id}` shows it, and whether
-    this repeated an earlier registration (200, `duplicate: true`) or made it (201)."""
+    """`POST /cases`'s answer, and whether this repeated an earlier registration (200,
+    `duplicate: true`) or made it (201). A new case (201) is shown as registered, from
+    its terms and listing (`source: read_model`, `status: awaiting_endorsement`, no
+    `periods` yet: its workflow computes them, and `GET /cases/{case_id}` shows them);
+    a repeat shows the case as `GET /cases/{case_id}` does."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
+        "case_id": "case-2026-0147", "agency_id": "agency-7", "jurisdiction": "AU-VIC",
+        "time_zone": "Australia/Melbourne", "phase": "protection_order",
+        "status": "awaiting_endorsement", "source": "read_model",
+        "contract_start": "2026-12-01", "contract_end": "2027-12-01",
+        "order_expiry": "2028-03-01", "next_deadline": None, "next_deadline_kind": None,
+        "overdue": False, "consecutive_failures": 0, "audit_open": False, "periods": [],
+        "duplicate": False,
+    }]})
 
     duplicate: bool = Field(default=False, description="True when this repeats an earlier "
                             "registration with the same terms: nothing new was started.")

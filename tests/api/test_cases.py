@@ -28,7 +28,16 @@ async def test_register_starts_the_case_and_lists_it_at_once(api: httpx.AsyncCli
     assert response.headers["location"] == f"/cases/{case_id}"
     case = response.json()
     assert case["case_id"] == case_id and case["status"] == "awaiting_endorsement"
-    assert case["source"] == "workflow" and case["phase"] == "protection_order"
+    assert case["phase"] == "protection_order" and case["time_zone"] == "Australia/Melbourne"
+    # Issue 13: the answer is what the registration knows; it does not wait on the
+    # workflow, whose first schedule computes the periods (R1-R3) that GET then shows.
+    assert case["source"] == "read_model" and case["periods"] == []
+
+    async def scheduled() -> None:
+        live = (await api.get(f"/cases/{case_id}")).json()
+        assert live["source"] == "workflow" and len(live["periods"]) == 4, live
+
+    await eventually(scheduled)
     listed = (await api.get("/cases", params={"agency_id": agency})).json()
     assert [row["case_id"] for row in listed["items"]] == [case_id]
     assert listed["items"][0]["status"] == "awaiting_endorsement"

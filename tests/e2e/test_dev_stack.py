@@ -23,10 +23,12 @@ CASE_ID = "C-E2E-1"
 
 
 def _start(data_dir: Path, ports: dict[str, int], *, temporal_address: str | None = None,
-           log_file: Path | None = None) -> subprocess.Popen[str]:
-    """`casework dev` in `data_dir`. Its output is piped for the test to read, or written
-    to `log_file` by a caller that lets it run long: a pipe nobody drains fills, and the
-    stack then blocks on its next log line (a benchmark's thousands of notices)."""
+           log_file: Path | None = None, database_url: str | None = None
+           ) -> subprocess.Popen[str]:
+    """`casework dev` in `data_dir`, on its embedded SQLite unless `database_url` is
+    given. Its output is piped for the test to read, or written to `log_file` by a caller
+    that lets it run long: a pipe nobody drains fills, and the stack then blocks on its
+    next log line (a benchmark's thousands of notices)."""
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -35,6 +37,8 @@ def _start(data_dir: Path, ports: dict[str, int], *, temporal_address: str | Non
         "TEMPORAL_UI_PORT": str(ports["ui"]),
     }
     env.pop("DATABASE_URL", None)  # embedded default: SQLite inside the data folder
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     env.pop("TEMPORAL_ADDRESS", None)
     if temporal_address is not None:
         env["TEMPORAL_ADDRESS"] = temporal_address
