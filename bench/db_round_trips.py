@@ -12,7 +12,6 @@ Needs TEST_DATABASE_URL (a PostgreSQL server); prints figures, never pass/fail.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -22,7 +21,7 @@ from sqlalchemy import event
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from bench.list_cases import _postgres
+from bench.list_cases import _postgres, postgres_server
 from casework.codec import codec_for_settings, generate_key
 from casework.config import Settings
 from casework.db import make_session_factory
@@ -37,10 +36,8 @@ ROUNDS = 3
 
 
 async def run() -> None:
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server or server.startswith("sqlite"):
-        print("\nDatabase round trips per request: skipped (set TEST_DATABASE_URL to a "
-              "PostgreSQL server)")
+    server = postgres_server("Database round trips per request")
+    if server is None:
         return
     async with _postgres(server) as engine:
         url = engine.url.render_as_string(hide_password=False)

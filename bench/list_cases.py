@@ -176,6 +176,16 @@ async def _postgres(server: str) -> AsyncIterator[AsyncEngine]:
         await admin.dispose()
 
 
+def postgres_server(benchmark: str) -> str | None:
+    """TEST_DATABASE_URL when it names a PostgreSQL server; else None, having said that
+    `benchmark` is skipped."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server and not server.startswith("sqlite"):
+        return server
+    print(f"\n{benchmark}: skipped (set TEST_DATABASE_URL to a PostgreSQL server)")
+    return None
+
+
 def _print(database: str, results: list[tuple[str, float]]) -> None:
     baseline = results[0][1]
     print(f"\nGET /cases at {CASES:,} cases on {database} "

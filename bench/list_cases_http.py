@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.listing import CaseFilters, case_list
 from api.pagination import keyset_page
-from bench.list_cases import NOW, _fill, _postgres
+from bench.list_cases import NOW, _fill, _postgres, postgres_server
 from casework.cli import issue_dev_token
 from casework.config import Settings
 from casework.db import make_session_factory
@@ -158,10 +158,8 @@ async def _plans(engine: AsyncEngine) -> list[tuple[str, list[str]]]:
 
 
 async def run() -> None:
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server or server.startswith("sqlite"):
-        print("\nGET /cases through HTTP: skipped (set TEST_DATABASE_URL to a PostgreSQL "
-              "server)")
+    server = postgres_server("GET /cases through HTTP")
+    if server is None:
         return
     async with _postgres(server) as engine:
         await _fill(engine)
