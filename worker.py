@@ -56,7 +56,10 @@ STICKY_QUEUE_SCHEDULE_TO_START_TIMEOUT = timedelta(seconds=60)
 """Issue 13: how long a woken case waits on this worker's sticky queue before Temporal
 hands it to any worker, which must then replay it from scratch. In a deadline burst the
 SDK's 10 s default timed out 785 of 1,000 wakes, turning a backlog into replays; a
-minute lets the backlog drain where the cases are cached."""
+minute lets the backlog drain where the cases are cached. The price: when a worker dies,
+a case whose last task ran there and that wakes within Temporal's ~10 s of noticing the
+worker gone waits out this minute before another worker takes it (a notice late by up
+to a minute, never lost)."""
 
 
 def sandbox_runner(strict: bool = False) -> SandboxedWorkflowRunner:
