@@ -27,6 +27,7 @@ from activities.schedule import ScheduleActivities
 from casework.codec import EncryptionCodec
 from casework.config import Settings, get_settings
 from casework.db import engine_for, make_session_factory
+from casework.telemetry import worker_runtime
 from casework.temporal_client import connect
 from models.envelope import install_keys
 from workflows import unrecorded_refusals
@@ -115,7 +116,8 @@ def build_worker(
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever), then shut down gracefully."""
-    async with running_worker(await connect(settings), settings):
+    client = await connect(settings, runtime=worker_runtime(settings))
+    async with running_worker(client, settings):
         await (stop.wait() if stop else asyncio.Future())
 
 

@@ -15,6 +15,8 @@ from api.cors import SplitCors, codec_origins
 from api.decode_attribution import DecodeAttribution
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.metrics import ApiMetrics
+from api.observability import Observability
 from api.openapi import install_openapi, operation_id
 from api.routes import (
     app_page,
@@ -28,6 +30,7 @@ from api.routes import (
     disputes,
     events,
     health,
+    metrics,
     notifications,
     reports,
     reviews,
@@ -95,11 +98,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(SplitCors, api_origins=settings.cors_origins,
                        codec_origins=codec_origins(settings))
+    # Outermost (issue 15): every answer, preflights and refusals included, is counted,
+    # timed and logged under the request's id.
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(Observability, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
                      notifications, calendar, transfers, disputes, coworking, codec, ui,
-                     app_page):
+                     app_page, metrics):
         app.include_router(resource.router)
     install_docs(app)
     install_openapi(app)

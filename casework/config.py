@@ -117,6 +117,16 @@ class Settings(BaseSettings):
         description="How often each worker retries outbox notices not yet delivered.",
     )
 
+    # ------------------------------------------------------ observability (issue 15)
+    worker_metrics_bind_address: str | None = Field(
+        default=None,
+        description="host:port where the worker serves the Temporal SDK's Prometheus "
+        "metrics (task slots, poll and schedule-to-start latency, workflow task "
+        "failures). Unset: not served. Plain HTTP without authentication: bind it to an "
+        "address only the Prometheus server reaches (pod IP behind a NetworkPolicy, or "
+        "127.0.0.1).",
+    )
+
     # ---------------------------------------------------------------- security (C7)
     environment: Literal["embedded", "production"] = Field(
         default="embedded",

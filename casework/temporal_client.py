@@ -27,6 +27,7 @@ from temporalio.converter import (
     PayloadConverter,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.caller_envelope import CallerEnvelopeInterceptor, CallerIdentity
@@ -99,15 +100,18 @@ def client_options(codec: PayloadCodec | None, *, default_caller: CallerIdentity
     return options
 
 
-async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Client:
+async def connect(settings: Settings, codec: PayloadCodec | None = None, *,
+                  runtime: Runtime | None = None) -> Client:
     """A client of the configured namespace that encrypts every payload.
 
     The codec defaults to `codec_for_settings`, so no caller can forget it; production
     without `codec_keys` raises `MissingEncryptionKeys` here, before anything is sent.
+    `runtime`: the worker's, with the SDK's metrics exporter (casework/telemetry.py).
     """
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
+        runtime=runtime,
         **client_options(codec if codec is not None else codec_for_settings(settings)),
     )
 

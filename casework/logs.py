@@ -1,0 +1,99 @@
+"""Structured logs: one JSON object per line, per event (issue 15).
+
+Every line carries the ids an operator correlates by -- the request id the API gave
+the request (and answered in `X-Request-ID`), the case id and the workflow id -- and
+nothing else from the request: no body, no token, no report text. The ids come from
+context variables the API's middleware sets for the request (api/observability.py)
+and, in the worker, from the Temporal SDK's own `extra` on activity and workflow
+log records (`temporal_activity`, `temporal_workflow`), so a line written inside an
+activity names its workflow without any code passing it along.
+
+Which attributes of a log record are written is a fixed list (`record_fields`): an
+`extra={...}` someone adds later cannot leak a payload into the log by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+request_id_var: ContextVar[str | None] = ContextVar("casework_request_id", default=None)
+case_id_var: ContextVar[str | None] = ContextVar("casework_case_id", default=None)
+workflow_id_var: ContextVar[str | None] = ContextVar("casework_workflow_id", default=None)
+
+CASE_WORKFLOW_PREFIX = "case-contract-"
+"""A case's workflow id is `case-contract-<case_id>` (DESIGN: one workflow per case)."""
+
+EXTRA_FIELDS = ("route", "method", "status", "duration_ms", "notification_key", "channel",
+                "attempt", "rows", "skipped", "rejected")
+"""The only `extra` attributes written besides the ids: names, numbers and keys, never
+content."""
+
+
+def _temporal_ids(record: logging.LogRecord) -> tuple[str | None, str | None]:
+    """(workflow id, workflow type or activity type) from the SDK's log `extra`."""
+    for name in ("temporal_activity", "temporal_workflow"):
+        details = getattr(record, name, None)
+        if isinstance(details, dict):
+            workflow_id = details.get("workflow_id")
+            kind = details.get("activity_type") or details.get("workflow_type")
+            return (str(workflow_id) if workflow_id else None, str(kind) if kind else None)
+    return None, None
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The JSON object of one log record: time, level, logger, event, the ids, the
+    whitelisted extras and, for an error, the exception's type and traceback."""
+    workflow_id, temporal_kind = _temporal_ids(record)
+    workflow_id = workflow_id or workflow_id_var.get()
+    case_id = case_id_var.get()
+    if case_id is None and workflow_id and workflow_id.startswith(CASE_WORKFLOW_PREFIX):
+        case_id = workflow_id[len(CASE_WORKFLOW_PREFIX):]
+    fields: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "event": record.getMessage(),
+    }
+    for name, value in (("request_id", request_id_var.get()), ("case_id", case_id),
+                        ("workflow_id", workflow_id), ("temporal", temporal_kind)):
+        if value:
+            fields[name] = value
+    for name in EXTRA_FIELDS:
+        if name in record.__dict__:
+            fields[name] = record.__dict__[name]
+    if record.exc_info and record.exc_info[0] is not None:
+        fields["error"] = record.exc_info[0].__name__
+        fields["traceback"] = logging.Formatter().formatException(record.exc_info)
+    return fields
+
+
+class JsonFormatter(logging.Formatter):
+    """One line of JSON per record (`record_fields`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(record_fields(record), default=str, ensure_ascii=False)
+
+
+def configure_logging(log_format: Literal["json", "text"] = "json",
+                      level: int = logging.INFO) -> None:
+    """The root logger of a casework process: JSON lines on stderr (or plain text for a
+    person at a terminal, `LOG_FORMAT=text`). Replaces handlers set before, so calling it
+    twice does not write every line twice."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # uvicorn's access log repeats what our request line says, with the raw path
+    # (query string included); ours names the route template instead.
+    logging.getLogger("uvicorn.access").disabled = True
