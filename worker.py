@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -27,6 +26,7 @@ from activities.schedule import ScheduleActivities
 from casework.codec import EncryptionCodec
 from casework.config import Settings, get_settings
 from casework.db import engine_for, make_session_factory
+from casework.logs import configure_logging
 from casework.telemetry import worker_runtime
 from casework.temporal_client import connect
 from models.envelope import install_keys
@@ -161,8 +161,9 @@ def deliverer_for(settings: Settings) -> Deliverer | None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    configure_logging(settings.log_format)  # issue 15: JSON lines by default
+    asyncio.run(run_worker(settings))
 
 
 if __name__ == "__main__":

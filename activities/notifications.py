@@ -55,7 +55,9 @@ class LogDeliverer:
 
     async def deliver(self, notification: NotificationRow) -> None:
         log.info("notify %s [%s %s] %s: %s", notification.recipient, notification.rule,
-                 notification.kind, notification.case_id, notification.subject)
+                 notification.kind, notification.case_id, notification.subject,
+                 extra={"case_id": notification.case_id, "channel": "log",
+                        "notification_key": notification.notification_key})
 
 
 class WebhookDeliverer:
@@ -188,7 +190,8 @@ async def deliver_undelivered(session: AsyncSession, deliverer: Deliverer,
             await _set(session, row.notification_key, mine, last_error=error,
                        claim_token=None, claimed_until=None)
             log.warning("notice %s not delivered (attempt %d): %s", row.notification_key,
-                        attempt, error)
+                        attempt, error, extra={"case_id": row.case_id, "attempt": attempt,
+                                               "notification_key": row.notification_key})
         else:
             # Sent is sent: recorded even if, improbably, the claim was lost meanwhile.
             await _set(session, row.notification_key, None, delivered_at=datetime.now(UTC),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from casework.codec import MissingEncryptionKeys
 from casework.config import Settings, get_settings
+from casework.logs import configure_logging
 from casework.private_files import make_private, use_private_umask
 from casework.tokens import (
     AGENCY_SCOPED_ROLES,
@@ -41,7 +42,10 @@ def _api(_: argparse.Namespace) -> None:
     settings = get_settings()
     if settings.data_dir.exists():
         make_private(settings.data_dir)
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    # Issue 15: uvicorn logs through our root handler (JSON lines); our middleware
+    # writes the one line per request.
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
+                log_config=None, access_log=False)
 
 
 def _worker(_: argparse.Namespace) -> None:
@@ -207,8 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    configure_logging(get_settings().log_format)  # issue 15: JSON lines by default
     # Issue 9.6: whatever a command creates (SQLite and its journals, Temporal's file,
     # logs, keys) is readable by the service's user only.
     previous_umask = use_private_umask()

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     )
 
     # ------------------------------------------------------ observability (issue 15)
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="`json`: one JSON object per line with request, case and workflow "
+        "ids (casework/logs.py); `text`: plain lines for a person at a terminal.",
+    )
     worker_metrics_bind_address: str | None = Field(
         default=None,
         description="host:port where the worker serves the Temporal SDK's Prometheus "

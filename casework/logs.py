@@ -21,6 +21,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from temporalio import activity, workflow
+
 request_id_var: ContextVar[str | None] = ContextVar("casework_request_id", default=None)
 case_id_var: ContextVar[str | None] = ContextVar("casework_case_id", default=None)
 workflow_id_var: ContextVar[str | None] = ContextVar("casework_workflow_id", default=None)
@@ -50,7 +52,8 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     whitelisted extras and, for an error, the exception's type and traceback."""
     workflow_id, temporal_kind = _temporal_ids(record)
     workflow_id = workflow_id or workflow_id_var.get()
-    case_id = case_id_var.get()
+    named = record.__dict__.get("case_id")  # extra={"case_id": ...} of a line about one
+    case_id = named if isinstance(named, str) else case_id_var.get()
     if case_id is None and workflow_id and workflow_id.startswith(CASE_WORKFLOW_PREFIX):
         case_id = workflow_id[len(CASE_WORKFLOW_PREFIX):]
     fields: dict[str, Any] = {
@@ -79,18 +82,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(record_fields(record), default=str, ensure_ascii=False)
 
 
+class _CaseworkHandler(logging.StreamHandler):
+    """Ours, so configuring again replaces it and leaves anyone else's handler alone."""
+
+
 def configure_logging(log_format: Literal["json", "text"] = "json",
                       level: int = logging.INFO) -> None:
     """The root logger of a casework process: JSON lines on stderr (or plain text for a
-    person at a terminal, `LOG_FORMAT=text`). Replaces handlers set before, so calling it
-    twice does not write every line twice."""
-    handler = logging.StreamHandler(sys.stderr)
+    person at a terminal, `LOG_FORMAT=text`). Calling it twice does not write every
+    line twice."""
+    handler = _CaseworkHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
+        # The SDK appends the workflow's or activity's info to the message text; the
+        # JSON line has the ids as fields already (`record_fields`).
+        workflow.logger.workflow_info_on_message = False
+        activity.logger.activity_info_on_message = False
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _CaseworkHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)

@@ -3,6 +3,8 @@ template and status, and the business gauges read from the read model on scrape.
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,6 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.metrics import read_business_numbers
+from casework.logs import JsonFormatter
 from casework.tokens import Role
 from models.tables import AuditRow, CaseRow, NotificationRow, PeriodRow
 from tests.api.conftest import ApiClient, active_case, assert_problem
@@ -94,3 +97,38 @@ async def test_business_gauges_count_open_cases_overdue_periods_audits_and_outbo
     assert scrape[("casework_outbox_oldest_waiting_seconds", ())] >= 2 * 3600
     assert scrape[("casework_overdue_periods", ())] >= 1
     assert scrape[("casework_open_exception_audits", ())] >= 1
+
+
+class _JsonLines(logging.Handler):
+    """Formats at emit time, while the request's context variables are still set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.lines: list[dict[str, object]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+async def test_one_json_log_line_per_request_with_request_and_case_id(api: ApiClient) -> None:
+    """Issue 15 (2): the request's line names its id (the caller's X-Request-ID, echoed),
+    the case and the route template, and nothing of the body."""
+    case_id = await active_case(api, "logs")
+    handler = _JsonLines()
+    logger = logging.getLogger("casework.api.requests")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        answer = await api.post(f"/cases/{case_id}/reports", headers={"X-Request-ID": "req-77"},
+                                json={"report_id": "rep-logs", "secret_marker": "xyzzy"})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert answer.headers["x-request-id"] == "req-77"
+    [request_line] = [entry for entry in handler.lines if entry["event"] == "request"]
+    assert request_line["request_id"] == "req-77" and request_line["case_id"] == case_id
+    assert request_line["route"] == "/cases/{case_id}/reports"
+    assert request_line["status"] == answer.status_code and request_line["method"] == "POST"
+    assert "xyzzy" not in json.dumps(handler.lines)
