@@ -38,8 +38,10 @@ from workflows.doors import DoorsInterceptor
 from workflows.service_request import ServiceRequestWorkflow
 from workflows.transfer import TransferRequestWorkflow
 
-PASSED_THROUGH_MODULES = ("models", "workflows", "holidays")
-"""Our pure modules are deterministic and imported once, outside the sandbox."""
+PASSED_THROUGH_MODULES = ("models", "workflows", "holidays", "opentelemetry")
+"""Our pure modules are deterministic and imported once, outside the sandbox; and
+OpenTelemetry, whose context the SDK's tracing interceptor carries through a workflow
+(issue 15; it makes spans only outside replay)."""
 
 
 MAX_CACHED_WORKFLOWS = 2_000

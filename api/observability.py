@@ -5,7 +5,10 @@
   runs (casework/logs.py), with the case id when the path names one;
 - Prometheus counts and latency by route template and status (api/metrics.py);
 - one log line per request: method, route template, status, milliseconds -- never the
-  raw path (it may carry a query), a header or the body.
+  raw path (it may carry a query), a header or the body;
+- with a tracer (OTEL_EXPORTER_OTLP_ENDPOINT set), a server span per request, current
+  while the app answers, so the Temporal client's spans -- and through their header the
+  workflow's and its activities' -- join the request's trace (casework/telemetry.py).
 
 The route template is known only once routing has run, so it is read from the scope
 after the app answered (FastAPI puts the matched route there).
@@ -17,8 +20,10 @@ import logging
 import re
 import time
 import uuid
+from contextlib import nullcontext
 from typing import Any
 
+from opentelemetry.trace import SpanKind, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import UNMATCHED_ROUTE, ApiMetrics
@@ -52,9 +57,10 @@ def route_template(scope: Scope) -> str:
 class Observability:
     """Request id, metrics and the request's log line (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics, tracer: Tracer | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,12 +81,24 @@ class Observability:
                                       (REQUEST_ID_HEADER.encode(), request_id.encode())]
             await send(message)
 
+        method = str(scope.get("method", ""))
+        span_context = (self.tracer.start_as_current_span(
+            f"{method} request", kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "casework.request_id": request_id})
+            if self.tracer is not None else nullcontext(None))
         try:
-            await self.app(scope, receive, send_with_id)
+            with span_context as span:
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    if span is not None:
+                        route = route_template(scope)
+                        span.update_name(f"{method} {route}")
+                        span.set_attribute("http.route", route)
+                        span.set_attribute("http.response.status_code", status)
         finally:
             seconds = time.perf_counter() - started
             route = route_template(scope)
-            method = str(scope.get("method", ""))
             self.metrics.observe_request(method, route, status, seconds)
             case_id = scope.get("path_params", {}).get("case_id")
             if isinstance(case_id, str):

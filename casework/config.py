@@ -123,6 +123,16 @@ class Settings(BaseSettings):
         description="`json`: one JSON object per line with request, case and workflow "
         "ids (casework/logs.py); `text`: plain lines for a person at a terminal.",
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint (e.g. http://otel-collector:4318) that receives "
+        "the traces API -> workflow -> activities; unset: no traces are made or sent.",
+    )
+    otel_service_name: str = Field(
+        default="casework",
+        description="`service.name` of this process's spans (say casework-api, "
+        "casework-worker).",
+    )
     worker_metrics_bind_address: str | None = Field(
         default=None,
         description="host:port where the worker serves the Temporal SDK's Prometheus "
