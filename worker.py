@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.workflow import SandboxImportNotificationPolicy
 
+from activities.channels import SmtpDeliverer, SmtpSettings
 from activities.district import DistrictActivities
 from activities.notifications import (
     Deliverer,
@@ -156,9 +157,20 @@ async def redelivering(sessions: async_sessionmaker[AsyncSession], deliverer: De
 
 
 def deliverer_for(settings: Settings) -> Deliverer | None:
-    """Outbox delivery: a webhook when one is configured, else the log (the default)."""
+    """Outbox delivery (issue 15): e-mail when an SMTP relay is configured, else a
+    (signed) webhook when one is, else the log (the embedded default, None)."""
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return SmtpDeliverer(SmtpSettings(
+            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
+            username=settings.smtp_username, password=password,
+            starttls=settings.smtp_starttls,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None),
+            settings.notification_addresses)
     if settings.notification_webhook_url:
-        return WebhookDeliverer(settings.notification_webhook_url)
+        secret = settings.notification_webhook_secret
+        return WebhookDeliverer(settings.notification_webhook_url,
+                                secret=secret.get_secret_value().encode() if secret else None)
     return None
 
 

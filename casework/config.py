@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
@@ -111,6 +111,35 @@ class Settings(BaseSettings):
     notification_webhook_url: str | None = Field(
         default=None,
         description="Deliver outbox notices by POSTing JSON here; default: to the log.",
+    )
+    notification_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs each webhook POST: Casework-Timestamp and Casework-Signature "
+        "(v1=hex HMAC-SHA256 of '<timestamp>.<body>'); see docs/webhooks.md.",
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="Deliver outbox notices by e-mail through this SMTP relay (takes "
+        "precedence over the webhook); recipients from notification_addresses.",
+    )
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_username: str | None = Field(default=None, description="SMTP AUTH user; unset: no AUTH.")
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = Field(default="casework@localhost", description="The From address.")
+    smtp_starttls: bool = Field(
+        default=True,
+        description="Require STARTTLS before AUTH and sending; off only for a relay on "
+        "this host (production refuses it otherwise).",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle trusted for the relay's certificate; default "
+        "the system's.",
+    )
+    notification_addresses: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description='Agency contact settings: {"agency-7": {"agency": "intake@a7.example", '
+        '"program_manager": "pm@a7.example"}, "*": {"practitioner": "cp@dffh.example"}}; '
+        "an agency's own entry first, then `*`.",
     )
     notification_retry_seconds: float = Field(
         default=60.0, gt=0,
@@ -217,6 +246,16 @@ class Settings(BaseSettings):
         if self.auth_issuer in ("", EMBEDDED_ISSUER):
             raise ValueError("set AUTH_ISSUER to the identity provider's issuer in "
                              "production")
+        return self
+
+    @model_validator(mode="after")
+    def _mail_over_tls(self) -> Settings:
+        """Notices name cases and agencies: in production they cross the network only
+        under TLS (plain SMTP only to a relay on this host)."""
+        if (self.environment == "production" and self.smtp_host and not self.smtp_starttls
+                and self.smtp_host not in ("127.0.0.1", "localhost", "::1")):
+            raise ValueError("SMTP_STARTTLS may be off in production only for a relay on "
+                             "this host")
         return self
 
     @field_validator("cors_origins", "codec_cors_origins")
