@@ -166,6 +166,22 @@ def _send(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _import(args: argparse.Namespace) -> None:
+    """Issue 15: register existing contracts from a CSV file (casework/bulk_import.py)."""
+    from pathlib import Path
+
+    from casework.bulk_import import import_file
+
+    source = Path(args.file)
+    rejects = Path(args.rejects) if args.rejects else source.with_suffix(".rejects.csv")
+    summary = asyncio.run(import_file(get_settings(), source, args.token, rejects,
+                                      show_progress=not args.no_progress))
+    print(f"created {summary.created}, already there {summary.skipped}, "
+          f"rejected {len(summary.rejected)} (see {rejects})")
+    if summary.rejected:
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casework", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the REST endpoint's request body (path ids included)")
     sender.add_argument("--token", required=True, help="a bearer token")
     sender.set_defaults(run=_send)
+
+    importer = commands.add_parser(
+        "import", help="register existing contracts from a CSV file through POST /cases "
+        "(re-runnable; refused rows to a rejects file)")
+    importer.add_argument("file", help="the CSV file (columns: casework/bulk_import.py)")
+    importer.add_argument("--token", required=True,
+                          help="a bearer token allowed to register cases")
+    importer.add_argument("--rejects", help="where refused rows go (default "
+                          "FILE.rejects.csv)")
+    importer.add_argument("--no-progress", action="store_true", help="no progress bar")
+    importer.set_defaults(run=_import)
     return parser
 
 
