@@ -29,7 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.metrics import UNMATCHED_ROUTE, ApiMetrics
 from casework.logs import case_id_var, request_id_var
 
-log = logging.getLogger("casework.api.requests")
+REQUEST_LOGGER = "casework.api.requests"
+log = logging.getLogger(REQUEST_LOGGER)
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
