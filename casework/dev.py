@@ -82,8 +82,8 @@ async def _connect_when_ready(settings: Settings, attempts: int = 60) -> object:
 
 async def run_dev(settings: Settings) -> None:
     # Issue 15: the one line per request is for deployments' log pipelines; on a
-    # developer's console (and a test's unread pipe) a page of the Temporal UI would
-    # write dozens. uvicorn is quiet here for the same reason (log_level below).
+    # developer's console a page of the Temporal UI would write dozens. uvicorn is quiet
+    # here for the same reason (log_level below).
     logging.getLogger(REQUEST_LOGGER).setLevel(logging.WARNING)
     use_private_umask()  # the dev server, SQLite and the logs create private files
     make_private(settings.data_dir)  # and a folder made by an older version is tightened

@@ -82,6 +82,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(record_fields(record), default=str, ensure_ascii=False)
 
 
+QUIET_LIBRARY_LOGGERS = ("httpx", "httpcore")
+"""Libraries whose INFO lines repeat raw URLs (`configure_logging`)."""
+
+
 class _CaseworkHandler(logging.StreamHandler):
     """Ours, so configuring again replaces it and leaves anyone else's handler alone."""
 
@@ -108,3 +112,9 @@ def configure_logging(log_format: Literal["json", "text"] = "json",
     # uvicorn's access log repeats what our request line says, with the raw path
     # (query string included); ours names the route template instead.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx writes an INFO line for every request it sends, with the whole URL: each
+    # upstream call of the Temporal UI through /ui/ (dozens a page), a webhook's URL
+    # (which may carry a token), every row of `casework import`. Our own lines say what
+    # was done without the URL; httpx's warnings and errors still come through.
+    for chatty in QUIET_LIBRARY_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)

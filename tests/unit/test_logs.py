@@ -7,7 +7,13 @@ import json
 import logging
 import sys
 
-from casework.logs import JsonFormatter, case_id_var, request_id_var
+from casework.logs import (
+    QUIET_LIBRARY_LOGGERS,
+    JsonFormatter,
+    case_id_var,
+    configure_logging,
+    request_id_var,
+)
 
 
 def line(message: str, *args: object, exc: bool = False, **extra: object) -> dict[str, object]:
@@ -58,3 +64,24 @@ def test_an_error_line_names_the_exception_type() -> None:
                       case_id="case-1")
     assert fields["error"] == "TimeoutError" and "Traceback" in str(fields["traceback"])
     assert fields["notification_key"] == "k1" and fields["case_id"] == "case-1"
+
+
+def test_http_client_lines_with_raw_urls_are_not_written() -> None:
+    """httpx logs every request it sends at INFO with its whole URL: through the UI
+    proxy that was a line per upstream call of a history page (issue 15: with the longer
+    JSON lines, more than an unread pipe of `casework dev` holds), and a webhook URL may
+    carry a token. After configure_logging only httpx's warnings come through."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level,
+             {name: logging.getLogger(name).level for name in QUIET_LIBRARY_LOGGERS})
+    try:
+        configure_logging("json")
+        assert root.isEnabledFor(logging.INFO)
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+        assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+        assert not logging.getLogger("httpcore.connection").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
