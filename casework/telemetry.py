@@ -37,6 +37,7 @@ from temporalio.worker import (
     HandleSignalInput,
     HandleUpdateInput,
     StartActivityInput,
+    StartLocalActivityInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
@@ -102,10 +103,11 @@ class MessageTracingWorkflowInbound(TracingWorkflowInboundInterceptor):
     same with or without tracing. Uses the SDK's own helpers, as its docs invite for
     subclasses (temporalio<2 is pinned).
 
-    A case records what its messages did in one activity started from its main loop
-    after the handlers ran (`_flush`), outside any handler; so the next activity the
-    workflow starts after a traced message runs under that message's context (with a
-    batch of several, the last one's)."""
+    A case records what its messages did in one activity -- a local one since issue 13
+    -- started from its main loop after the handlers ran (`_flush`), outside any
+    handler; so the next activity or local activity the workflow starts after a traced
+    message runs under that message's context (with a batch of several, the last
+    one's)."""
 
     _message_carrier: dict[str, str] | None = None
 
@@ -172,11 +174,22 @@ class _FollowMessage(WorkflowOutboundInterceptor):
         self._inbound = inbound
 
     def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
+        with self._under_message():
+            return super().start_activity(input)
+
+    def start_local_activity(self, input: StartLocalActivityInput) -> ActivityHandle[Any]:
+        # A case records what its messages did in a local activity (issue 13).
+        with self._under_message():
+            return super().start_local_activity(input)
+
+    @contextmanager
+    def _under_message(self) -> Iterator[None]:
         context = self._inbound.take_message_context()
         if context is None:
-            return super().start_activity(input)
+            yield
+            return
         token = otel_context.attach(context)  # type: ignore[arg-type]
         try:
-            return super().start_activity(input)
+            yield
         finally:
             otel_context.detach(token)
