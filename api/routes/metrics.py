@@ -11,14 +11,18 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.deps import SessionDep
 from api.metrics import ApiMetrics
-from api.openapi import problems
+from api.openapi import PROMETHEUS_TEXT_REF, problems
 from api.permissions import Action, Caller, permitted
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/metrics", summary="Prometheus metrics: requests, open cases, outbox",
-            response_class=Response, responses=problems())
+            response_class=Response,
+            responses={200: {"description": "The metrics, as Prometheus scrapes them.",
+                             "content": {CONTENT_TYPE_LATEST.split(";")[0]: {
+                                 "schema": PROMETHEUS_TEXT_REF}}},
+                       **problems()})
 async def metrics(
     _caller: Annotated[Caller, Depends(permitted(Action.READ_METRICS))],
     session: SessionDep,
