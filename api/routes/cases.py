@@ -66,7 +66,7 @@ async def register_case(
     nothing answers 5xx: a workflow slow to answer shows the listed row (`source:
     read_model`), a database failing answers 202 (issue 18.3)."""
     terms = body.to_terms(settings.jurisdiction, settings.time_zone)
-    registration = await register(session, gateway, terms)
+    registration = await register(session, gateway, terms, body.prior_outcomes)
     location = f"/cases/{terms.case_id}"
     view = None
     if registration is not Registration.ACCEPTED:
