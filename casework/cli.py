@@ -170,14 +170,17 @@ def _import(args: argparse.Namespace) -> None:
     """Issue 15: register existing contracts from a CSV file (casework/bulk_import.py)."""
     from pathlib import Path
 
-    from casework.bulk_import import import_file
+    from casework.bulk_import import import_file, journal_path
 
     source = Path(args.file)
     rejects = Path(args.rejects) if args.rejects else source.with_suffix(".rejects.csv")
+    journal = Path(args.journal) if args.journal else journal_path(source)
     summary = asyncio.run(import_file(get_settings(), source, args.token, rejects,
-                                      show_progress=not args.no_progress))
+                                      show_progress=not args.no_progress,
+                                      concurrency=args.concurrency, journal=journal))
     print(f"created {summary.created}, already there {summary.skipped}, "
-          f"rejected {len(summary.rejected)} (see {rejects})")
+          f"rejected {len(summary.rejected)} (see {rejects}; registered rows are kept "
+          f"in {journal})")
     if summary.rejected:
         raise SystemExit(1)
 
@@ -233,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--rejects", help="where refused rows go (default "
                           "FILE.rejects.csv)")
     importer.add_argument("--no-progress", action="store_true", help="no progress bar")
+    importer.add_argument("--journal", help="where registered rows are kept, so a "
+                          "re-run skips them (default FILE.imported.csv)")
+    importer.add_argument("--concurrency", type=int, default=8,
+                          help="rows registered at once (default 8)")
     importer.set_defaults(run=_import)
     return parser
 
