@@ -30,6 +30,7 @@ from casework.db import engine_for, make_session_factory
 from casework.logs import configure_logging
 from casework.telemetry import worker_runtime
 from casework.temporal_client import connect
+from casework.worker_health import serving_health
 from models.envelope import install_keys
 from workflows import unrecorded_refusals
 from workflows.case_contract import CaseContractWorkflow
@@ -136,7 +137,9 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[No
                           review_reminder_lead_days=settings.review_reminder_lead_days)
     try:
         async with worker, redelivering(sessions, deliverer or LogDeliverer(),
-                                        settings.notification_retry_seconds):
+                                        settings.notification_retry_seconds), serving_health(
+                settings.worker_health_bind_address, client, engine,
+                settings.temporal_namespace, worker):
             yield
     finally:
         await engine.dispose()

@@ -162,6 +162,12 @@ class Settings(BaseSettings):
         description="`service.name` of this process's spans (say casework-api, "
         "casework-worker).",
     )
+    worker_health_bind_address: str | None = Field(
+        default=None,
+        description="host:port where the worker answers /healthz (alive) and /readyz "
+        "(polling, Temporal and the database reachable) for an orchestrator's probes "
+        "(casework/worker_health.py). Unset: not served. No token; nothing about cases.",
+    )
     worker_metrics_bind_address: str | None = Field(
         default=None,
         description="host:port where the worker serves the Temporal SDK's Prometheus "
