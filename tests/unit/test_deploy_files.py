@@ -56,6 +56,10 @@ def test_every_compose_image_and_helm_tag_is_pinned() -> None:
         assert pinned(service["image"]), (name, service["image"])
     for name, container in containers():
         assert pinned(container["image"]), name
+    for line in (DEPLOY / "Dockerfile").read_text().splitlines():
+        if line.startswith("FROM "):
+            # A full version (3.11.11-slim-...), not a moving one (3.11-slim).
+            assert re.fullmatch(r"[\w./-]+:\d+\.\d+\.\d+[\w.-]*", line.split()[1]), line
     values = yaml.safe_load((DEPLOY / "helm" / "temporal-values.yaml").read_text())
     for part in ("server", "admintools", "web"):
         assert values[part]["image"]["tag"] not in ("", "latest"), part
@@ -119,7 +123,11 @@ def test_kubernetes_api_probes_hpa_and_migration_job() -> None:
     assert probes["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
     worker = dict(containers())["Deployment/casework-worker"]
-    assert worker["livenessProbe"] and worker["readinessProbe"]
+    assert worker["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    health = {v["name"]: v.get("value") for v in worker["env"]}["WORKER_HEALTH_BIND_ADDRESS"]
+    assert {p["name"]: p["containerPort"] for p in worker["ports"]}["health"] == int(
+        health.rpartition(":")[2])
     job = dict(containers())["Job/casework-migrate"]
     assert job["command"] == ["casework", "migrate"]
     secrets = {ref["valueFrom"]["secretKeyRef"]["name"] for _, c in containers()
@@ -131,3 +139,32 @@ def test_kubernetes_api_probes_hpa_and_migration_job() -> None:
                                   "k8s/secrets.example.yaml", "helm/temporal-values.yaml"])
 def test_deploy_files_parse(name: str) -> None:
     assert list(yaml.safe_load_all((DEPLOY / name).read_text()))
+
+
+KEY_MATERIAL = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|[A-Za-z0-9+/]{43}="
+                          r"|://[^:/\s]+:(?!\$\{|\.\.\.@|<)[^@\s]+@")
+"""A PEM key, a base64 32-byte key (a codec key) or a password inside a URL that is not
+interpolated from the environment nor a placeholder (`...`, `<password>`)."""
+
+
+def _walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+    else:
+        yield path, node
+
+
+def test_no_key_material_in_any_deploy_file_and_no_secret_in_config() -> None:
+    for path in DEPLOY.rglob("*"):
+        if path.is_file():
+            assert not KEY_MATERIAL.search(path.read_text()), path
+    [config_map] = [d for d in k8s_documents("casework.yaml") if d["kind"] == "ConfigMap"]
+    assert not [key for key in config_map["data"] if SECRET_NAME.search(key)]
+    values = yaml.safe_load((DEPLOY / "helm" / "temporal-values.yaml").read_text())
+    for where, value in _walk(values):
+        if re.search(r"password", where.rsplit(".", 1)[-1], re.I):
+            assert not value, where  # the chart reads it from existingSecret
