@@ -216,3 +216,33 @@ async def test_a_webhook_is_signed_over_timestamp_and_body_and_verifies_as_docum
                               time.time())
     assert not verify_webhook(secret, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER],
                               body, time.time() + 600)  # replayed ten minutes later
+
+
+def test_the_log_stays_the_embedded_default_and_settings_pick_the_channel(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """worker.deliverer_for: nothing configured -> None (the log, LogDeliverer); an SMTP
+    relay wins over a webhook; a webhook with a secret signs."""
+    from pydantic import ValidationError
+
+    from casework.config import Settings
+    from worker import deliverer_for
+
+    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert deliverer_for(base) is None
+    hook = deliverer_for(base.model_copy(update={
+        "notification_webhook_url": "http://127.0.0.1:9/notices"}))
+    assert isinstance(hook, WebhookDeliverer)
+    mail = deliverer_for(base.model_copy(update={
+        "smtp_host": "relay.example", "notification_webhook_url": "http://127.0.0.1:9/n"}))
+    assert isinstance(mail, SmtpDeliverer)
+    # The agency contact settings, as a deployment sets them (JSON in the environment).
+    monkeypatch.setenv("NOTIFICATION_ADDRESSES",
+                       '{"agency-1": {"agency": "intake@agency-1.example"}}')
+    parsed = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert parsed.notification_addresses == {"agency-1": {"agency": "intake@agency-1.example"}}
+    # Notices name cases: in production plain SMTP only to a relay on this host.
+    with pytest.raises(ValidationError, match="SMTP_STARTTLS"):
+        Settings(_env_file=None, environment="production", smtp_host="relay.example",  # type: ignore[call-arg]
+                 smtp_starttls=False, auth_jwks_url="https://idp.example/jwks",
+                 auth_issuer="https://idp.example/",
+                 codec_keys=f"k1:{'A' * 43}=")
