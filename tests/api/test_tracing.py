@@ -4,8 +4,10 @@ client's update, the workflow's update handler and the activity it leads to."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -91,3 +93,38 @@ async def test_r4_one_report_submission_forms_one_trace(
 
 async def _async(value: list[ReadableSpan]) -> list[ReadableSpan]:
     return value
+
+
+def test_with_an_endpoint_spans_go_out_by_otlp_http(api_settings: Settings) -> None:
+    """OTEL_EXPORTER_OTLP_ENDPOINT set: the process's tracer exports by OTLP/HTTP to
+    `<endpoint>/v1/traces` (a collector on 127.0.0.1 here), under OTEL_SERVICE_NAME."""
+    received: list[tuple[str, str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.path, self.headers.get("Content-Type", ""), body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        tracer = tracer_for(api_settings.model_copy(update={
+            "otel_exporter_otlp_endpoint": f"http://127.0.0.1:{server.server_address[1]}/",
+            "otel_service_name": "casework-otlp-test"}))
+        assert tracer is not None
+        with tracer.start_as_current_span("GET /cases/{case_id}"):
+            pass
+        assert tracer.span_processor.force_flush(10_000)  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(path, content_type, body)] = received
+    assert path == "/v1/traces" and content_type == "application/x-protobuf"
+    assert b"casework-otlp-test" in body and b"GET /cases/{case_id}" in body
