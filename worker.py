@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -14,6 +13,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.workflow import SandboxImportNotificationPolicy
 
+from activities.channels import SmtpDeliverer, SmtpSettings
 from activities.district import DistrictActivities
 from activities.notifications import (
     Deliverer,
@@ -27,7 +27,10 @@ from activities.schedule import ScheduleActivities
 from casework.codec import EncryptionCodec
 from casework.config import Settings, get_settings
 from casework.db import engine_for, make_session_factory
+from casework.logs import configure_logging
+from casework.telemetry import worker_runtime
 from casework.temporal_client import connect
+from casework.worker_health import serving_health
 from models.envelope import install_keys
 from workflows import unrecorded_refusals
 from workflows.case_contract import CaseContractWorkflow
@@ -37,8 +40,10 @@ from workflows.doors import DoorsInterceptor
 from workflows.service_request import ServiceRequestWorkflow
 from workflows.transfer import TransferRequestWorkflow
 
-PASSED_THROUGH_MODULES = ("models", "workflows", "holidays")
-"""Our pure modules are deterministic and imported once, outside the sandbox."""
+PASSED_THROUGH_MODULES = ("models", "workflows", "holidays", "opentelemetry")
+"""Our pure modules are deterministic and imported once, outside the sandbox; and
+OpenTelemetry, whose context the SDK's tracing interceptor carries through a workflow
+(issue 15; it makes spans only outside replay)."""
 
 
 MAX_CACHED_WORKFLOWS = 2_000
@@ -118,7 +123,8 @@ def build_worker(
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever), then shut down gracefully."""
-    async with running_worker(await connect(settings), settings):
+    client = await connect(settings, runtime=worker_runtime(settings))
+    async with running_worker(client, settings):
         await (stop.wait() if stop else asyncio.Future())
 
 
@@ -134,7 +140,9 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[No
                           review_reminder_lead_days=settings.review_reminder_lead_days)
     try:
         async with worker, redelivering(sessions, deliverer or LogDeliverer(),
-                                        settings.notification_retry_seconds):
+                                        settings.notification_retry_seconds), serving_health(
+                settings.worker_health_bind_address, client, engine,
+                settings.temporal_namespace, worker):
             yield
     finally:
         await engine.dispose()
@@ -155,15 +163,27 @@ async def redelivering(sessions: async_sessionmaker[AsyncSession], deliverer: De
 
 
 def deliverer_for(settings: Settings) -> Deliverer | None:
-    """Outbox delivery: a webhook when one is configured, else the log (the default)."""
+    """Outbox delivery (issue 15): e-mail when an SMTP relay is configured, else a
+    (signed) webhook when one is, else the log (the embedded default, None)."""
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return SmtpDeliverer(SmtpSettings(
+            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
+            username=settings.smtp_username, password=password,
+            starttls=settings.smtp_starttls,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None),
+            settings.notification_addresses)
     if settings.notification_webhook_url:
-        return WebhookDeliverer(settings.notification_webhook_url)
+        secret = settings.notification_webhook_secret
+        return WebhookDeliverer(settings.notification_webhook_url,
+                                secret=secret.get_secret_value().encode() if secret else None)
     return None
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    configure_logging(settings.log_format)  # issue 15: JSON lines by default
+    asyncio.run(run_worker(settings))
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ over is skipped -- and the send is cut off well inside the lease. A row is sent 
 only when its sender died or timed out between sending and recording it (at most once
 more, with the same Idempotency-Key, which is the row's key). `attempts` counts every
 send, successful or not.
-The embedded default delivers to the log; a webhook deliverer posts JSON to an agency
-integration endpoint.
+The embedded default delivers to the log; activities/channels.py has the real channels
+(e-mail over SMTP, signed webhooks). A failed notice rests before its next attempt,
+doubling each time (`retry_delay_seconds`).
 """
 
 from __future__ import annotations
@@ -32,11 +33,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-import httpx
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.channels import WebhookDeliverer
 from models.tables import NotificationRow
+
+__all__ = ["Deliverer", "LogDeliverer", "WebhookDeliverer", "claim", "deliver_undelivered",
+           "retry_delay_seconds", "run_redelivery"]
 
 log = logging.getLogger("casework.notifications")
 
@@ -44,6 +48,19 @@ CLAIM_LEASE_SECONDS = 60.0
 """How long a claim keeps other senders off a row. A send is cut off at half of it
 (`deliver_undelivered`), so a live sender never loses a row it is sending; a dead one's
 rows go out again once it has run out."""
+
+
+BACKOFF_CAP_SECONDS = 3600.0
+
+
+def retry_delay_seconds(attempts: int, base_seconds: float,
+                        cap_seconds: float = BACKOFF_CAP_SECONDS) -> float:
+    """How long a notice rests after its `attempts`-th failed send (issue 15): doubling
+    from `base_seconds`, at most `cap_seconds`, so a relay that is down for hours is
+    tried about hourly instead of by every round of every worker."""
+    if attempts <= 0 or base_seconds <= 0:
+        return 0.0
+    return min(cap_seconds, base_seconds * 2 ** min(attempts - 1, 30))
 
 
 class Deliverer(Protocol):
@@ -55,28 +72,9 @@ class LogDeliverer:
 
     async def deliver(self, notification: NotificationRow) -> None:
         log.info("notify %s [%s %s] %s: %s", notification.recipient, notification.rule,
-                 notification.kind, notification.case_id, notification.subject)
-
-
-class WebhookDeliverer:
-    """POSTs each notice as JSON; non-2xx is a failed attempt, retried by redelivery."""
-
-    def __init__(self, url: str, timeout_seconds: float = 10.0) -> None:
-        self._url = url
-        self._timeout = timeout_seconds
-
-    async def deliver(self, notification: NotificationRow) -> None:
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
-            response = await client.post(self._url, json={
-                "notification_key": notification.notification_key,
-                "case_id": notification.case_id,
-                "agency_id": notification.agency_id,
-                "kind": notification.kind,
-                "rule": notification.rule,
-                "recipient": notification.recipient,
-                "subject": notification.subject,
-            }, headers={"Idempotency-Key": notification.notification_key})
-            response.raise_for_status()
+                 notification.kind, notification.case_id, notification.subject,
+                 extra={"case_id": notification.case_id, "channel": "log",
+                        "notification_key": notification.notification_key})
 
 
 def new_claim_token() -> str:
@@ -146,7 +144,8 @@ async def deliver_undelivered(session: AsyncSession, deliverer: Deliverer,
                               keys: Sequence[str] | None = None, *, limit: int = 100,
                               budget_seconds: float | None = None,
                               claim_token: str | None = None,
-                              lease_seconds: float = CLAIM_LEASE_SECONDS) -> int:
+                              lease_seconds: float = CLAIM_LEASE_SECONDS,
+                              backoff_base_seconds: float | None = None) -> int:
     """Claim, then try once to deliver the named outbox rows (or, with no keys, `limit`
     undelivered ones, least tried first, so notices that keep failing do not starve
     newer ones); returns how many went out. Each attempt is counted and committed before
@@ -156,7 +155,14 @@ async def deliver_undelivered(session: AsyncSession, deliverer: Deliverer,
 
     `claim_token` names the claimant; the recording activity passes one derived from its
     own id, so a retry of an abandoned attempt takes over that attempt's claims instead
-    of waiting out their lease. Without it, this round's own."""
+    of waiting out their lease. Without it, this round's own.
+
+    A failed notice rests for `retry_delay_seconds(attempts)` before anyone claims it
+    again: its `claimed_until` is set to then, with no claimant (issue 15, backoff).
+    The base is the channel's `retry_base_seconds` (the real channels of
+    activities/channels.py: 30 s; the log, which cannot be down, none) unless given."""
+    if backoff_base_seconds is None:
+        backoff_base_seconds = float(getattr(deliverer, "retry_base_seconds", 0.0))
     if keys is not None and not keys:
         return 0
     token = claim_token or new_claim_token()
@@ -185,10 +191,13 @@ async def deliver_undelivered(session: AsyncSession, deliverer: Deliverer,
                 await deliverer.deliver(row)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:2000]
+            resting = retry_delay_seconds(attempt, backoff_base_seconds)
             await _set(session, row.notification_key, mine, last_error=error,
-                       claim_token=None, claimed_until=None)
+                       claim_token=None, claimed_until=(
+                           datetime.now(UTC) + timedelta(seconds=resting) if resting else None))
             log.warning("notice %s not delivered (attempt %d): %s", row.notification_key,
-                        attempt, error)
+                        attempt, error, extra={"case_id": row.case_id, "attempt": attempt,
+                                               "notification_key": row.notification_key})
         else:
             # Sent is sent: recorded even if, improbably, the claim was lost meanwhile.
             await _set(session, row.notification_key, None, delivered_at=datetime.now(UTC),

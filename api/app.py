@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.trace import Tracer
 
 from api.access_log import FALLBACK_FILE_NAME, AccessJournal, AccessLogMiddleware
 from api.auth import authenticator_for
@@ -15,6 +16,8 @@ from api.cors import SplitCors, codec_origins
 from api.decode_attribution import DecodeAttribution
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.metrics import ApiMetrics
+from api.observability import Observability
 from api.openapi import install_openapi, operation_id
 from api.routes import (
     app_page,
@@ -28,6 +31,7 @@ from api.routes import (
     disputes,
     events,
     health,
+    metrics,
     notifications,
     reports,
     reviews,
@@ -40,6 +44,7 @@ from api.ui_proxy import UiProxy
 from casework.codec import codec_for_settings
 from casework.config import Settings, get_settings
 from casework.db import engine_for, make_autocommit_session_factory
+from casework.telemetry import tracer_for
 
 DESCRIPTION = """
 Keeps every contracted child-protection case on track: each case is a durable Temporal
@@ -53,11 +58,13 @@ contracts in force (C7), and anything else answers 404 like an unknown case.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, tracer: Tracer | None = None) -> FastAPI:
     """Refuses (raises) at once on an unsafe configuration: production without a JWKS URL
     (`LocalSigningKeyRefused`) or without payload encryption keys (`MissingEncryptionKeys`),
-    so a misconfigured deployment never serves a single request."""
+    so a misconfigured deployment never serves a single request. `tracer`: default the
+    OTLP one when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, else no tracing (issue 15)."""
     settings = settings or get_settings()
+    tracer = tracer or tracer_for(settings)
     authenticator = authenticator_for(settings)
     payload_codec = codec_for_settings(settings)
 
@@ -69,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             engine=engine,
             sessions=sessions,
-            temporal=TemporalGateway(settings, payload_codec),
+            temporal=TemporalGateway(settings, payload_codec, tracer),
             authenticator=authenticator,
             codec=payload_codec,
             access_journal=AccessJournal(sessions, settings.data_dir / FALLBACK_FILE_NAME),
@@ -95,11 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(SplitCors, api_origins=settings.cors_origins,
                        codec_origins=codec_origins(settings))
+    # Outermost (issue 15): every answer, preflights and refusals included, is counted,
+    # timed and logged under the request's id.
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(Observability, metrics=app.state.metrics, tracer=tracer)
     install_error_handlers(app)
     app.include_router(health.router)
     for resource in (cases, reports, events, audits, reviews, contacts, closure, tasks,
                      notifications, calendar, transfers, disputes, coworking, codec, ui,
-                     app_page):
+                     app_page, metrics):
         app.include_router(resource.router)
     install_docs(app)
     install_openapi(app)

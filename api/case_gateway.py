@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -173,7 +173,7 @@ class CaseGateway:
         return self._client.get_workflow_handle_for(CaseContractWorkflow.run,
                                                     workflow_id_for(case_id))
 
-    async def start(self, terms: ContractTerms) -> bool:
+    async def start(self, terms: ContractTerms, prior_outcomes: Sequence[str] = ()) -> bool:
         """Start the case's workflow; False when one with this id exists already.
 
         ALLOW_DUPLICATE_FAILED_ONLY: a case that closed (completed) never lends its id to
@@ -188,7 +188,7 @@ class CaseGateway:
         answer was lost), so the case's history decides before any 503 (issue 18.3)."""
         for _attempt in range(2):
             try:
-                await self._start(terms)
+                await self._start(terms, prior_outcomes)
                 return True
             except WorkflowAlreadyStartedError:
                 if await self._started_input(terms.case_id) is not None:
@@ -206,14 +206,15 @@ class CaseGateway:
                 return started
         return False
 
-    async def _start(self, terms: ContractTerms) -> None:
+    async def _start(self, terms: ContractTerms, prior_outcomes: Sequence[str]) -> None:
         attributes = TypedSearchAttributes([
             SearchAttributePair(_CASE_ID, terms.case_id),
             SearchAttributePair(_AGENCY_ID, terms.agency_id),
             SearchAttributePair(_CONTRACT_STATUS, AWAITING_ENDORSEMENT),
         ])
         await self._client.start_workflow(
-            CaseContractWorkflow.run, CaseContractInput(terms=terms),
+            CaseContractWorkflow.run,
+            CaseContractInput(terms=terms, prior_outcomes=list(prior_outcomes)),
             id=workflow_id_for(terms.case_id), task_queue=self._settings.temporal_task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             search_attributes=attributes,

@@ -50,6 +50,12 @@ _MEANING = {
 }
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROMETHEUS_TEXT_REF = {"$ref": "#/components/schemas/PrometheusExposition"}
+"""GET /metrics answers text, not JSON (issue 15): named like every other body."""
+PROMETHEUS_TEXT_SCHEMA = {
+    "title": "PrometheusExposition", "type": "string",
+    "description": "Prometheus' text exposition format (version 0.0.4): `# HELP` and "
+    "`# TYPE` lines, then one sample a line."}
 
 
 def accepted_later(model: type[AcceptedView], description: str
@@ -167,6 +173,7 @@ def build_openapi(app: FastAPI, today: date) -> dict[str, Any]:
                 _describe_errors(path, method, item[method])
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     _problem_components(schemas)
+    schemas["PrometheusExposition"] = PROMETHEUS_TEXT_SCHEMA
     _date_examples(schemas, today)
     return document
 

@@ -15,6 +15,7 @@ record lists the case.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from models.terms import ContractTerms
 from workflows import policy
 from workflows.business_calendar import BusinessCalendar, CalendarSpec, UnknownJurisdiction
 from workflows.fingerprint import terms_fingerprint
+from workflows.prior_outcomes import check_prior_outcomes
 
 
 def check_calendar(terms: ContractTerms) -> None:
@@ -84,14 +86,18 @@ class Registered:
     """The row listed by this request, for the answer's view (not read again)."""
 
 
-async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractTerms
-                   ) -> Registered:
+async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractTerms,
+                   prior_outcomes: Sequence[str] = ()) -> Registered:
     """CREATED when the case was registered now, REPEATED when this repeats a
     registration, ACCEPTED when its workflow runs but the database failed to list it.
-    Raises PolicyViolation (C1-C5, 422) or Conflict (409)."""
+    Raises PolicyViolation (C1-C5, R5 for `prior_outcomes`, 422) or Conflict (409).
+    `prior_outcomes`: a contract taken on part-way through (workflows/prior_outcomes.py);
+    not part of the terms' fingerprint."""
     check_calendar(terms)
     # E1 against the case's own today: a contract already over is refused (issue 9).
-    policy.validate_terms(terms, today=datetime.now(ZoneInfo(terms.time_zone)).date())
+    today = datetime.now(ZoneInfo(terms.time_zone)).date()
+    due_dates = policy.validate_terms(terms, today=today)
+    check_prior_outcomes(due_dates, prior_outcomes, today)
     fingerprint = terms_fingerprint(terms)
     row = await session.get(CaseRow, terms.case_id)
     if row is not None:
@@ -100,7 +106,7 @@ async def register(session: AsyncSession, gateway: CaseGateway, terms: ContractT
         return Registered(Registration.REPEATED, row)
     # The workflow first, then the row: a row must never exist without its workflow, or a
     # retry would answer 200 for a case that was never started.
-    started = await gateway.start(terms)
+    started = await gateway.start(terms, prior_outcomes)
     if not started:
         # Compared with the terms in the workflow's history, not through its status
         # query: a worker backlog must not turn a repeat into a 503 (issue 18.3).

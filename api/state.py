@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
@@ -25,6 +26,8 @@ from casework.temporal_client import connect
 class TemporalGateway:
     settings: Settings
     codec: PayloadCodec | None = None
+    tracer: Tracer | None = None
+    """Issue 15: traces continue from the request's span into the workflow."""
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -34,7 +37,8 @@ class TemporalGateway:
             return self._client
         async with self._lock:
             if self._client is None:
-                self._client = await asyncio.wait_for(connect(self.settings, self.codec), 10)
+                self._client = await asyncio.wait_for(connect(self.settings, self.codec,
+                                                              tracer=self.tracer), 10)
         return self._client
 
 

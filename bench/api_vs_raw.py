@@ -84,9 +84,8 @@ async def _run_on(read_model: str, database_url: str | None, count: int) -> None
         data_dir = Path(folder)
         ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
         api = f"http://127.0.0.1:{ports['api']}"
-        # `casework dev`, as the end-to-end tests run it; its log in the data folder.
-        stack = _start(data_dir, ports, log_file=data_dir / "casework-dev.log",
-                       database_url=database_url)
+        # `casework dev`, as the end-to-end tests run it (its output read as it comes).
+        stack = _start(data_dir, ports, database_url=database_url)
         try:
             await asyncio.to_thread(_wait_ready, api, stack, 120)
             settings = Settings(data_dir=data_dir)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from casework.codec import MissingEncryptionKeys
 from casework.config import Settings, get_settings
+from casework.logs import configure_logging
 from casework.private_files import make_private, use_private_umask
 from casework.tokens import (
     AGENCY_SCOPED_ROLES,
@@ -41,7 +42,10 @@ def _api(_: argparse.Namespace) -> None:
     settings = get_settings()
     if settings.data_dir.exists():
         make_private(settings.data_dir)
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    # Issue 15: uvicorn logs through our root handler (JSON lines); our middleware
+    # writes the one line per request.
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
+                log_config=None, access_log=False)
 
 
 def _worker(_: argparse.Namespace) -> None:
@@ -162,6 +166,25 @@ def _send(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _import(args: argparse.Namespace) -> None:
+    """Issue 15: register existing contracts from a CSV file (casework/bulk_import.py)."""
+    from pathlib import Path
+
+    from casework.bulk_import import import_file, journal_path
+
+    source = Path(args.file)
+    rejects = Path(args.rejects) if args.rejects else source.with_suffix(".rejects.csv")
+    journal = Path(args.journal) if args.journal else journal_path(source)
+    summary = asyncio.run(import_file(get_settings(), source, args.token, rejects,
+                                      show_progress=not args.no_progress,
+                                      concurrency=args.concurrency, journal=journal))
+    print(f"created {summary.created}, already there {summary.skipped}, "
+          f"rejected {len(summary.rejected)} (see {rejects}; registered rows are kept "
+          f"in {journal})")
+    if summary.rejected:
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casework", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -203,12 +226,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the REST endpoint's request body (path ids included)")
     sender.add_argument("--token", required=True, help="a bearer token")
     sender.set_defaults(run=_send)
+
+    importer = commands.add_parser(
+        "import", help="register existing contracts from a CSV file through POST /cases "
+        "(re-runnable; refused rows to a rejects file)")
+    importer.add_argument("file", help="the CSV file (columns: casework/bulk_import.py)")
+    importer.add_argument("--token", required=True,
+                          help="a bearer token allowed to register cases")
+    importer.add_argument("--rejects", help="where refused rows go (default "
+                          "FILE.rejects.csv)")
+    importer.add_argument("--no-progress", action="store_true", help="no progress bar")
+    importer.add_argument("--journal", help="where registered rows are kept, so a "
+                          "re-run skips them (default FILE.imported.csv)")
+    importer.add_argument("--concurrency", type=int, default=8,
+                          help="rows registered at once (default 8)")
+    importer.set_defaults(run=_import)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    configure_logging(get_settings().log_format)  # issue 15: JSON lines by default
     # Issue 9.6: whatever a command creates (SQLite and its journals, Temporal's file,
     # logs, keys) is readable by the service's user only.
     previous_umask = use_private_umask()

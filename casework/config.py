@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
@@ -112,9 +112,69 @@ class Settings(BaseSettings):
         default=None,
         description="Deliver outbox notices by POSTing JSON here; default: to the log.",
     )
+    notification_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs each webhook POST: Casework-Timestamp and Casework-Signature "
+        "(v1=hex HMAC-SHA256 of '<timestamp>.<body>'); see docs/webhooks.md.",
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="Deliver outbox notices by e-mail through this SMTP relay (takes "
+        "precedence over the webhook); recipients from notification_addresses.",
+    )
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_username: str | None = Field(default=None, description="SMTP AUTH user; unset: no AUTH.")
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = Field(default="casework@localhost", description="The From address.")
+    smtp_starttls: bool = Field(
+        default=True,
+        description="Require STARTTLS before AUTH and sending; off only for a relay on "
+        "this host (production refuses it otherwise).",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle trusted for the relay's certificate; default "
+        "the system's.",
+    )
+    notification_addresses: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description='Agency contact settings: {"agency-7": {"agency": "intake@a7.example", '
+        '"program_manager": "pm@a7.example"}, "*": {"practitioner": "cp@dffh.example"}}; '
+        "an agency's own entry first, then `*`.",
+    )
     notification_retry_seconds: float = Field(
         default=60.0, gt=0,
         description="How often each worker retries outbox notices not yet delivered.",
+    )
+
+    # ------------------------------------------------------ observability (issue 15)
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="`json`: one JSON object per line with request, case and workflow "
+        "ids (casework/logs.py); `text`: plain lines for a person at a terminal.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint (e.g. http://otel-collector:4318) that receives "
+        "the traces API -> workflow -> activities; unset: no traces are made or sent.",
+    )
+    otel_service_name: str = Field(
+        default="casework",
+        description="`service.name` of this process's spans (say casework-api, "
+        "casework-worker).",
+    )
+    worker_health_bind_address: str | None = Field(
+        default=None,
+        description="host:port where the worker answers /healthz (alive) and /readyz "
+        "(polling, Temporal and the database reachable) for an orchestrator's probes "
+        "(casework/worker_health.py). Unset: not served. No token; nothing about cases.",
+    )
+    worker_metrics_bind_address: str | None = Field(
+        default=None,
+        description="host:port where the worker serves the Temporal SDK's Prometheus "
+        "metrics (task slots, poll and schedule-to-start latency, workflow task "
+        "failures). Unset: not served. Plain HTTP without authentication: bind it to an "
+        "address only the Prometheus server reaches (pod IP behind a NetworkPolicy, or "
+        "127.0.0.1).",
     )
 
     # ---------------------------------------------------------------- security (C7)
@@ -192,6 +252,16 @@ class Settings(BaseSettings):
         if self.auth_issuer in ("", EMBEDDED_ISSUER):
             raise ValueError("set AUTH_ISSUER to the identity provider's issuer in "
                              "production")
+        return self
+
+    @model_validator(mode="after")
+    def _mail_over_tls(self) -> Settings:
+        """Notices name cases and agencies: in production they cross the network only
+        under TLS (plain SMTP only to a relay on this host)."""
+        if (self.environment == "production" and self.smtp_host and not self.smtp_starttls
+                and self.smtp_host not in ("127.0.0.1", "localhost", "::1")):
+            raise ValueError("SMTP_STARTTLS may be off in production only for a relay on "
+                             "this host")
         return self
 
     @field_validator("cors_origins", "codec_cors_origins")

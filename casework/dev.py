@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Generator
 import uvicorn
 
 from api.app import create_app
+from api.observability import REQUEST_LOGGER
 from api.staff_session import load_or_create_sign_in_code
 from casework.config import UI_PUBLIC_PATH, Settings
 from casework.migrate import upgrade_to_head_async
@@ -79,6 +81,10 @@ async def _connect_when_ready(settings: Settings, attempts: int = 60) -> object:
 
 
 async def run_dev(settings: Settings) -> None:
+    # Issue 15: the one line per request is for deployments' log pipelines; on a
+    # developer's console a page of the Temporal UI would write dozens. uvicorn is quiet
+    # here for the same reason (log_level below).
+    logging.getLogger(REQUEST_LOGGER).setLevel(logging.WARNING)
     use_private_umask()  # the dev server, SQLite and the logs create private files
     make_private(settings.data_dir)  # and a folder made by an older version is tightened
     await upgrade_to_head_async(settings.effective_database_url)

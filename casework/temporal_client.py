@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from opentelemetry.trace import Tracer
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.operatorservice.v1 import (
@@ -27,11 +28,13 @@ from temporalio.converter import (
     PayloadConverter,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from casework.caller_envelope import CallerEnvelopeInterceptor, CallerIdentity
 from casework.codec import EncryptionCodec, codec_for_settings
 from casework.config import SEARCH_ATTRIBUTES, Settings
+from casework.telemetry import CaseTracingInterceptor, tracer_for
 from models.envelope import is_door_refusal
 from models.payloads import CaseworkPayloadConverter
 
@@ -85,30 +88,43 @@ def make_data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     )
 
 
-def client_options(codec: PayloadCodec | None, *, default_caller: CallerIdentity | None = None
-                   ) -> dict[str, Any]:
+def client_options(codec: PayloadCodec | None, *, default_caller: CallerIdentity | None = None,
+                   tracer: Tracer | None = None) -> dict[str, Any]:
     """What every client of the service is built with (`Client.connect(**...)` or
     `Client(service_client, **...)`): the data converter; with an encryption codec,
     headers sealed by it too and every message signed with a caller envelope (issue 10).
+    With a `tracer` (issue 15), the SDK's TracingInterceptor: spans for each call, and
+    their context in a header that a worker built on this client continues (the worker
+    takes a client's interceptors that are also worker interceptors).
     """
     options: dict[str, Any] = {"data_converter": make_data_converter(codec)}
+    interceptors: list[Any] = []
     if isinstance(codec, EncryptionCodec):
         options["header_codec_behavior"] = HeaderCodecBehavior.CODEC
-        options["interceptors"] = [CallerEnvelopeInterceptor(
-            codec.caller_keys, codec.active_key_id, default=default_caller)]
+        interceptors.append(CallerEnvelopeInterceptor(
+            codec.caller_keys, codec.active_key_id, default=default_caller))
+    if tracer is not None:
+        interceptors.append(CaseTracingInterceptor(tracer))
+    if interceptors:
+        options["interceptors"] = interceptors
     return options
 
 
-async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Client:
+async def connect(settings: Settings, codec: PayloadCodec | None = None, *,
+                  runtime: Runtime | None = None, tracer: Tracer | None = None) -> Client:
     """A client of the configured namespace that encrypts every payload.
 
     The codec defaults to `codec_for_settings`, so no caller can forget it; production
     without `codec_keys` raises `MissingEncryptionKeys` here, before anything is sent.
+    `runtime`: the worker's, with the SDK's metrics exporter (casework/telemetry.py);
+    `tracer`: default the process's OTLP tracer when one is configured (`tracer_for`).
     """
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
-        **client_options(codec if codec is not None else codec_for_settings(settings)),
+        runtime=runtime,
+        **client_options(codec if codec is not None else codec_for_settings(settings),
+                         tracer=tracer or tracer_for(settings)),
     )
 
 

@@ -72,6 +72,7 @@ class Action(StrEnum):
     END_COWORKING = "end_coworking"
     ENCODE_PAYLOADS = "encode_payloads"
     DECODE_PAYLOADS = "decode_payloads"
+    READ_METRICS = "read_metrics"
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,10 @@ PERMISSIONS: dict[Action, Permission] = {
                                "encrypt payloads (remote codec)"),
     Action.DECODE_PAYLOADS: _p("POST", "/codec/decode", (OPERATIONS, ADMIN),
                                "decrypt history payloads (remote codec)"),
+    # Issue 15: Prometheus scrapes with an operations token (bearer_token_file); the
+    # numbers are aggregate, but how many cases an agency has open is still not public.
+    Action.READ_METRICS: _p("GET", "/metrics", (OPERATIONS, ADMIN),
+                            "read Prometheus metrics (requests, open cases, outbox)"),
 }
 
 

@@ -20,6 +20,8 @@ class Receiver:
         self.delay_seconds = delay_seconds
         self.posts: Counter[str] = Counter()
         self.bodies: list[dict[str, object]] = []
+        self.raw: list[tuple[dict[str, str], bytes]] = []
+        """Each POST's headers and exact body (issue 15: signatures are over bytes)."""
         self._lock = threading.Lock()
         self.url = ""
 
@@ -37,7 +39,10 @@ def webhook_receiver(delay_seconds: float = 0.0) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
+            raw = self.rfile.read(length)
+            body = json.loads(raw or b"{}")
+            with receiver._lock:
+                receiver.raw.append((dict(self.headers.items()), raw))
             receiver.received(self.headers.get("Idempotency-Key") or "", body)
             time.sleep(receiver.delay_seconds)
             self.send_response(204)

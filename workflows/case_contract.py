@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.errors import CaseError
     from workflows.fingerprint import terms_fingerprint
     from workflows.outbox import Pending
+    from workflows.prior_outcomes import apply_prior_outcomes
     from workflows.request_runtime import record_refused_start
     from workflows.state import (
         ACTIVE,
@@ -187,6 +188,10 @@ class CaseContractInput:
     published_search_attributes: str | None = None
     # Issue 13: the run that continued into this one took `REFUSE_CANCEL`.
     refuses_cancel: bool = False
+    # Issue 15: a contract taken on part-way through (`casework import`): the outcome
+    # (R5) of each period due before it was registered, in period order
+    # (workflows/prior_outcomes.py). Empty for every other contract.
+    prior_outcomes: list[str] = field(default_factory=list)
 
 
 read_at_the_door(CaseContractInput)
@@ -417,7 +422,15 @@ class CaseContractWorkflow:
         self.state.plan_review_due_at = result.plan_review_due_at
         self.state.plan_review_reminder_at = result.plan_review_reminder_at
         self.engine.replace_periods([_period(i, s) for i, s in enumerate(scheduled)])
-        self.engine.pending.event(terms.case_id, "registered", workflow.now(),
+        if self._input.prior_outcomes:
+            try:
+                apply_prior_outcomes(self.engine, self._input.prior_outcomes, workflow.now())
+            except PolicyViolation as exc:
+                raise ApplicationError(str(exc), exc.to_dict(), type="PolicyViolation",
+                                       non_retryable=True) from exc
+        # When the case was registered -- its run's start, not the schedule's answer -- so
+        # the timeline puts it before an endorsement that waited for that answer.
+        self.engine.pending.event(terms.case_id, "registered", workflow.info().start_time,
                                   "contract_registered", "C5", periods=len(scheduled))
         held, self._held_endorsements = self._held_endorsements, []
         for endorsement in held:  # ENDORSE_AFTER_SCHEDULE: let in while this ran

@@ -66,7 +66,7 @@ class CaseEngine:
             if final_assessment.escalation_awaited(self, period):
                 found.append(Wakeup(policy.final_assessment_escalation_at(period.ends_at),
                                     "assessment_escalation", period.index))
-            if period.reports:
+            if period.reports or period.imported:  # imported: settled (issue 15)
                 continue
             if period.follow_up_sent_at is None and period.overdue_marked_at is None:
                 found.append(Wakeup(period.follow_up_at, "follow_up", period.index))
@@ -130,7 +130,7 @@ class CaseEngine:
         """R1: remind the agency that the report is due, unless it has arrived. Sent at
         the follow-up instant; a contract endorsed later than that sends it at once
         (still before the due date)."""
-        if period.reports or period.follow_up_sent_at is not None:
+        if period.reports or period.follow_up_sent_at is not None or period.imported:
             return
         if not (period.follow_up_at <= now < period.overdue_at):
             return
@@ -145,7 +145,7 @@ class CaseEngine:
     def _overdue(self, period: PeriodState, now: datetime) -> bool:
         """R2: no report by the end of D -> ask the agency and give the practitioner a
         task to follow up CSO line management."""
-        if period.overdue_marked_at is not None or now < period.overdue_at:
+        if period.overdue_marked_at is not None or now < period.overdue_at or period.imported:
             return False
         if period.reports and period.reports[0].received_at < period.overdue_at:
             return False
@@ -182,7 +182,7 @@ class CaseEngine:
         closed window, nothing is requested, and R5 has already decided the period
         MISSING (a failure that counts towards R6). `wakeups` and `_escalate` both ask
         this, so a passed instant is always acted on and never left as a wakeup."""
-        if period.escalated_at is not None or period.reports:
+        if period.escalated_at is not None or period.reports or period.imported:
             return False
         return period.escalation_at < period.ends_at
 
@@ -203,6 +203,8 @@ class CaseEngine:
     def decide_outcomes(self, now: datetime) -> None:
         """R5 for every period, then R6 over the decided ones in period order."""
         for period in self.state.periods:
+            if period.imported:  # its outcome is the one given at import (issue 15)
+                continue
             outcome = policy.period_outcome(
                 overdue_at=period.overdue_at,
                 first_report_at=period.first_report_at,

@@ -125,7 +125,9 @@ def arrival_of(message: SubmitReport, now: datetime) -> datetime:
 
 
 def _open_for_report(period: PeriodState, now: datetime) -> bool:
-    return (not period.reports or period.awaiting_resubmission) and now < period.ends_at
+    """Imported periods (issue 15) are settled: their report was handled before."""
+    return ((not period.reports or period.awaiting_resubmission) and now < period.ends_at
+            and not period.imported)
 
 
 def validate_report(state: CaseState, message: SubmitReport, now: datetime) -> None:

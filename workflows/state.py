@@ -58,6 +58,9 @@ class PeriodState:
     assessments: list[AssessmentEntry] = field(default_factory=list)
     awaiting_resubmission: bool = False
     outcome: str = "pending"
+    # Issue 15: a period due before the contract was imported, its outcome given by the
+    # agency's records (workflows/prior_outcomes.py): settled, no deadline acts on it.
+    imported: bool = False
     # R6 before the `r6-undecided-periods` patch: fed to the count (in order, stopping at
     # the first undecided period). Kept so carried states and old runs still load; the
     # first tally since the patch reads it once (policy.legacy_triggered_streaks).

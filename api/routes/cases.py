@@ -74,7 +74,7 @@ async def register_case(
     Once the workflow has started, nothing answers 5xx: a database failing answers 202
     (issue 18.3)."""
     terms = body.to_terms(settings.jurisdiction, settings.time_zone)
-    registered = await register(session, gateway, terms)
+    registered = await register(session, gateway, terms, body.prior_outcomes)
     registration = registered.outcome
     location = f"/cases/{terms.case_id}"
     view = None

@@ -25,6 +25,7 @@ from models.terms import (
 from workflows import policy
 from workflows.engine_contacts import CONTACT_KINDS
 from workflows.engine_reviews import REQUESTER_ROLES
+from workflows.prior_outcomes import IMPORTABLE_OUTCOMES
 
 
 def _actor(what: str) -> Any:
@@ -103,6 +104,15 @@ class CaseRegistration(StrictInput):
         default=14, ge=1, le=policy.MAX_CONTACT_FREQUENCY_DAYS,
         description="K1: the case plan's contact frequency; a longer gap is evidence of "
         "lack of client contact (R7).")
+    prior_outcomes: list[str] = Field(
+        default_factory=list, max_length=limits.MAX_PERIODS_PER_CONTRACT,
+        description="A contract taken on part-way through (issue 15, `casework import`): "
+        "the outcome (R5) of each period due before today, in period order -- one for "
+        "each, none for later ones. Those periods are settled: no R1-R3 deadline of "
+        "theirs fires, and they count towards R6 with the periods that follow (a streak "
+        "wholly among them recommends no audit). Not part of the terms: registering "
+        "the same terms again with other outcomes is still the same registration.",
+        json_schema_extra={"items": {"enum": list[JsonValue](IMPORTABLE_OUTCOMES)}})
 
     def to_terms(self, jurisdiction: str, time_zone: str) -> ContractTerms:
         return ContractTerms(

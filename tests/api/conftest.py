@@ -150,11 +150,12 @@ class ApiClient(httpx.AsyncClient):
 
 
 @asynccontextmanager
-async def running_app(settings: Settings, temporal: Client | None = None
-                      ) -> AsyncIterator[ApiClient]:
+async def running_app(settings: Settings, temporal: Client | None = None,
+                      **app_options: Any) -> AsyncIterator[ApiClient]:
     """The app with its lifespan entered, and a client that calls it in-process as an
-    admin (allowed everything, so tests about behaviour need not think about roles)."""
-    app = create_app(settings)
+    admin (allowed everything, so tests about behaviour need not think about roles).
+    `app_options` go to `create_app` (a tracer, issue 15)."""
+    app = create_app(settings, **app_options)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         token = token_for(settings, Role.ADMIN, subject="test-admin")

@@ -9,8 +9,10 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,13 +24,39 @@ pytestmark = pytest.mark.e2e
 CASE_ID = "C-E2E-1"
 
 
+class DevProcess(subprocess.Popen[str]):
+    """`casework dev` (or any child) whose output a thread reads as it comes.
+
+    Never an unread pipe: a pipe holds 64 KiB, and a child that writes more before
+    anyone reads (a page of the Temporal UI through /ui/ writes a log line for each of
+    its dozens of requests) blocks in its next write -- the whole API with it, since
+    logging is synchronous in its event loop. Issue 15's JSON lines took one history
+    page past that, and the staff-UI browser test waited for a history that never came.
+    """
+
+    def __init__(self, args: list[str], **options: Any) -> None:
+        super().__init__(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         **options)
+        self._lines: list[str] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.stdout is not None
+        for line in self.stdout:
+            self._lines.append(line)
+
+    def output(self) -> str:
+        """What the child wrote so far (all of it once it has exited)."""
+        if self.poll() is not None:
+            self._reader.join(timeout=10)
+        return "".join(self._lines)
+
+
 def _start(data_dir: Path, ports: dict[str, int], *, temporal_address: str | None = None,
-           log_file: Path | None = None, database_url: str | None = None
-           ) -> subprocess.Popen[str]:
+           database_url: str | None = None) -> DevProcess:
     """`casework dev` in `data_dir`, on its embedded SQLite unless `database_url` is
-    given. Its output is piped for the test to read, or written to `log_file` by a caller
-    that lets it run long: a pipe nobody drains fills, and the stack then blocks on its
-    next log line (a benchmark's thousands of notices)."""
+    given (a benchmark's read model on PostgreSQL)."""
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -42,21 +70,14 @@ def _start(data_dir: Path, ports: dict[str, int], *, temporal_address: str | Non
     env.pop("TEMPORAL_ADDRESS", None)
     if temporal_address is not None:
         env["TEMPORAL_ADDRESS"] = temporal_address
-    output = log_file.open("a") if log_file is not None else subprocess.PIPE
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "casework.cli", "dev"], env=env, cwd=data_dir,
-            stdout=output, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )
-    finally:
-        if log_file is not None:
-            output.close()  # type: ignore[union-attr]  # the child holds its own copy
+    return DevProcess([sys.executable, "-m", "casework.cli", "dev"], env=env, cwd=data_dir,
+                      start_new_session=True)
 
 
-def _wait_ready(api: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
+def _wait_ready(api: str, process: DevProcess, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert process.poll() is None, process.output()
         try:
             if httpx.get(f"{api}/readyz", timeout=2).status_code == 200:
                 return
@@ -66,15 +87,16 @@ def _wait_ready(api: str, process: subprocess.Popen[str], timeout: float = 90) -
     raise AssertionError("casework dev did not become ready")
 
 
-def _stop(process: subprocess.Popen[str]) -> str:
+def _stop(process: DevProcess) -> str:
     process.send_signal(signal.SIGINT)
     try:
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        raise AssertionError(f"casework dev did not stop on SIGINT:\n{output}") from None
-    return output or ""
+        process.wait()
+        raise AssertionError(f"casework dev did not stop on SIGINT:\n{process.output()}"
+                             ) from None
+    return process.output()
 
 
 def _token(data_dir: Path) -> str:
@@ -150,6 +172,21 @@ def test_dev_starts_serves_restarts_and_stops_cleanly(tmp_path: Path) -> None:
     assert temporal_db.stat().st_size >= size_before
     for port in ports.values():
         assert not _listening(port)
+
+
+def test_a_chatty_child_never_blocks_on_its_unread_output() -> None:
+    """Regression (issue 15): a child writing far more than a pipe holds runs to its end
+    while nobody asks for its output, and none of it is lost."""
+    size = 1 << 20  # 16 pipe buffers
+    child = DevProcess([sys.executable, "-c",
+                        f"import sys; sys.stdout.write('x' * {size}); print('done')"])
+    try:
+        assert child.wait(timeout=30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.output() == "x" * size + "done\n"
 
 
 async def test_readyz_names_the_unreachable_dependency(tmp_path: Path) -> None:

@@ -160,6 +160,11 @@ async def api_process(settings: Settings, log: Path) -> AsyncIterator[tuple[Chil
 async def start_api(child: Child, port: int) -> None:
     """Start (or start again) the API and wait until `/healthz` answers."""
     child.start()
+    await wait_healthy(child, port)
+
+
+async def wait_healthy(child: Child, port: int) -> None:
+    """Until the API started as `child` answers `/healthz` on `port` (a minute at most)."""
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient() as probe:
         while True:

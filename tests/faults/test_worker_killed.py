@@ -63,8 +63,12 @@ async def test_worker_sigkill_while_deadlines_fire_loses_and_repeats_no_notice(
                                       FAULT_DEADLINES_FILE=str(instants),
                                       NOTIFICATION_WEBHOOK_URL=receiver.url) as worker:
                 started = time.monotonic()
-                # R1, R2 and R3 of every case's first period, a few seconds apart.
-                _, overdue, escalation = deadlines_at(instants, 18, 24, 30)
+                # R1, R2 and R3 of every case's first period, a few seconds apart. R3
+                # comes more than the server's sticky-poller window (10 s) after the
+                # kill: a task routed to the dead worker's sticky queue inside that
+                # window waits out its one-minute sticky timeout (issue 13) -- late, not
+                # lost, but past this test's wait (tests/faults/test_scale_out.py).
+                _, overdue, escalation = deadlines_at(instants, 18, 24, 37)
                 case_ids = await register(settings, temporal_env)
                 print(f"registered in {time.monotonic() - started:.1f}s")
                 assert datetime.now(UTC) < overdue, "registration outlasted the margin"
