@@ -9,13 +9,18 @@ API sends it, captured from its own query code -- under `EXPLAIN ANALYZE`, to sh
 which index serves it.
 
 Needs TEST_DATABASE_URL (a PostgreSQL server); prints figures, never pass/fail.
-`HTTP_LIST_REQUESTS` sets requests per shape (default 400).
+`HTTP_LIST_REQUESTS` sets requests per shape (default 400). The load comes from
+ApacheBench (`ab`, Debian's apache2-utils) when it is installed -- a C client, so the
+figures are the server's -- else from httpx in this process, whose own CPU share (on
+the same cores as the server) lengthens every tail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +30,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import event
@@ -128,6 +134,21 @@ async def _load(client: httpx.AsyncClient, path: str, params: dict[str, Any]
     return REQUESTS / elapsed, at(0.5), at(0.99)
 
 
+def _load_ab(base: str, path: str, params: dict[str, Any], token: str
+             ) -> tuple[float, float, float]:
+    """`_load`'s figures from ApacheBench: (requests per second, p50 ms, p99 ms)."""
+    url = f"{base}{path}" + (f"?{urlencode(params)}" if params else "")
+    common = ["ab", "-q", "-c", str(CONCURRENCY), "-H", f"Authorization: Bearer {token}"]
+    subprocess.run([*common, "-n", "50", url], capture_output=True, check=True)  # warm
+    report = subprocess.run([*common, "-n", str(REQUESTS), url], capture_output=True,
+                            text=True, check=True).stdout
+    if "Non-2xx responses" in report or "Failed requests:        0" not in report:
+        raise RuntimeError(f"{url}: not every answer was 200:\n{report}")
+    per_second = float(re.search(r"Requests per second:\s+([\d.]+)", report).group(1))  # type: ignore[union-attr]
+    percent = dict(re.findall(r"^\s+(\d+)%\s+(\d+)", report, re.M))
+    return per_second, float(percent["50"]), float(percent["99"])
+
+
 async def _plans(engine: AsyncEngine) -> list[tuple[str, list[str]]]:
     """Each filter's first-page SQL, captured as the API's own code sends it, explained."""
     sessions = make_session_factory(engine)
@@ -170,13 +191,19 @@ async def run() -> None:
             async with httpx.AsyncClient(
                     base_url=base, headers={"Authorization": f"Bearer {token}"},
                     timeout=30, limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
-                results = [(name, *await _load(client, path, params))
-                           for name, path, params in SHAPES]
+                if shutil.which("ab"):
+                    generator = "ApacheBench"
+                    results = [(name, *_load_ab(base, path, params, token))
+                               for name, path, params in SHAPES]
+                else:
+                    generator = "httpx in the benchmark's process"
+                    results = [(name, *await _load(client, path, params))
+                               for name, path, params in SHAPES]
         plans = await _plans(engine)
     healthz_p99 = results[0][3]
     key_p99 = results[1][3]
     print(f"\nGET /cases at 100,000 cases on PostgreSQL through HTTP (`casework api`, "
-          f"{CONCURRENCY} clients, {REQUESTS} requests per shape)")
+          f"{CONCURRENCY} clients, {REQUESTS} requests per shape, load from {generator})")
     print(f"  {'request':<46} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'p99 x healthz':>13} {'p99 x key':>9}")
     for name, per_second, p50, p99 in results:

@@ -44,8 +44,8 @@ def _api(_: argparse.Namespace) -> None:
         make_private(settings.data_dir)
     # Issue 15: uvicorn logs through our root handler (JSON lines); our middleware
     # writes the one line per request.
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
-                log_config=None, access_log=False)
+    uvicorn.run(create_app(settings, freeze_heap=True), host=settings.api_host,
+                port=settings.api_port, log_config=None, access_log=False)
 
 
 def _worker(_: argparse.Namespace) -> None:

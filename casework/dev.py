@@ -114,7 +114,7 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stopping.set)
 
     server = _QuietServer(uvicorn.Config(
-        create_app(settings), host=settings.api_host, port=settings.api_port,
+        create_app(settings, freeze_heap=True), host=settings.api_host, port=settings.api_port,
         log_level="warning", lifespan="on",
     ))
     async with running_worker(client, settings):
