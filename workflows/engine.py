@@ -44,6 +44,9 @@ class CaseEngine:
         # that escalates. The workflow sets it from `workflow.patched`, so a run started
         # by older code keeps counting as it did until it continues-as-new.
         self.undecided_periods_skipped = True
+        # Before the `lean-periods` patch (issue 13) a timer waited for the end of every
+        # period, decided or not; since, only for one still undecided (`wakeups`).
+        self.decided_period_end_timed = False
 
     @property
     def case_id(self) -> str:
@@ -61,7 +64,7 @@ class CaseEngine:
         found: list[Wakeup] = []
         end = self.contract_end_at()
         for period in self.state.periods:
-            if period.index == self.state.periods_ended:
+            if self._period_end_awaited(period):
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
             if final_assessment.escalation_awaited(self, period):
                 found.append(Wakeup(policy.final_assessment_escalation_at(period.ends_at),
@@ -74,11 +77,24 @@ class CaseEngine:
                 found.append(Wakeup(period.overdue_at, "overdue", period.index))
             if self._escalation_awaited(period):
                 found.append(Wakeup(period.escalation_at, "escalation", period.index))
-            if period.outcome == policy.Outcome.PENDING and period.index > self.state.periods_ended:
-                found.append(Wakeup(period.ends_at, "period_end", period.index))
         if end is not None:
             found.append(Wakeup(end, "contract_end", None))
         return sorted(found, key=lambda w: (w.at, w.kind))
+
+    def _period_end_awaited(self, period: PeriodState) -> bool:
+        """Whether a timer waits for the end of `period`. R5 decides an undecided period
+        at its end (MISSING, or a report left awaiting its final assessment, R4). A
+        decided one needs nothing then (issue 13, patch `lean-periods`): no timer waits
+        for it, and the case continues-as-new at its first wake after the end (DESIGN
+        decision 3) -- a timer of its own was five events and an action a period.
+        Before the patch the end of the first period not yet counted as ended was always
+        awaited (the boundary), and that of a later one while it had no report."""
+        pending = period.outcome == policy.Outcome.PENDING
+        ended = self.state.periods_ended
+        if self.decided_period_end_timed:
+            return period.index == ended or (
+                pending and not period.reports and period.index > ended)
+        return pending and period.index >= ended
 
     def replace_periods(self, periods: list[PeriodState]) -> None:
         """Swap in a new list of periods (first schedule, V5 reschedule, E1 early end)

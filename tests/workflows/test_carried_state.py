@@ -42,7 +42,9 @@ async def test_r5_a_settled_period_carries_no_basis_into_the_next_run(
                                      SubmitReport(report_id="rep-0"))
     await case.handle.execute_update(CaseContractWorkflow.assess_report,
                                      AssessReport("rep-0", "adequate", "prac"))
-    await sleep_until(env, first.ends_at + timedelta(hours=1))  # R5: period 0 decided
+    # R5: period 0 is decided, so no timer waits for its end (issue 13, `lean-periods`):
+    # the case continues-as-new at its next wake, period 1's R2 instant.
+    await sleep_until(env, second.overdue_at + timedelta(hours=1))
 
     async def continued() -> None:
         assert len(await run_ids(env.client, case.handle.id)) >= 2
