@@ -30,6 +30,7 @@ from models.tables import (
     TaskRow,
     TimelineEventRow,
 )
+from workflows.deadlines import DEADLINE_KINDS
 
 
 async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
@@ -62,7 +63,8 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
             PeriodRow.case_id == case.case_id,
             PeriodRow.period_index.in_(effects.removed_periods)))
     kept = await _recorded_bases(session, case.case_id,
-                                 [p.index for p in effects.periods if not p.state.get("basis")])
+                                 [p.index for p in effects.periods
+                                  if not DEADLINE_KINDS <= set(p.state.get("basis") or {})])
     await upsert(session, PeriodRow, [
         {
             "case_id": case.case_id,
@@ -75,7 +77,8 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
             "report_received_at": p.report_received_at,
             "assessment": p.assessment,
             "outcome": p.outcome,
-            "state": {**p.state, "basis": kept[p.index]} if p.index in kept else p.state,
+            "state": ({**p.state, "basis": {**kept[p.index], **(p.state.get("basis") or {})}}
+                      if p.index in kept else p.state),
             "updated_at": case.updated_at,
         }
         for p in effects.periods
@@ -112,7 +115,9 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
 async def _recorded_bases(session: AsyncSession, case_id: str, indexes: list[int]
                           ) -> dict[int, Any]:
     """The basis already recorded for each of these periods, which the workflow no longer
-    carries (workflows/compaction.py): a later recording of a settled period keeps it."""
+    carries whole (workflows/compaction.py): a later recording of a period keeps the
+    row's basis of every instant it does not name (a calendar change names only those it
+    moved, R1-R3)."""
     if not indexes:
         return {}
     rows = await session.execute(select(PeriodRow.period_index, PeriodRow.state).where(

@@ -278,7 +278,7 @@ class CaseContractWorkflow:
     async def _run(self, input: CaseContractInput) -> CaseStatus:
         """The case's life: schedule, then sleep from one instant to the next, record,
         and continue-as-new at period boundaries, until it closes (E2)."""
-        if not self.state.periods:
+        if not self.state.periods and not self.state.closed.count:
             await self._schedule_first_run()
         while True:
             self._note_activation()
@@ -497,8 +497,7 @@ class CaseContractWorkflow:
                 return
             # A report or follow-up may have reached a period while the activity ran:
             # that period now keeps its date too, and the schedule is planned again.
-            settled = reviews.settled_periods(self.state, workflow.now())
-            kept = [p.due_date for p in settled]
+            kept = reviews.settled_due_dates(self.state, workflow.now())
             merged = kept + [d for d in due_dates if not kept or d > kept[-1]]
             if merged == due_dates:
                 break
@@ -507,6 +506,8 @@ class CaseContractWorkflow:
         before = {p.index: p for p in self.state.periods}
         periods: list[PeriodState] = []
         for index, scheduled in enumerate(result.periods):
+            if index < self.state.closed.count:
+                continue  # closed (issue 13): kept, its due date among those settled
             old = before.get(index)
             if old is not None and old.due_date == scheduled.due_date:
                 if old.ends_at > now:  # an ended period stays decided as it was
@@ -608,7 +609,8 @@ class CaseContractWorkflow:
                                now=workflow.now())
         return CaseEffects(
             case=case,
-            periods=[rows.period_entry(state.periods[i]) for i in sorted(batch.period_indexes)],
+            periods=[rows.period_entry(period) for period in (
+                state.period(i) for i in sorted(batch.period_indexes)) if period is not None],
             timeline=batch.timeline, notifications=batch.notifications,
             tasks=[rows.task_entry(t) for t in state.tasks if t.task_id in batch.task_ids],
             audits=[rows.audit_entry(a) for a in state.audits if a.audit_id in batch.audit_ids],

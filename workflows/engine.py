@@ -14,7 +14,15 @@ from datetime import datetime
 from workflows import engine_final_assessment as final_assessment
 from workflows import policy
 from workflows.outbox import Pending
-from workflows.state import ACTIVE, CLOSING, AuditState, CaseState, PeriodState, TaskState
+from workflows.state import (
+    ACTIVE,
+    CLOSING,
+    OUTCOMES_BY_LETTER,
+    AuditState,
+    CaseState,
+    PeriodState,
+    TaskState,
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,9 @@ class Wakeup:
         """Readable timer summary for the Temporal UI history."""
         if self.period_index is None:
             return f"{self.kind} of contract {state.terms.case_id}"
-        period = state.periods[self.period_index]
+        period = state.period(self.period_index)
+        if period is None:  # never: only open periods have wakeups
+            return f"{self.kind} of period {self.period_index}"
         rule = {"follow_up": "R1", "overdue": "R2", "escalation": "R3", "period_end": "R5",
                 "assessment_escalation": "R4"}
         return f"{rule.get(self.kind, '')} {self.kind} for report due {period.due_date}".strip()
@@ -133,7 +143,8 @@ class CaseEngine:
         self.decide_outcomes(now)
         for period in self.state.periods:
             final_assessment.await_final_assessment(self, period, now)
-        ended = sum(1 for period in self.state.periods if period.ends_at <= now)
+        ended = self.state.closed.count + sum(
+            1 for period in self.state.periods if period.ends_at <= now)
         if ended > self.state.periods_ended:
             self.state.periods_ended = ended
             boundary = True
@@ -255,8 +266,11 @@ class CaseEngine:
             state.r6_streaks = policy.legacy_triggered_streaks(
                 [(p.index, policy.Outcome(p.outcome)) for p in state.periods
                  if p.streak_counted])
+        closed = [(index, policy.Outcome(OUTCOMES_BY_LETTER[letter]))
+                  for index, letter in enumerate(state.closed.outcomes)]
         tally = policy.tally_streaks(
-            [(p.index, policy.Outcome(p.outcome)) for p in state.periods], state.r6_streaks)
+            [*closed, *((p.index, policy.Outcome(p.outcome)) for p in state.periods)],
+            state.r6_streaks)
         if (tally.consecutive_failures, tally.triggered) != (
                 state.consecutive_failures, state.streak_triggered):
             state.consecutive_failures = tally.consecutive_failures
@@ -329,10 +343,14 @@ class CaseEngine:
     def open_task(
         self, task_id: str, kind: str, rule: str, title: str, assignee_role: str,
         now: datetime, *, due_at: datetime | None = None, period_index: int | None = None,
-    ) -> TaskState:
+    ) -> TaskState | None:
+        """Open the task, unless one of this id exists (open or done, or closed before
+        this run: None)."""
         for task in self.state.tasks:
             if task.task_id == task_id:
                 return task
+        if task_id in self.state.closed_tasks:
+            return None
         task = TaskState(task_id=task_id, kind=kind, rule=rule, title=title,
                          assignee_role=assignee_role, created_at=now, due_at=due_at,
                          period_index=period_index)
