@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.contacts import record_contacts
 from activities.notifications import Deliverer, LogDeliverer, deliver_undelivered
 from activities.upsert import upsert
 from models.effects import AccessEntry, CaseEffects
@@ -52,12 +53,16 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
         "audit_open": case.audit_open,
         "terms_fingerprint": case.terms_fingerprint,
         "snapshot": case.summary,
+        "reads_recorded_contacts": case.reads_recorded_contacts,
         "created_at": now,
         "updated_at": case.updated_at,
         "closed_at": case.closed_at,
     }
     await upsert(session, CaseRow, [case_row], ["case_id"],
                  [c for c in case_row if c not in ("case_id", "created_at")])
+    # K1: contacts that came to the workflow as messages (issue 13: the figures on the
+    # case's row count every contact, however it was recorded).
+    await record_contacts(session, case.case_id, effects.contacts)
     if effects.removed_periods:
         await session.execute(delete(PeriodRow).where(
             PeriodRow.case_id == case.case_id,

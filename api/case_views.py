@@ -110,9 +110,16 @@ def view_from_rows(case: CaseRow, periods: list[PeriodRow], audits: list[AuditRo
         reviews=[ReviewView.model_validate(r) for r in snapshot.get("reviews") or []],
         plan_versions=[PlanVersionView.model_validate(v)
                        for v in snapshot.get("plan_versions") or []],
-        contacts=ContactsView.model_validate(snapshot.get("contacts") or {}),
+        contacts=recorded_contacts(case),
         open_tasks=[TaskView.model_validate(t) for t in open_tasks],
     )
+
+
+def recorded_contacts(case: CaseRow) -> ContactsView:
+    """K1: the case's contacts as the read model counts them -- every one recorded, by
+    the API or through the workflow (issue 13: activities/contacts.py)."""
+    return ContactsView(count=case.contact_count or 0, last_contact_on=case.last_contact_on,
+                        last_practitioner_meeting_on=case.last_practitioner_meeting_on)
 
 
 async def read_model_view(session: AsyncSession, case: CaseRow) -> CaseView:
@@ -171,6 +178,9 @@ async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
             status = await gateway.status(case_id, status_timeout)
             view = await with_recorded_periods(session, view_from_status(status),
                                                status.state.closed.count)
+            # The workflow learns of a contact recorded in the read model only when a
+            # K1 check falls due (issue 13): the row counts every one at once.
+            view.contacts = recorded_contacts(row)
         except NotFound:
             view = await read_model_view(session, row)
     if caller.agency_scoped:

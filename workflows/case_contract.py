@@ -36,7 +36,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.district import RequestEffects
-    from models.effects import CaseEffects
+    from models.effects import CaseEffects, ContactSummary, ReadContacts
     from models.envelope import installed_keys, payload_digest
     from models.errors import PolicyViolation
     from models.messages import (
@@ -149,12 +149,16 @@ period 0", R4). Asked only when that happens, so no other run pays a marker for 
 `workflow.patched` directly, not `_patched`: lean-history runs recorded before it
 applied such an endorsement at once."""
 LEAN_PERIODS = "lean-periods"
-"""Patch id (issue 13, second round): no timer waits for the end of a period already
-decided (R5): the case continues-as-new at its first wake after that end instead
-(`CaseEngine._period_end_awaited`). Asked once, in the first activation of a run that
-was not continued from one that took it; a continued run carries `lean_periods` in its
-input and asks nothing. Runs recorded before it replay as they ran, and keep the old
-path until they continue-as-new."""
+"""Patch id (issue 13, second round). A run that takes it: waits on no timer for the end
+of a period already decided (R5) -- the case continues-as-new at its first wake after
+that end instead (`CaseEngine._period_end_awaited`) -- and a report that came late before
+R2's instant was acted on is no boundary (before, every run of such a case continued-as-
+new at once, for ever); passes search attributes that change as the run ends with its
+continue-as-new; and reads the contacts recorded in the read model when a K1 check falls
+due (`_read_contacts`; the API records them there instead of sending them, unless a gap
+is raised). Asked once, in the first activation of a run that was not continued from one
+that took it; a continued run carries `lean_periods` in its input and asks nothing. Runs
+recorded before it replay as they ran, and keep the old path until they continue-as-new."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -259,7 +263,9 @@ class CaseContractWorkflow:
         self._use_patches()
         self._refuses_cancel = self._input.refuses_cancel or workflow.patched(REFUSE_CANCEL)
         self._lean_periods = self._input.lean_periods or workflow.patched(LEAN_PERIODS)
-        self.engine.decided_period_end_timed = not self._lean_periods
+        self.engine.lean_periods = self._lean_periods
+        if self._lean_periods:  # K1: contacts are read from the read model (issue 13)
+            self.state.contacts.from_read_model = True
         if not self._refuses_cancel:
             return await self._run(input)
         # Issue 10 review: a case ends only by its rules (E1, E2), never because somebody
@@ -290,6 +296,8 @@ class CaseContractWorkflow:
             if self.state.reschedule_due_dates is not None:
                 await self._reschedule()
             self._open_plan_review()
+            if contacts.read_due(self.state, workflow.now()):
+                await self._read_contacts()
             boundary = reviews.advance_case(self.engine, workflow.now())
             # Issue 13 (`lean-periods`): search attributes that change as the run ends go
             # with continue-as-new, not in an upsert of their own (`_passes_search_
@@ -588,6 +596,20 @@ class CaseContractWorkflow:
                                       "deadlines_recomputed", "R1", event_id=change.event_id,
                                       changed_periods=changed)
 
+    async def _read_contacts(self) -> None:
+        """K1 (issue 13): a contact check has fallen due; first take in the contacts
+        recorded in the read model since the last look (activities/contacts.py), as a
+        local activity -- one marker in this workflow task."""
+        request = ReadContacts(self.state.terms.case_id,
+                               contacts.known_last_contact(self.state),
+                               self.state.terms.contact_frequency_days, workflow.now())
+        recorded: ContactSummary = await workflow.execute_local_activity(
+            "read_contacts", request, result_type=ContactSummary,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            summary="K1: read the recorded contacts")
+        contacts.merge_recorded(self.state, recorded)
+        self._note_activation()
+
     # ------------------------------------------------------------------ recording
     async def _flush(self, publish: bool = True) -> None:
         """Record pending effects in one activity, then publish search attributes (unless
@@ -615,6 +637,7 @@ class CaseContractWorkflow:
             tasks=[rows.task_entry(t) for t in state.tasks if t.task_id in batch.task_ids],
             audits=[rows.audit_entry(a) for a in state.audits if a.audit_id in batch.audit_ids],
             removed_periods=sorted(batch.removed_periods), access=batch.access,
+            contacts=batch.contacts,
         )
 
     def _search_attribute_values(self) -> tuple[str, datetime | None, int, bool] | None:

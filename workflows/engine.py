@@ -54,9 +54,11 @@ class CaseEngine:
         # that escalates. The workflow sets it from `workflow.patched`, so a run started
         # by older code keeps counting as it did until it continues-as-new.
         self.undecided_periods_skipped = True
-        # Before the `lean-periods` patch (issue 13) a timer waited for the end of every
-        # period, decided or not; since, only for one still undecided (`wakeups`).
-        self.decided_period_end_timed = False
+        # The `lean-periods` patch (issue 13): a timer waits only for the end of a period
+        # still undecided (`_period_end_awaited`), and a report that came late before
+        # R2's instant was acted on is no boundary (`_overdue`). The workflow sets it from
+        # `workflow.patched`: a run started before the patch keeps the old way.
+        self.lean_periods = True
 
     @property
     def case_id(self) -> str:
@@ -101,7 +103,7 @@ class CaseEngine:
         awaited (the boundary), and that of a later one while it had no report."""
         pending = period.outcome == policy.Outcome.PENDING
         ended = self.state.periods_ended
-        if self.decided_period_end_timed:
+        if not self.lean_periods:
             return period.index == ended or (
                 pending and not period.reports and period.index > ended)
         return pending and period.index >= ended
@@ -177,9 +179,11 @@ class CaseEngine:
         if period.reports and period.reports[0].received_at < period.overdue_at:
             return False
         if period.reports:
-            # It arrived late but before we got here (e.g. a long worker outage):
-            # the period is late (R5) and there is nothing to chase.
-            return True
+            # It arrived late but before we got here (e.g. a long worker outage, or as
+            # R2's timer fired): the period is late (R5) and there is nothing to chase.
+            # Before `lean-periods` this was a boundary every time it was asked, so every
+            # run of the case continued-as-new at once, for ever (issue 13).
+            return not self.lean_periods
         period.overdue_marked_at = period.overdue_at
         if period.ends_at <= period.overdue_at:
             # R2 asks for a report the period can still accept. Here the report window

@@ -156,6 +156,9 @@ class ContactLog:
     gap_raised_after: date | None = None
     meeting_task_after: date | None = None
     count: int = 0
+    # Issue 13 (`lean-periods`): contacts are recorded in the read model, not sent as
+    # messages (but during a raised gap); the case reads them when a check falls due.
+    from_read_model: bool = False
 
 
 CLOSED_OUTCOME_LETTERS = {"success": "s", "late": "l", "missing": "m", "inadequate": "i"}

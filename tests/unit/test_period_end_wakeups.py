@@ -64,5 +64,5 @@ def test_r5_before_the_patch_the_boundary_period_end_was_always_awaited() -> Non
     without a report."""
     engine = _engine(_period(0, "success", reported=True), _period(1, reported=True),
                      _period(2))
-    engine.decided_period_end_timed = True
+    engine.lean_periods = False
     assert [index for index, _ in _ends(engine)] == [0, 2]
