@@ -66,3 +66,19 @@ def test_r5_before_the_patch_the_boundary_period_end_was_always_awaited() -> Non
                      _period(2))
     engine.lean_periods = False
     assert [index for index, _ in _ends(engine)] == [0, 2]
+
+
+def test_r2_r5_a_late_report_before_r2_was_acted_on_is_no_boundary_again_and_again() -> None:
+    """A report that reached the case after its due date ended but before R2's instant
+    was acted on (a worker outage across it, or the timer and the report in one task) is
+    late (R5) with nothing to chase. Before `lean-periods` that was a boundary each time
+    time was applied -- and the workflow continues-as-new at a boundary, so every new
+    run did so at once, for ever. It is not one any more."""
+    engine = _engine(_period(0), _period(1))
+    period = engine.state.periods[0]
+    period.reports.append(ReportReceipt("r-0", period.overdue_at + timedelta(hours=2)))
+    now = period.overdue_at + timedelta(hours=3)
+    assert [engine.advance(now), engine.advance(now)] == [False, False]
+    assert (period.outcome, period.overdue_marked_at) == ("late", None)
+    engine.lean_periods = False  # as a run recorded before the patch replays it
+    assert [engine.advance(now), engine.advance(now)] == [True, True]
