@@ -67,8 +67,7 @@ async def record_contact(
         result = await recorded.record_contact(session, case, message, datetime.now(UTC))
     except CaseError as exc:
         raise case_problem(exc) from exc
-    if result is None:  # the case wants it as a message: end the transaction, send it
-        await session.commit()
+    if result is None:  # the case wants it as a message (a K1 gap is raised): send it
         result = await gateway.update(case_id, CaseContractWorkflow.record_contact, message,
                                       answer_key=contact_key(message),
                                       answer_type=ContactRecorded)
