@@ -14,6 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from temporalio.workflow import SandboxImportNotificationPolicy
 
 from activities.channels import SmtpDeliverer, SmtpSettings
+from activities.contacts import ContactActivities
 from activities.district import DistrictActivities
 from activities.notifications import (
     Deliverer,
@@ -103,6 +104,7 @@ def build_worker(
                                                             asyncio.get_running_loop()))
     schedule = schedule or ScheduleActivities(sessions, review_reminder_lead_days)
     read_model = ReadModelActivities(sessions, deliverer)
+    contacts = ContactActivities(sessions)
     district = DistrictActivities(sessions, deliverer)
     return Worker(
         client,
@@ -111,7 +113,8 @@ def build_worker(
         workflows=[CaseContractWorkflow, TransferRequestWorkflow, ServiceRequestWorkflow,
                    DisputeWorkflow, CoworkingWorkflow],
         activities=[schedule.schedule_periods, read_model.record_case_effects,
-                    district.district_deadlines, district.record_request_effects],
+                    contacts.read_contacts, district.district_deadlines,
+                    district.record_request_effects],
         workflow_runner=sandbox_runner(strict_sandbox),
         interceptors=[DoorsInterceptor()],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,

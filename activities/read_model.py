@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.contacts import record_contacts
 from activities.notifications import Deliverer, LogDeliverer, deliver_undelivered
 from activities.upsert import upsert
 from models.effects import AccessEntry, CaseEffects
@@ -30,6 +31,7 @@ from models.tables import (
     TaskRow,
     TimelineEventRow,
 )
+from workflows.deadlines import DEADLINE_KINDS
 
 
 async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
@@ -51,18 +53,23 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
         "audit_open": case.audit_open,
         "terms_fingerprint": case.terms_fingerprint,
         "snapshot": case.summary,
+        "reads_recorded_contacts": case.reads_recorded_contacts,
         "created_at": now,
         "updated_at": case.updated_at,
         "closed_at": case.closed_at,
     }
     await upsert(session, CaseRow, [case_row], ["case_id"],
                  [c for c in case_row if c not in ("case_id", "created_at")])
+    # K1: contacts that came to the workflow as messages (issue 13: the figures on the
+    # case's row count every contact, however it was recorded).
+    await record_contacts(session, case.case_id, effects.contacts)
     if effects.removed_periods:
         await session.execute(delete(PeriodRow).where(
             PeriodRow.case_id == case.case_id,
             PeriodRow.period_index.in_(effects.removed_periods)))
     kept = await _recorded_bases(session, case.case_id,
-                                 [p.index for p in effects.periods if not p.state.get("basis")])
+                                 [p.index for p in effects.periods
+                                  if not DEADLINE_KINDS <= set(p.state.get("basis") or {})])
     await upsert(session, PeriodRow, [
         {
             "case_id": case.case_id,
@@ -75,7 +82,8 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
             "report_received_at": p.report_received_at,
             "assessment": p.assessment,
             "outcome": p.outcome,
-            "state": {**p.state, "basis": kept[p.index]} if p.index in kept else p.state,
+            "state": ({**p.state, "basis": {**kept[p.index], **(p.state.get("basis") or {})}}
+                      if p.index in kept else p.state),
             "updated_at": case.updated_at,
         }
         for p in effects.periods
@@ -112,7 +120,9 @@ async def write_effects(session: AsyncSession, effects: CaseEffects) -> None:
 async def _recorded_bases(session: AsyncSession, case_id: str, indexes: list[int]
                           ) -> dict[int, Any]:
     """The basis already recorded for each of these periods, which the workflow no longer
-    carries (workflows/compaction.py): a later recording of a settled period keeps it."""
+    carries whole (workflows/compaction.py): a later recording of a period keeps the
+    row's basis of every instant it does not name (a calendar change names only those it
+    moved, R1-R3)."""
     if not indexes:
         return {}
     rows = await session.execute(select(PeriodRow.period_index, PeriodRow.state).where(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.case_gateway import QUERY_TIMEOUT, CaseGateway
@@ -27,6 +27,7 @@ from api.schemas.views import (
 )
 from api.scoping import AGENCY_ADDRESSEE, visible_case
 from models.tables import AuditRow, CaseRow, PeriodRow, TaskRow
+from workflows.deadlines import DEADLINE_KINDS
 from workflows.state import CLOSED, CaseStatus, PeriodState
 
 
@@ -109,9 +110,16 @@ def view_from_rows(case: CaseRow, periods: list[PeriodRow], audits: list[AuditRo
         reviews=[ReviewView.model_validate(r) for r in snapshot.get("reviews") or []],
         plan_versions=[PlanVersionView.model_validate(v)
                        for v in snapshot.get("plan_versions") or []],
-        contacts=ContactsView.model_validate(snapshot.get("contacts") or {}),
+        contacts=recorded_contacts(case),
         open_tasks=[TaskView.model_validate(t) for t in open_tasks],
     )
+
+
+def recorded_contacts(case: CaseRow) -> ContactsView:
+    """K1: the case's contacts as the read model counts them -- every one recorded, by
+    the API or through the workflow (issue 13: activities/contacts.py)."""
+    return ContactsView(count=case.contact_count or 0, last_contact_on=case.last_contact_on,
+                        last_practitioner_meeting_on=case.last_practitioner_meeting_on)
 
 
 async def read_model_view(session: AsyncSession, case: CaseRow) -> CaseView:
@@ -127,23 +135,33 @@ async def read_model_view(session: AsyncSession, case: CaseRow) -> CaseView:
 
 
 def fill_basis(view: CaseView, recorded: dict[int, dict[str, Any]]) -> CaseView:
-    """The view with each period's basis the workflow no longer carries (a settled
-    period's, workflows/compaction.py) taken from its recorded row."""
+    """The view with the basis of each instant the workflow no longer carries
+    (workflows/compaction.py: none past the run that planned it) taken from its recorded
+    row; the workflow's own, where it has one (a calendar change's), stands."""
     for period in view.periods:
-        if not period.basis and period.index in recorded:
-            period.basis = recorded[period.index]
+        if period.index in recorded:
+            period.basis = {**recorded[period.index], **period.basis}
     return view
 
 
-async def with_recorded_basis(session: AsyncSession, view: CaseView) -> CaseView:
-    """`fill_basis` from the read model, read only when some period lacks its basis."""
-    missing = [p.index for p in view.periods if not p.basis]
-    if not missing:
+async def with_recorded_periods(session: AsyncSession, view: CaseView, closed: int
+                                ) -> CaseView:
+    """The live view completed from the read model, in one read when anything is
+    missing: the `closed` periods before the run's own (issue 13: the state keeps only
+    their outline) from their rows, and `fill_basis` for the others."""
+    missing = [p.index for p in view.periods if not DEADLINE_KINDS <= set(p.basis)]
+    if not missing and not closed:
         return view
-    rows = await session.execute(select(PeriodRow.period_index, PeriodRow.state).where(
-        PeriodRow.case_id == view.case_id, PeriodRow.period_index.in_(missing)))
-    return fill_basis(view, {index: state["basis"] for index, state in rows
-                             if isinstance(state, dict) and state.get("basis")})
+    rows = (await session.scalars(select(PeriodRow).where(
+        PeriodRow.case_id == view.case_id,
+        or_(PeriodRow.period_index < closed, PeriodRow.period_index.in_(missing)))
+        .order_by(PeriodRow.period_index))).all()
+    fill_basis(view, {row.period_index: row.state["basis"] for row in rows
+                      if row.period_index >= closed and isinstance(row.state, dict)
+                      and row.state.get("basis")})
+    view.periods = [*(_period_from_row(row) for row in rows if row.period_index < closed),
+                    *view.periods]
+    return view
 
 
 async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
@@ -157,8 +175,12 @@ async def case_view(session: AsyncSession, gateway: CaseGateway, case_id: str,
         view = await read_model_view(session, row)
     else:
         try:
-            view = await with_recorded_basis(session, view_from_status(
-                await gateway.status(case_id, status_timeout)))
+            status = await gateway.status(case_id, status_timeout)
+            view = await with_recorded_periods(session, view_from_status(status),
+                                               status.state.closed.count)
+            # The workflow learns of a contact recorded in the read model only when a
+            # K1 check falls due (issue 13): the row counts every one at once.
+            view.contacts = recorded_contacts(row)
         except NotFound:
             view = await read_model_view(session, row)
     if caller.agency_scoped:

@@ -2,11 +2,12 @@
 status, and repair what drifted.
 
 The read model is written only by the workflow's idempotent activity, so it should
-always agree; drift means a lost write, a manual edit or a bug. For every case the read
-model shows open whose workflow is running (or has completed since: its last record
-lost), the workflow's status is compared with the case,
-period, task and audit rows; where they differ, the rows are rewritten from the status
-through the activity's own `write_effects` (casework/status_effects.py).
+always agree (periods and tasks closed before a case's current run, issue 13, are in
+the rows only and are not compared); drift means a lost write, a manual edit or a bug.
+For every case the read model shows open whose workflow is running (or has completed
+since: its last record lost), the workflow's status is compared with the case, period,
+task and audit rows; where they differ, the rows are rewritten from the status through
+the activity's own `write_effects` (casework/status_effects.py).
 
 A case may move on between the query and the comparison (a report arriving, a timer
 firing), which would look like drift: a difference is therefore confirmed with a second
@@ -174,6 +175,9 @@ async def _check(client: Client, session: AsyncSession, case_id: str
     if status is None or isinstance(status, EndedCase):
         return status
     case, periods, tasks, audits = await _rows(session, case_id)
+    # The periods closed before this run (issue 13) are in the rows only, by design:
+    # nothing to compare them with, and not stale.
+    periods = [p for p in periods if p.period_index >= status.state.closed.count]
     stale = {p.period_index for p in periods} - {p.index for p in status.state.periods}
     expected = effects_from_status(status, datetime.now(UTC), stale)
     return status, expected, differences(expected, case, periods, tasks, audits)

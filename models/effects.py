@@ -110,6 +110,44 @@ class CaseEntry:
     updated_at: datetime
     closed_at: datetime | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    # Issue 13: the API may record a contact in the read model rather than send it
+    # (workflows/engine_contacts.py `reads_recorded_contacts`).
+    reads_recorded_contacts: bool = False
+
+
+@dataclass
+class ContactEntry:
+    """K1: one contact with the child, as the `contacts` table keeps it (issue 13: the
+    API records one there; one that reaches the workflow as a message is written there
+    too, by its recording)."""
+
+    contact_id: str
+    occurred_on: date
+    kind: str
+    by_role: str
+    recorded_at: datetime
+    recorded_by: str = ""
+
+
+@dataclass
+class ReadContacts:
+    """K1 (issue 13): the `read_contacts` local activity's input: the case, and what it
+    knows -- the day its contact gap counts from, how long a gap may be -- as of `at`."""
+
+    case_id: str
+    last_contact_on: date
+    contact_frequency_days: int
+    at: datetime
+
+
+@dataclass
+class ContactSummary:
+    """K1: what the read model knows of a case's contacts -- every one recorded, by the
+    API or by the workflow (`read_contacts`'s answer; the `cases` row's columns)."""
+
+    count: int = 0
+    last_contact_on: date | None = None  # the latest in person (K1 counts only those)
+    last_practitioner_meeting_on: date | None = None
 
 
 @dataclass
@@ -124,3 +162,5 @@ class CaseEffects:
     removed_periods: list[int] = field(default_factory=list)
     # Issue 10: messages refused at the workflow's door, for the access log.
     access: list[AccessEntry] = field(default_factory=list)
+    # Issue 13: contacts that reached the workflow as messages (K1), for `contacts`.
+    contacts: list[ContactEntry] = field(default_factory=list)

@@ -1,7 +1,9 @@
 """The read model: SQL tables that activities keep in step with the workflows.
 
 The workflow owns the truth; these tables exist so that lists, filters and closed cases
-can be answered without asking Temporal (DESIGN "Shape"). Every table has a natural key
+can be answered without asking Temporal (DESIGN "Shape"). One exception since issue 13:
+contacts with the child (K1) are recorded here by the API, and the workflow reads them
+(`ContactRow`). Every table has a natural key
 so that activities write by upsert and a retried or replayed activity never duplicates a
 row. The schema is created by Alembic migrations (`migrations/`), never `create_all` in
 production.
@@ -64,6 +66,15 @@ class CaseRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # K1 (issue 13): the case's recorded contacts (`contacts`) in three columns, kept by
+    # whoever records one (activities/contacts.py), never by the case's other writes.
+    contact_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_contact_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_practitioner_meeting_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Whether the case's workflow reads a contact recorded here in time: then the API
+    # records one here instead of sending it (workflows/engine_contacts.py).
+    reads_recorded_contacts: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                          server_default="0")
 
     __table_args__ = (
         Index("ix_cases_agency_deadline", "agency_id", "next_deadline", "case_id"),
@@ -73,6 +84,22 @@ class CaseRow(Base):
         Index("ix_cases_audit_open", "audit_open"),
         Index("ix_cases_overdue", "overdue"),
     )
+
+
+class ContactRow(Base):
+    """K1: a contact with the child (issue 13). Recorded by `POST /cases/{id}/contacts`
+    without a message to the case's workflow, which reads the latest when its contact
+    checks fall due; a contact sent to the workflow as a message lands here too."""
+
+    __tablename__ = "contacts"
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))
+    by_role: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
 
 class PeriodRow(Base):

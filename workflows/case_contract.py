@@ -24,12 +24,19 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
-from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import (
+    RawValue,
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.district import RequestEffects
-    from models.effects import CaseEffects
+    from models.effects import CaseEffects, ContactSummary, ReadContacts
     from models.envelope import installed_keys, payload_digest
     from models.errors import PolicyViolation
     from models.messages import (
@@ -141,6 +148,17 @@ the case was registered -- takes effect once the periods exist, so the case is n
 period 0", R4). Asked only when that happens, so no other run pays a marker for it;
 `workflow.patched` directly, not `_patched`: lean-history runs recorded before it
 applied such an endorsement at once."""
+LEAN_PERIODS = "lean-periods"
+"""Patch id (issue 13, second round). A run that takes it: waits on no timer for the end
+of a period already decided (R5) -- the case continues-as-new at its first wake after
+that end instead (`CaseEngine._period_end_awaited`) -- and a report that came late before
+R2's instant was acted on is no boundary (before, every run of such a case continued-as-
+new at once, for ever); passes search attributes that change as the run ends with its
+continue-as-new; and reads the contacts recorded in the read model when a K1 check falls
+due (`_read_contacts`; the API records them there instead of sending them, unless a gap
+is raised). Asked once, in the first activation of a run that was not continued from one
+that took it; a continued run carries `lean_periods` in its input and asks nothing. Runs
+recorded before it replay as they ran, and keep the old path until they continue-as-new."""
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
     minutes=5))
 RECORDING_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
@@ -186,12 +204,13 @@ class CaseContractInput:
     # over, so this run does not upsert them again unchanged.
     lean_history: bool = False
     published_search_attributes: str | None = None
-    # Issue 13: the run that continued into this one took `REFUSE_CANCEL`.
+    # Issue 13: the run that continued into this one took `REFUSE_CANCEL`, `LEAN_PERIODS`.
     refuses_cancel: bool = False
     # Issue 15: a contract taken on part-way through (`casework import`): the outcome
     # (R5) of each period due before it was registered, in period order
     # (workflows/prior_outcomes.py). Empty for every other contract.
     prior_outcomes: list[str] = field(default_factory=list)
+    lean_periods: bool = False
 
 
 read_at_the_door(CaseContractInput)
@@ -229,6 +248,7 @@ class CaseContractWorkflow:
         self._refuses_cancel = False
         self._held_endorsements: list[EndorseContract] = []
         """Endorsements let in before the first schedule (ENDORSE_AFTER_SCHEDULE)."""
+        self._lean_periods = False
 
     # ------------------------------------------------------------------ main loop
     @workflow.run
@@ -242,6 +262,10 @@ class CaseContractWorkflow:
             raise doors.rejection(refused)
         self._use_patches()
         self._refuses_cancel = self._input.refuses_cancel or workflow.patched(REFUSE_CANCEL)
+        self._lean_periods = self._input.lean_periods or workflow.patched(LEAN_PERIODS)
+        self.engine.lean_periods = self._lean_periods
+        if self._lean_periods:  # K1: contacts are read from the read model (issue 13)
+            self.state.contacts.from_read_model = True
         if not self._refuses_cancel:
             return await self._run(input)
         # Issue 10 review: a case ends only by its rules (E1, E2), never because somebody
@@ -260,7 +284,7 @@ class CaseContractWorkflow:
     async def _run(self, input: CaseContractInput) -> CaseStatus:
         """The case's life: schedule, then sleep from one instant to the next, record,
         and continue-as-new at period boundaries, until it closes (E2)."""
-        if not self.state.periods:
+        if not self.state.periods and not self.state.closed.count:
             await self._schedule_first_run()
         while True:
             self._note_activation()
@@ -272,14 +296,22 @@ class CaseContractWorkflow:
             if self.state.reschedule_due_dates is not None:
                 await self._reschedule()
             self._open_plan_review()
+            if contacts.read_due(self.state, workflow.now()):
+                await self._read_contacts()
             boundary = reviews.advance_case(self.engine, workflow.now())
-            await self._flush()
+            # Issue 13 (`lean-periods`): search attributes that change as the run ends go
+            # with continue-as-new, not in an upsert of their own (`_passes_search_
+            # attributes`). Decided before recording, which would otherwise publish.
+            passing = (self._passes_search_attributes()
+                       and self._should_continue_as_new(boundary))
+            await self._flush(publish=not passing)
             if self.state.status == CLOSED:
                 await self._drain()
                 return self.status()
-            if self._should_continue_as_new(boundary):
-                await self._drain()
+            if passing or self._should_continue_as_new(boundary):
+                await self._drain(publish=not passing)
                 self.state.runs += 1
+                search_attributes = self._next_run_search_attributes() if passing else None
                 # Issue 13: settled periods travel without their basis (the read model
                 # keeps it). Only the next run's input changes, no command: replay-safe.
                 compact_for_next_run(self.state, workflow.now())
@@ -290,7 +322,8 @@ class CaseContractWorkflow:
                     lean_history=self._lean_history(),
                     published_search_attributes=self._published,
                     refuses_cancel=self._refuses_cancel,
-                ))
+                    lean_periods=self._lean_periods,
+                ), search_attributes=search_attributes)
             await self._sleep_until_next()
 
     def _start_refusal(self) -> MessageRefused | None:
@@ -326,7 +359,7 @@ class CaseContractWorkflow:
         await record_refused_start(RequestEffects(
             request=None, access=[entry, *self.engine.pending.access]))
 
-    async def _drain(self) -> None:
+    async def _drain(self, publish: bool = True) -> None:
         """Before the run ends (closure or continue-as-new): let running handlers finish
         and record what they decided, again and again until a check finds nothing new.
         A message handled during the last recording would otherwise change the carried
@@ -334,10 +367,10 @@ class CaseContractWorkflow:
         -- were lost, and its id, already answered, would make a retry a duplicate. No
         await separates the final check from the caller's return or continue-as-new."""
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush()
+        await self._flush(publish)
         while self.engine.pending or not workflow.all_handlers_finished():
             await workflow.wait_condition(workflow.all_handlers_finished)
-            await self._flush()
+            await self._flush(publish)
 
     async def _sleep_until_next(self) -> None:
         """Sleep until the next instant, or until a message needs recording: a report or
@@ -472,8 +505,7 @@ class CaseContractWorkflow:
                 return
             # A report or follow-up may have reached a period while the activity ran:
             # that period now keeps its date too, and the schedule is planned again.
-            settled = reviews.settled_periods(self.state, workflow.now())
-            kept = [p.due_date for p in settled]
+            kept = reviews.settled_due_dates(self.state, workflow.now())
             merged = kept + [d for d in due_dates if not kept or d > kept[-1]]
             if merged == due_dates:
                 break
@@ -482,6 +514,8 @@ class CaseContractWorkflow:
         before = {p.index: p for p in self.state.periods}
         periods: list[PeriodState] = []
         for index, scheduled in enumerate(result.periods):
+            if index < self.state.closed.count:
+                continue  # closed (issue 13): kept, its due date among those settled
             old = before.get(index)
             if old is not None and old.due_date == scheduled.due_date:
                 if old.ends_at > now:  # an ended period stays decided as it was
@@ -562,18 +596,34 @@ class CaseContractWorkflow:
                                       "deadlines_recomputed", "R1", event_id=change.event_id,
                                       changed_periods=changed)
 
+    async def _read_contacts(self) -> None:
+        """K1 (issue 13): a contact check has fallen due; first take in the contacts
+        recorded in the read model since the last look (activities/contacts.py), as a
+        local activity -- one marker in this workflow task."""
+        request = ReadContacts(self.state.terms.case_id,
+                               contacts.known_last_contact(self.state),
+                               self.state.terms.contact_frequency_days, workflow.now())
+        recorded: ContactSummary = await workflow.execute_local_activity(
+            "read_contacts", request, result_type=ContactSummary,
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            summary="K1: read the recorded contacts")
+        contacts.merge_recorded(self.state, recorded)
+        self._note_activation()
+
     # ------------------------------------------------------------------ recording
-    async def _flush(self) -> None:
-        """Record pending effects in one activity, then publish search attributes. The
-        batch is swapped out before awaiting, so handlers running meanwhile add to a
-        fresh one and nothing is lost or recorded twice."""
+    async def _flush(self, publish: bool = True) -> None:
+        """Record pending effects in one activity, then publish search attributes (unless
+        they go with continue-as-new). The batch is swapped out before awaiting, so
+        handlers running meanwhile add to a fresh one and nothing is lost or recorded
+        twice."""
         batch = self.engine.pending
         if batch:
             self.engine.pending = Pending()
             effects = self._effects(batch)
             await record_effects(effects, _describe(effects), local=self._lean_history())
             self._note_activation()
-        self._publish_search_attributes()
+        if publish:
+            self._publish_search_attributes()
 
     def _effects(self, batch: Pending) -> CaseEffects:
         state = self.state
@@ -581,25 +631,35 @@ class CaseContractWorkflow:
                                now=workflow.now())
         return CaseEffects(
             case=case,
-            periods=[rows.period_entry(state.periods[i]) for i in sorted(batch.period_indexes)],
+            periods=[rows.period_entry(period) for period in (
+                state.period(i) for i in sorted(batch.period_indexes)) if period is not None],
             timeline=batch.timeline, notifications=batch.notifications,
             tasks=[rows.task_entry(t) for t in state.tasks if t.task_id in batch.task_ids],
             audits=[rows.audit_entry(a) for a in state.audits if a.audit_id in batch.audit_ids],
             removed_periods=sorted(batch.removed_periods), access=batch.access,
+            contacts=batch.contacts,
         )
 
-    def _publish_search_attributes(self) -> None:
-        """Keep the operations view current (DESIGN decision 5); only on change, so the
-        history does not grow with no-op upserts."""
+    def _search_attribute_values(self) -> tuple[str, datetime | None, int, bool] | None:
+        """The operations view's values (DESIGN decision 5), or None when they are
+        already published (also by the previous run: issue 13) or not published at all."""
         if not self._input.search_attributes:
-            return
+            return None
         deadline = self.engine.next_deadline()
         values = (self.state.status, deadline.at if deadline else None,
                   self.state.consecutive_failures, bool(self.state.open_audits()))
         key = _published_key(*values)
         if key == self._published:
-            return
+            return None
         self._published = key
+        return values
+
+    def _publish_search_attributes(self) -> None:
+        """Keep the operations view current (DESIGN decision 5); only on change, so the
+        history does not grow with no-op upserts."""
+        values = self._search_attribute_values()
+        if values is None:
+            return
         updates: list[SearchAttributeUpdate[Any]] = [
             CASE_ID.value_set(self.state.terms.case_id),
             AGENCY_ID.value_set(self.state.terms.agency_id),
@@ -609,6 +669,36 @@ class CaseContractWorkflow:
             EXCEPTION_AUDIT_OPEN.value_set(values[3]),
         ]
         workflow.upsert_search_attributes(updates)
+
+    def _passes_search_attributes(self) -> bool:
+        """Issue 13 (`lean-periods`): whether search attributes that change as this run
+        ends are set by its continue-as-new rather than upserted first -- an event and an
+        action a period. Only in a run that asked no patch: each asked patch makes the
+        SDK upsert `TemporalChangeVersion`, which `workflow.info()` does not show, and
+        continue-as-new with search attributes replaces them all."""
+        return (self._lean_periods and self._input.lean_periods
+                and self._input.lean_history and self._input.refuses_cancel)
+
+    def _next_run_search_attributes(self) -> TypedSearchAttributes | None:
+        """The next run's search attributes: this run's, with the operations view's
+        values as they are now (None: unchanged, continue-as-new copies them)."""
+        values = self._search_attribute_values()
+        if values is None:
+            return None
+        ours: list[SearchAttributePair[Any]] = [
+            SearchAttributePair(CASE_ID, self.state.terms.case_id),
+            SearchAttributePair(AGENCY_ID, self.state.terms.agency_id),
+            SearchAttributePair(CONTRACT_STATUS, values[0]),
+            SearchAttributePair(CONSECUTIVE_FAILURES, values[2]),
+            SearchAttributePair(EXCEPTION_AUDIT_OPEN, values[3]),
+        ]
+        if values[1] is not None:
+            ours.append(SearchAttributePair(NEXT_DEADLINE, values[1]))
+        names = {key.name for key in (CASE_ID, AGENCY_ID, CONTRACT_STATUS, NEXT_DEADLINE,
+                                      CONSECUTIVE_FAILURES, EXCEPTION_AUDIT_OPEN)}
+        kept = [pair for pair in workflow.info().typed_search_attributes.search_attributes
+                if pair.key.name not in names]
+        return TypedSearchAttributes([*kept, *ours])
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="status")

@@ -20,6 +20,8 @@ from workflows.business_calendar import BusinessCalendar, SkippedDay
 
 FOLLOW_UP_BUSINESS_DAYS = 10  # R1
 ESCALATION_CALENDAR_DAYS = 28  # R3
+DEADLINE_KINDS = frozenset({"follow_up", "overdue", "escalation"})
+"""A period's three instants (R1, R2, R3), each with its `basis` by that name."""
 NOTICE_LOCAL_TIME = time(9, 0)  # R1, R3: 09:00 local
 END_OF_DAY_LOCAL_TIME = time(0, 0)  # R2: the instant D ends is 00:00 on D + 1
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from models.effects import AuditEntry, CaseEntry, PeriodEntry, TaskEntry
+from workflows import engine_contacts
 from workflows.state import AuditState, CaseState, CaseStatus, PeriodState, TaskState
 
 
@@ -98,4 +99,5 @@ def case_entry(status: CaseStatus, *, workflow_id: str, now: datetime) -> CaseEn
         overdue=status.overdue, consecutive_failures=state.consecutive_failures,
         audit_open=bool(state.open_audits()), updated_at=now, closed_at=state.closed_at,
         summary=case_summary(state),
+        reads_recorded_contacts=engine_contacts.reads_recorded_contacts(state),
     )

@@ -14,7 +14,15 @@ from datetime import datetime
 from workflows import engine_final_assessment as final_assessment
 from workflows import policy
 from workflows.outbox import Pending
-from workflows.state import ACTIVE, CLOSING, AuditState, CaseState, PeriodState, TaskState
+from workflows.state import (
+    ACTIVE,
+    CLOSING,
+    OUTCOMES_BY_LETTER,
+    AuditState,
+    CaseState,
+    PeriodState,
+    TaskState,
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,9 @@ class Wakeup:
         """Readable timer summary for the Temporal UI history."""
         if self.period_index is None:
             return f"{self.kind} of contract {state.terms.case_id}"
-        period = state.periods[self.period_index]
+        period = state.period(self.period_index)
+        if period is None:  # never: only open periods have wakeups
+            return f"{self.kind} of period {self.period_index}"
         rule = {"follow_up": "R1", "overdue": "R2", "escalation": "R3", "period_end": "R5",
                 "assessment_escalation": "R4"}
         return f"{rule.get(self.kind, '')} {self.kind} for report due {period.due_date}".strip()
@@ -44,6 +54,11 @@ class CaseEngine:
         # that escalates. The workflow sets it from `workflow.patched`, so a run started
         # by older code keeps counting as it did until it continues-as-new.
         self.undecided_periods_skipped = True
+        # The `lean-periods` patch (issue 13): a timer waits only for the end of a period
+        # still undecided (`_period_end_awaited`), and a report that came late before
+        # R2's instant was acted on is no boundary (`_overdue`). The workflow sets it from
+        # `workflow.patched`: a run started before the patch keeps the old way.
+        self.lean_periods = True
 
     @property
     def case_id(self) -> str:
@@ -61,7 +76,7 @@ class CaseEngine:
         found: list[Wakeup] = []
         end = self.contract_end_at()
         for period in self.state.periods:
-            if period.index == self.state.periods_ended:
+            if self._period_end_awaited(period):
                 found.append(Wakeup(period.ends_at, "period_end", period.index))
             if final_assessment.escalation_awaited(self, period):
                 found.append(Wakeup(policy.final_assessment_escalation_at(period.ends_at),
@@ -74,11 +89,24 @@ class CaseEngine:
                 found.append(Wakeup(period.overdue_at, "overdue", period.index))
             if self._escalation_awaited(period):
                 found.append(Wakeup(period.escalation_at, "escalation", period.index))
-            if period.outcome == policy.Outcome.PENDING and period.index > self.state.periods_ended:
-                found.append(Wakeup(period.ends_at, "period_end", period.index))
         if end is not None:
             found.append(Wakeup(end, "contract_end", None))
         return sorted(found, key=lambda w: (w.at, w.kind))
+
+    def _period_end_awaited(self, period: PeriodState) -> bool:
+        """Whether a timer waits for the end of `period`. R5 decides an undecided period
+        at its end (MISSING, or a report left awaiting its final assessment, R4). A
+        decided one needs nothing then (issue 13, patch `lean-periods`): no timer waits
+        for it, and the case continues-as-new at its first wake after the end (DESIGN
+        decision 3) -- a timer of its own was five events and an action a period.
+        Before the patch the end of the first period not yet counted as ended was always
+        awaited (the boundary), and that of a later one while it had no report."""
+        pending = period.outcome == policy.Outcome.PENDING
+        ended = self.state.periods_ended
+        if not self.lean_periods:
+            return period.index == ended or (
+                pending and not period.reports and period.index > ended)
+        return pending and period.index >= ended
 
     def replace_periods(self, periods: list[PeriodState]) -> None:
         """Swap in a new list of periods (first schedule, V5 reschedule, E1 early end)
@@ -117,7 +145,8 @@ class CaseEngine:
         self.decide_outcomes(now)
         for period in self.state.periods:
             final_assessment.await_final_assessment(self, period, now)
-        ended = sum(1 for period in self.state.periods if period.ends_at <= now)
+        ended = self.state.closed.count + sum(
+            1 for period in self.state.periods if period.ends_at <= now)
         if ended > self.state.periods_ended:
             self.state.periods_ended = ended
             boundary = True
@@ -150,9 +179,11 @@ class CaseEngine:
         if period.reports and period.reports[0].received_at < period.overdue_at:
             return False
         if period.reports:
-            # It arrived late but before we got here (e.g. a long worker outage):
-            # the period is late (R5) and there is nothing to chase.
-            return True
+            # It arrived late but before we got here (e.g. a long worker outage, or as
+            # R2's timer fired): the period is late (R5) and there is nothing to chase.
+            # Before `lean-periods` this was a boundary every time it was asked, so every
+            # run of the case continued-as-new at once, for ever (issue 13).
+            return not self.lean_periods
         period.overdue_marked_at = period.overdue_at
         if period.ends_at <= period.overdue_at:
             # R2 asks for a report the period can still accept. Here the report window
@@ -239,8 +270,11 @@ class CaseEngine:
             state.r6_streaks = policy.legacy_triggered_streaks(
                 [(p.index, policy.Outcome(p.outcome)) for p in state.periods
                  if p.streak_counted])
+        closed = [(index, policy.Outcome(OUTCOMES_BY_LETTER[letter]))
+                  for index, letter in enumerate(state.closed.outcomes)]
         tally = policy.tally_streaks(
-            [(p.index, policy.Outcome(p.outcome)) for p in state.periods], state.r6_streaks)
+            [*closed, *((p.index, policy.Outcome(p.outcome)) for p in state.periods)],
+            state.r6_streaks)
         if (tally.consecutive_failures, tally.triggered) != (
                 state.consecutive_failures, state.streak_triggered):
             state.consecutive_failures = tally.consecutive_failures
@@ -313,10 +347,14 @@ class CaseEngine:
     def open_task(
         self, task_id: str, kind: str, rule: str, title: str, assignee_role: str,
         now: datetime, *, due_at: datetime | None = None, period_index: int | None = None,
-    ) -> TaskState:
+    ) -> TaskState | None:
+        """Open the task, unless one of this id exists (open or done, or closed before
+        this run: None)."""
         for task in self.state.tasks:
             if task.task_id == task_id:
                 return task
+        if task_id in self.state.closed_tasks:
+            return None
         task = TaskState(task_id=task_id, kind=kind, rule=rule, title=title,
                          assignee_role=assignee_role, created_at=now, due_at=due_at,
                          period_index=period_index)

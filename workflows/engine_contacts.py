@@ -3,18 +3,28 @@
 Direct (in-person) contact is expected at the case plan's frequency (fortnightly by
 default); a longer gap is evidence of lack of client contact (R7), raised once per gap, and a year
 without the practitioner meeting the child opens a task. Pure: no I/O, no Temporal.
+
+Since issue 13 (patch `lean-periods`) a contact is recorded in the read model without a
+message to the case (activities/contacts.py), and the case reads the latest
+(`merge_recorded`) whenever a contact check falls due (`read_due`), before deciding:
+each check decides on the same contacts as if every one had come as a message, which
+still works (the Temporal door) and is recorded in the read model too. While a gap is
+raised no check is due until a new contact, so then a contact must come as a message,
+as before: the case's row says which way it wants them (`reads_recorded_contacts`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from models.effects import ContactEntry, ContactSummary
 from models.messages import ContactRecorded, RaiseEvent, RecordContact
 from workflows import policy
 from workflows.engine import CaseEngine, Wakeup
 from workflows.engine_audits import apply_event
-from workflows.errors import conflict, invalid
+from workflows.errors import CaseError, conflict, invalid
 from workflows.idempotency import answered_once
+from workflows.outbox import Pending
 from workflows.state import ACTIVE, CLOSED, CaseState
 
 PRACTITIONER_MEETING_MONTHS = 12  # K1: the practitioner meets the child once a year
@@ -54,7 +64,7 @@ def _contact_checks(state: CaseState) -> tuple[datetime | None, datetime | None]
     last, meeting = _last_contact(state), _last_meeting(state)
     gap_check = None
     if contacts.gap_raised_after != last:
-        gap_check = day_end(last + timedelta(days=state.terms.contact_frequency_days))
+        gap_check = gap_check_at(last, state.terms.contact_frequency_days)
     meeting_check = None
     if contacts.meeting_task_after != meeting:
         meeting_check = day_end(policy.add_months(meeting, PRACTITIONER_MEETING_MONTHS))
@@ -98,6 +108,53 @@ def contact_wakeups(state: CaseState) -> list[Wakeup]:
     return found
 
 
+def gap_check_at(last_contact: date, frequency_days: int) -> datetime:
+    """K1: when a gap after `last_contact` becomes longer than the case plan allows."""
+    return day_end(last_contact + timedelta(days=frequency_days))
+
+
+def read_due(state: CaseState, now: datetime) -> bool:
+    """Issue 13: whether the case must read its recorded contacts before acting now: a
+    contact check has fallen due."""
+    return state.contacts.from_read_model and any(
+        w.at <= now for w in contact_wakeups(state))
+
+
+def known_last_contact(state: CaseState) -> date:
+    """The day K1's gap counts from, as the case knows it (the contract's start or its
+    endorsement before any contact)."""
+    return _last_contact(state)
+
+
+def reads_recorded_contacts(state: CaseState) -> bool:
+    """Issue 13: whether a contact recorded in the read model reaches the case's rules
+    in time -- the case reads them (`from_read_model`) and a contact check is ahead --
+    so the API may record one there rather than send it. Not while the case is active
+    with the current gap raised: no check is then due until a new contact, which must
+    come as a message, as before (the case's row says so: `cases.reads_recorded_contacts`).
+    While it awaits its endorsement the first check is ahead; once it is closing no
+    check runs (a contact changes no decision)."""
+    contacts = state.contacts
+    if not contacts.from_read_model:
+        return False
+    return state.status != ACTIVE or contacts.gap_raised_after != _last_contact(state)
+
+
+def merge_recorded(state: CaseState, recorded: ContactSummary) -> None:
+    """What the read model knows of the case's contacts (every one recorded, whichever
+    way it came), taken into the state: a later contact moves the next check."""
+    contacts = state.contacts
+    contacts.count = max(contacts.count, recorded.count)
+    if recorded.last_contact_on is not None and (
+            contacts.last_contact_on is None
+            or recorded.last_contact_on > contacts.last_contact_on):
+        contacts.last_contact_on = recorded.last_contact_on
+    meeting = recorded.last_practitioner_meeting_on
+    if meeting is not None and (contacts.last_practitioner_meeting_on is None
+                                or meeting > contacts.last_practitioner_meeting_on):
+        contacts.last_practitioner_meeting_on = meeting
+
+
 # ------------------------------------------------------------------- contacts
 def contact_key(message: RecordContact) -> str:
     return f"contact:{message.contact_id}"
@@ -108,19 +165,43 @@ def validate_contact(state: CaseState, message: RecordContact, now: datetime) ->
         raise invalid("contact_id must not be empty.", field="contact_id")
     if contact_key(message) in state.answered:
         return
+    refusal = contact_refusal(message, state.terms.contract_start, state.status, now)
+    if refusal is not None:
+        raise refusal
+
+
+def contact_refusal(message: RecordContact, contract_start: date, status: str,
+                    now: datetime) -> CaseError | None:
+    """K1, E2: why a (new) contact cannot be recorded, if it cannot -- for the update
+    validator and for the read model's own door (activities/contacts.py)."""
     if message.kind not in CONTACT_KINDS:
-        raise invalid(f"kind must be one of {', '.join(sorted(CONTACT_KINDS))}.",
-                      field="kind", rule="K1")
+        return invalid(f"kind must be one of {', '.join(sorted(CONTACT_KINDS))}.",
+                       field="kind", rule="K1")
     if message.by_role not in ("agency", "practitioner"):
-        raise invalid("by_role must be agency or practitioner.", field="by_role", rule="K1")
+        return invalid("by_role must be agency or practitioner.", field="by_role", rule="K1")
     if message.occurred_on > now.date() + timedelta(days=1):
-        raise invalid("A contact cannot be recorded in the future.", field="occurred_on",
-                      rule="K1")
-    if message.occurred_on < state.terms.contract_start:
-        raise invalid("The contact is before the contract started.", field="occurred_on",
-                      rule="K1")
-    if state.status == CLOSED:
-        raise conflict("The case is closed.", field="status", rule="E2")
+        return invalid("A contact cannot be recorded in the future.", field="occurred_on",
+                       rule="K1")
+    if message.occurred_on < contract_start:
+        return invalid("The contact is before the contract started.", field="occurred_on",
+                       rule="K1")
+    if status == CLOSED:
+        return conflict("The case is closed.", field="status", rule="E2")
+    return None
+
+
+def contact_entry(message: RecordContact, now: datetime) -> ContactEntry:
+    """The contact as the read model's `contacts` table keeps it."""
+    return ContactEntry(message.contact_id, message.occurred_on, message.kind,
+                        message.by_role, now, message.by)
+
+
+def contact_recorded_event(pending: Pending, case_id: str, message: RecordContact,
+                           now: datetime) -> None:
+    """The contact's timeline entry, the same whichever way it was recorded."""
+    pending.event(case_id, f"contact:{message.contact_id}", now, "contact_recorded", "K1",
+                  contact_id=message.contact_id, occurred_on=message.occurred_on.isoformat(),
+                  contact_kind=message.kind, by_role=message.by_role)
 
 
 @answered_once(contact_key, ContactRecorded)
@@ -137,9 +218,7 @@ def apply_contact(engine: CaseEngine, message: RecordContact, now: datetime
             contacts.last_practitioner_meeting_on is None
             or message.occurred_on > contacts.last_practitioner_meeting_on):
         contacts.last_practitioner_meeting_on = message.occurred_on
-    engine.pending.event(engine.case_id, f"contact:{message.contact_id}", now,
-                         "contact_recorded", "K1", contact_id=message.contact_id,
-                         occurred_on=message.occurred_on.isoformat(), contact_kind=message.kind,
-                         by_role=message.by_role)
+    contact_recorded_event(engine.pending, engine.case_id, message, now)
+    engine.pending.contacts.append(contact_entry(message, now))
     result = ContactRecorded(contact_id=message.contact_id, occurred_on=message.occurred_on)
     return result

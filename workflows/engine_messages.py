@@ -74,7 +74,7 @@ def _due_dates(state: CaseState) -> list[date]:
     """The scheduled due dates, or the contract's own while the first run is still
     scheduling them (an endorsement can arrive before the schedule activity answers)."""
     terms = state.terms
-    return [p.due_date for p in state.periods] or policy.resolve_due_dates(
+    return state.due_dates() or policy.resolve_due_dates(
         terms.schedule, terms.contract_start, policy.ends_on(terms))
 
 
@@ -148,16 +148,21 @@ def validate_report(state: CaseState, message: SubmitReport, now: datetime) -> N
                        field="status", rule="E1")
     if message.period_index is not None:
         period = state.period(message.period_index)
+        if 0 <= message.period_index < state.closed.count:  # closed (issue 13): ended
+            raise _not_awaiting(message.period_index,
+                                state.closed.due_dates[message.period_index])
         if period is None:
             raise invalid(f"No reporting period {message.period_index}.", field="period_index",
                           rule="R4")
         if not _open_for_report(period, now):
-            raise conflict(
-                f"Period {period.index} (due {period.due_date}) is not awaiting a report.",
-                field="period_index", rule="R4",
-            )
+            raise _not_awaiting(period.index, period.due_date)
     else:
         _target_period(state, now)
+
+
+def _not_awaiting(index: int, due_date: date) -> CaseError:
+    return conflict(f"Period {index} (due {due_date}) is not awaiting a report.",
+                    field="period_index", rule="R4")
 
 
 def _awaiting_periods(state: CaseState, now: datetime) -> list[PeriodState]:
@@ -166,7 +171,8 @@ def _awaiting_periods(state: CaseState, now: datetime) -> list[PeriodState]:
     period (the first not yet due) if it is open. Only when none of those awaits one is
     an early report taken for the next open period, as before."""
     open_periods = [p for p in state.periods if _open_for_report(p, now)]
-    current = next((p.index for p in state.periods if p.overdue_at > now), len(state.periods))
+    current = next((p.index for p in state.periods if p.overdue_at > now),
+                   state.period_count())
     return [p for p in open_periods if p.index <= current] or open_periods[:1]
 
 
@@ -190,8 +196,10 @@ def _target_period(state: CaseState, now: datetime) -> PeriodState:
 def apply_report(engine: CaseEngine, message: SubmitReport, now: datetime) -> ReportAccepted:
     state = engine.state
     arrived = arrival_of(message, now)
+    period: PeriodState | None
     if message.period_index is not None:
-        period = state.periods[message.period_index]
+        period = state.period(message.period_index)
+        assert period is not None  # validate_report made sure it is open
     else:
         period = _target_period(state, arrived)  # validate_report made sure there is one
     resubmission = bool(period.reports)
@@ -247,14 +255,19 @@ def validate_assessment(state: CaseState, message: AssessReport, now: datetime) 
     if state.status == CLOSED:
         raise conflict("The case is closed.", field="status", rule="E2")
     period = _report_period(state, message.report_id)
-    if period is None:
+    closed_final = state.closed.reports.get(message.report_id)
+    if period is None and closed_final is None:
         raise not_found(f"No report {message.report_id!r} on this case.", field="report_id")
-    if period.reports[-1].report_id != message.report_id:
+    latest = (period.reports[-1].report_id == message.report_id if period is not None
+              else closed_final != "")
+    if not latest:
         raise conflict("A newer report was submitted for this period; assess that one.",
                        field="report_id", rule="R4")
-    if period.final_assessment is not None:
-        raise conflict(f"The report was already assessed as {period.final_assessment}.",
+    final = period.final_assessment if period is not None else closed_final
+    if final is not None:
+        raise conflict(f"The report was already assessed as {final}.",
                        field="assessment", rule="R4")
+    assert period is not None  # a closed period's last report is finally assessed
     if period.awaiting_resubmission:
         raise conflict("A resubmission was requested; assess the new report.",
                        field="report_id", rule="R4")
@@ -310,10 +323,11 @@ def validate_complete_task(state: CaseState, message: CompleteTask) -> None:
     if task_key(message) in state.answered:
         return
     task = next((t for t in state.tasks if t.task_id == message.task_id), None)
-    if task is None:
+    status = task.status if task is not None else state.closed_tasks.get(message.task_id)
+    if status is None:
         raise not_found(f"No task {message.task_id!r} on this case.", field="task_id")
-    if task.status != "open":
-        raise conflict(f"Task {message.task_id} is already {task.status}.", field="task_id")
+    if status != "open":
+        raise conflict(f"Task {message.task_id} is already {status}.", field="task_id")
 
 
 @answered_once(task_key, TaskCompleted)

@@ -23,7 +23,7 @@ from workflows import policy
 from workflows.engine import CaseEngine, Wakeup
 from workflows.errors import conflict, invalid, not_found
 from workflows.idempotency import answered_once
-from workflows.state import ACTIVE, CLOSED, CaseState, PeriodState, PlanVersion, ReviewState
+from workflows.state import ACTIVE, CLOSED, CaseState, PlanVersion, ReviewState
 
 CONTRACT_REVIEW_DAYS = 14  # V4: a contract review within two weeks of the concern
 UNSCHEDULED_REVIEW_DAYS = 14  # V3: our deadline for a requested case plan review
@@ -182,29 +182,30 @@ def _review(state: CaseState, review_id: str) -> ReviewState:
     raise not_found(f"No review {review_id!r} on this case.", field="review_id")
 
 
-def settled_periods(state: CaseState, now: datetime) -> list[PeriodState]:
-    """V5: the periods a review can no longer renegotiate. The agency has been told of
-    their due dates or acted on them: due already, a report received, or the R1 follow-up
-    sent. They are a prefix of the schedule (every later period is untouched), and a new
-    schedule starts after the last of them."""
+def settled_due_dates(state: CaseState, now: datetime) -> list[date]:
+    """V5: the due dates of the periods a review can no longer renegotiate. The agency
+    has been told of them or acted on them: due already, a report received, or the R1
+    follow-up sent -- every closed period (issue 13) among them. They are a prefix of the
+    schedule (every later period is untouched), and a new schedule starts after the last
+    of them."""
     touched = [p.index for p in state.periods
                if p.overdue_at <= now or p.reports or p.follow_up_sent_at is not None]
-    last = max(touched, default=-1)
-    return [p for p in state.periods if p.index <= last]
+    last = max(touched, default=state.closed.count - 1)
+    return [*state.closed.due_dates, *(p.due_date for p in state.periods if p.index <= last)]
 
 
 def proposed_due_dates(state: CaseState, message: ReviewOutcome, now: datetime
                        ) -> list[date] | None:
     """V5: settled periods keep their dates; the others are replaced by the new schedule,
     or extended (or cut) at the schedule's interval when only the end date moves."""
-    kept = [p.due_date for p in settled_periods(state, now)]
+    kept = settled_due_dates(state, now)
     if message.new_due_dates is not None:
         return kept + sorted(message.new_due_dates)
     if message.new_contract_end is None:
         return None
     interval = state.terms.schedule.interval_months or 3
     end = min(message.new_contract_end, state.terms.order_expiry)
-    dates = [p.due_date for p in state.periods if p.due_date <= end or p.due_date in kept]
+    dates = [due for due in state.due_dates() if due <= end or due in kept]
     while dates:
         following = policy.add_months(dates[-1], interval)
         if following > end:
@@ -263,15 +264,15 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
         raise invalid("Returning case management to CP ends the contract (E1); it cannot "
                       "also set new due dates or a new end date.", field="return_to_cp",
                       rule="E1")
-    settled = settled_periods(state, now)
+    settled = settled_due_dates(state, now)
     if message.new_due_dates is not None:
         for position, due in enumerate(message.new_due_dates):
             if due < now.date():  # UTC date: a day's grace either side of the dateline
                 raise invalid(f"{due} has passed: a new due date must be in the future.",
                               field=f"new_due_dates[{position}]", rule="V5")
-            if settled and due <= settled[-1].due_date:
+            if settled and due <= settled[-1]:
                 raise invalid(
-                    f"{due} is not after {settled[-1].due_date}, the last period already due, "
+                    f"{due} is not after {settled[-1]}, the last period already due, "
                     "reported or followed up; those keep their dates.",
                     field=f"new_due_dates[{position}]", rule="V5")
     due_dates = proposed_due_dates(state, message, now)
@@ -280,7 +281,7 @@ def validate_review_outcome(state: CaseState, message: ReviewOutcome, now: datet
             raise invalid(f"{message.new_contract_end} has passed: a contract cannot be "
                           "ended retroactively (return it to CP to end it now).",
                           field="new_contract_end", rule="E1")
-        last_settled = settled[-1].due_date if settled else None
+        last_settled = settled[-1] if settled else None
         if last_settled is not None and message.new_contract_end < last_settled:
             raise invalid(
                 f"{message.new_contract_end} is before {last_settled}, the due date of a "
@@ -365,7 +366,7 @@ def apply_review_outcome(engine: CaseEngine, message: ReviewOutcome, now: dateti
     due_dates = proposed_due_dates(state, message, now)
     amended = _amended_terms(state, message, due_dates)
     end_moved = amended.contract_end != state.terms.contract_end
-    if due_dates is not None and due_dates != [p.due_date for p in state.periods]:
+    if due_dates is not None and due_dates != state.due_dates():
         changed.append("schedule")
     if due_dates is not None and ("schedule" in changed or end_moved):
         # E1: the last period ends with the contract, so a new end date alone reschedules.
@@ -427,7 +428,7 @@ def end_contract_early(engine: CaseEngine, now: datetime, reason: str) -> None:
     outcome), and the case moves to closing."""
     state = engine.state
     last = max((p.index for p in state.periods if p.overdue_at <= now or p.reports),
-               default=-1)
+               default=state.closed.count - 1)  # closed periods (issue 13) stay as they are
     kept = [p for p in state.periods if p.index <= last]
     for period in kept:
         period.ends_at = min(period.ends_at, now)

@@ -1,11 +1,17 @@
 """Every message that changes a case carries an id; the first answer to it is kept in
 the case state, so a repeat -- a client retry, a signal delivered twice, an update
-retried across continue-as-new -- changes nothing and gets the same answer back."""
+retried across continue-as-new -- changes nothing and gets the same answer back.
+
+An answer is kept as a dict of its fields in the run that gave it; continue-as-new
+carries it as the list of their values (`compact_answers`, issue 13: the field names
+were most of the bytes of every message a long contract ever answered). The values are
+in the answer type's field order, `duplicate` left out; a type that gains a field must
+add it at the end (with a default), as every message type already must."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
@@ -18,16 +24,30 @@ M = TypeVar("M")
 Apply = Callable[[CaseEngine, M, datetime], T]
 
 
+DUPLICATE = "duplicate"
+
+
 def remembered(state: CaseState, key: str, result_type: type[T]) -> T | None:
     """The first answer given to message `key`, marked as a duplicate."""
     answer = state.answered.get(key)
     if answer is None:
         return None
-    return result_type(**{**answer, "duplicate": True})
+    if isinstance(answer, list):  # compact: the values in field order (module docstring)
+        names = [f.name for f in fields(result_type) if f.name != DUPLICATE]  # type: ignore[arg-type]
+        answer = dict(zip(names, answer, strict=False))
+    return result_type(**{**answer, DUPLICATE: True})
 
 
 def remember(state: CaseState, key: str, result: Any) -> None:
     state.answered[key] = asdict(result)
+
+
+def compact_answers(state: CaseState) -> None:
+    """Every answer as the list of its values, `duplicate` (always False when first
+    given) left out: what continue-as-new carries (module docstring)."""
+    for key, answer in state.answered.items():
+        if isinstance(answer, dict):
+            state.answered[key] = [value for name, value in answer.items() if name != DUPLICATE]
 
 
 def answered_once(key: Callable[[M], str], result_type: type[T]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from models.effects import AccessEntry, NotificationEntry, TimelineEntry
+from models.effects import AccessEntry, ContactEntry, NotificationEntry, TimelineEntry
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Pending:
     removed_periods: set[int] = field(default_factory=set)
     case_changed: bool = False
     access: list[AccessEntry] = field(default_factory=list)
+    contacts: list[ContactEntry] = field(default_factory=list)  # K1, for `contacts`
 
     def __bool__(self) -> bool:
         return bool(
@@ -36,6 +37,7 @@ class Pending:
             or self.removed_periods
             or self.case_changed
             or self.access
+            or self.contacts
         )
 
     def event(

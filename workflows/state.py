@@ -156,6 +156,33 @@ class ContactLog:
     gap_raised_after: date | None = None
     meeting_task_after: date | None = None
     count: int = 0
+    # Issue 13 (`lean-periods`): contacts are recorded in the read model, not sent as
+    # messages (but during a raised gap); the case reads them when a check falls due.
+    from_read_model: bool = False
+
+
+CLOSED_OUTCOME_LETTERS = {"success": "s", "late": "l", "missing": "m", "inadequate": "i"}
+"""R5 outcomes of closed periods, one letter each (`ClosedPeriods.outcomes`)."""
+OUTCOMES_BY_LETTER = {letter: outcome for outcome, letter in CLOSED_OUTCOME_LETTERS.items()}
+
+
+@dataclass
+class ClosedPeriods:
+    """Issue 13: the periods continue-as-new closed for good (workflows/compaction.py) --
+    a prefix of the schedule, each ended, decided (R5), awaiting no resubmission and no
+    assessment, with no open task. Their read-model rows keep everything (instants,
+    basis, reports, assessments, outcome), and the case's views read them there; the
+    state keeps only what the rules still ask of them, a few bytes a period."""
+
+    count: int = 0  # periods 0 .. count - 1
+    # V5: a review keeps their due dates; R4: a report naming one is refused by its date.
+    due_dates: list[date] = field(default_factory=list)
+    # R6 counts over their outcomes: one letter each (CLOSED_OUTCOME_LETTERS).
+    outcomes: str = ""
+    # R4: their reports, each to the final assessment of its period when it is the
+    # period's last report, or "" when a later one superseded it -- so that assessing one
+    # is refused as it was.
+    reports: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -165,7 +192,9 @@ class CaseState:
     status: str = AWAITING_ENDORSEMENT
     endorsement: Endorsement | None = None
     endorsed_at: datetime | None = None
+    # The periods still open to the rules; the closed ones before them are in `closed`.
     periods: list[PeriodState] = field(default_factory=list)
+    closed: ClosedPeriods = field(default_factory=ClosedPeriods)
     # R6, derived from the periods' outcomes and `r6_streaks` (policy.tally_streaks):
     # the current count (search attribute `ConsecutiveFailures`) and whether the
     # current streak has already triggered.
@@ -177,8 +206,13 @@ class CaseState:
     r6_streaks: list[StreakSpan] | None = None
     audits: list[AuditState] = field(default_factory=list)
     tasks: list[TaskState] = field(default_factory=list)
-    # Idempotency memory: message id -> the answer first given (kind-prefixed keys).
-    answered: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Issue 13: tasks closed before this run, id -> status (their rows keep the rest):
+    # one is never opened again, and completing one is refused as it was.
+    closed_tasks: dict[str, str] = field(default_factory=dict)
+    # Idempotency memory: message id -> the answer first given (kind-prefixed keys): as a
+    # dict of its fields in the run that answered, then as the list of their values
+    # (issue 13: workflows/idempotency.py `compact_answers`).
+    answered: dict[str, dict[str, object] | list[object]] = field(default_factory=dict)
     plan_review_due_at: datetime | None = None
     plan_review_reminder_at: datetime | None = None
     reviews: list[ReviewState] = field(default_factory=list)
@@ -199,7 +233,17 @@ class CaseState:
     periods_ended: int = 0
 
     def period(self, index: int) -> PeriodState | None:
-        return self.periods[index] if 0 <= index < len(self.periods) else None
+        """The open period `index`; None for a closed one or none at all."""
+        position = index - self.closed.count
+        return self.periods[position] if 0 <= position < len(self.periods) else None
+
+    def period_count(self) -> int:
+        """Every period of the schedule, closed ones included."""
+        return self.closed.count + len(self.periods)
+
+    def due_dates(self) -> list[date]:
+        """Every period's due date, closed ones included, in order."""
+        return [*self.closed.due_dates, *(p.due_date for p in self.periods)]
 
     def open_audits(self) -> list[AuditState]:
         return [a for a in self.audits if a.status != "closed"]

@@ -3,7 +3,8 @@
 For each actor field: the wrong role or subject is 403 problem+json naming the field and
 changes nothing (no timeline entry, no note, the workflow never sees it); the caller's
 own works; left out, it is filled from the token. What the workflow recorded is read
-back from its history (the update's input, decrypted by the test stack's codec).
+back from its history (the update's input, decrypted by the test stack's codec); a
+contact, recorded in the read model since issue 13, from its `contacts` row.
 
 Dates: only today and fixed day offsets, valid on any day."""
 
@@ -11,6 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.tables import ContactRow
 from tests.api.conftest import (
     ApiClient,
     active_case,
@@ -41,6 +46,16 @@ async def recorded(api: ApiClient, case_id: str, update: str) -> list[dict[str, 
     return inputs
 
 
+async def recorded_contacts(sessions: async_sessionmaker[AsyncSession], case_id: str
+                            ) -> list[tuple[str, str | None]]:
+    """(by_role, recorded_by) of each contact recorded for the case (issue 13: in the
+    read model, not sent to the workflow), oldest first."""
+    async with sessions() as session:
+        rows = await session.scalars(select(ContactRow).where(ContactRow.case_id == case_id)
+                                     .order_by(ContactRow.recorded_at, ContactRow.contact_id))
+        return [(row.by_role, row.recorded_by) for row in rows]
+
+
 async def timeline(api: ApiClient, case_id: str) -> list[dict[str, Any]]:
     """The case's timeline once its workflow is idle (every record written)."""
     await wait_idle(api, case_id)
@@ -49,7 +64,8 @@ async def timeline(api: ApiClient, case_id: str) -> list[dict[str, Any]]:
     return entries
 
 
-async def test_k1_agency_cannot_record_a_practitioner_meeting(api: ApiClient) -> None:
+async def test_k1_agency_cannot_record_a_practitioner_meeting(
+        api: ApiClient, sessions: async_sessionmaker[AsyncSession]) -> None:
     case_id = await active_case(api, "actor-k1", agency_id=AGENCY)
     agency = api.as_role("agency", agency=AGENCY, subject="ag-9")
     path = f"/cases/{case_id}/contacts"
@@ -62,6 +78,7 @@ async def test_k1_agency_cannot_record_a_practitioner_meeting(api: ApiClient) ->
     assert (await api.get(f"/cases/{case_id}")).json()["contacts"] == {
         "count": 0, "last_contact_on": None, "last_practitioner_meeting_on": None}
     assert await recorded(api, case_id, "record_contact") == []
+    assert await recorded_contacts(sessions, case_id) == []
 
     filled = await agency.post(path, json=visit)
     assert filled.status_code == 201, filled.text
@@ -71,12 +88,13 @@ async def test_k1_agency_cannot_record_a_practitioner_meeting(api: ApiClient) ->
     contacts = (await api.get(f"/cases/{case_id}")).json()["contacts"]
     assert contacts == {"count": 2, "last_contact_on": today().isoformat(),
                         "last_practitioner_meeting_on": None}, "K1 meeting not satisfied"
-    assert [(m["by_role"], m["by"]) for m in await recorded(api, case_id, "record_contact")
-            ] == [("agency", "ag-9"), ("agency", "ag-9")]
+    assert await recorded_contacts(sessions, case_id) == [("agency", "ag-9"),
+                                                          ("agency", "ag-9")]
+    assert await recorded(api, case_id, "record_contact") == []  # issue 13: not sent
 
 
 async def test_k1_a_practitioners_contact_is_the_meeting_without_naming_its_role(
-        api: ApiClient) -> None:
+        api: ApiClient, sessions: async_sessionmaker[AsyncSession]) -> None:
     case_id = await active_case(api, "actor-k1p", agency_id=AGENCY)
     practitioner = api.as_role("practitioner", subject="cp-3")
     visit = {"contact_id": "c-1", "occurred_on": today().isoformat(), "kind": "home_visit"}
@@ -87,8 +105,7 @@ async def test_k1_a_practitioners_contact_is_the_meeting_without_naming_its_role
     assert met.status_code == 201, met.text
     contacts = (await api.get(f"/cases/{case_id}")).json()["contacts"]
     assert contacts["last_practitioner_meeting_on"] == today().isoformat()
-    [message] = await recorded(api, case_id, "record_contact")
-    assert (message["by_role"], message["by"]) == ("practitioner", "cp-3")
+    assert await recorded_contacts(sessions, case_id) == [("practitioner", "cp-3")]
     # An admin holds no domain role of its own: it must say which (422), then may.
     admin_visit = {**visit, "contact_id": "c-2"}
     assert_problem(await api.post(f"/cases/{case_id}/contacts", json=admin_visit), 422,

@@ -6,10 +6,17 @@ from datetime import timedelta
 
 import httpx
 
-from tests.api.conftest import active_case, assert_problem, eventually, new_case_id, today
+from tests.api.conftest import (
+    ApiClient,
+    active_case,
+    assert_problem,
+    eventually,
+    new_case_id,
+    today,
+)
 
 
-async def test_k1_contacts_are_recorded_once(api: httpx.AsyncClient) -> None:
+async def test_k1_contacts_are_recorded_once(api: ApiClient) -> None:
     case_id = await active_case(api)
     contact = {"contact_id": "c-1", "occurred_on": today().isoformat(), "kind": "home_visit",
                "by_role": "practitioner", "by": "cp-1"}
@@ -27,6 +34,15 @@ async def test_k1_contacts_are_recorded_once(api: httpx.AsyncClient) -> None:
     contacts = (await api.get(f"/cases/{case_id}")).json()["contacts"]
     assert contacts == {"count": 1, "last_contact_on": contact["occurred_on"],
                         "last_practitioner_meeting_on": contact["occurred_on"]}
+    # Issue 13: recorded in the read model -- the case's workflow was not woken for it
+    # (it reads the latest when its K1 check falls due).
+    assert api.temporal is not None
+    history = await api.temporal.get_workflow_handle(f"case-contract-{case_id}").fetch_history()
+    assert [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            for e in history.events
+            if e.HasField("workflow_execution_update_accepted_event_attributes")] == ["endorse"]
+    timeline = (await api.get(f"/cases/{case_id}/timeline", params={"limit": 200})).json()
+    assert [e["kind"] for e in timeline["items"]].count("contact_recorded") == 1
 
 
 async def test_v3_v6_a_review_is_requested_held_and_endorses_a_plan(

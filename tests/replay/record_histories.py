@@ -18,16 +18,19 @@ import asyncio
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities import contacts
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade_to_head_async
 from casework.processes import venv_binary
@@ -57,6 +60,7 @@ from models.messages import (
     ReviewOutcome,
     SubmitReport,
 )
+from models.tables import CaseRow
 from models.terms import ReportingSchedule
 from tests.polling import eventually
 from tests.workflows.conftest import (
@@ -92,6 +96,10 @@ class Recorded:
 
 
 Scenario = Callable[[WorkflowEnvironment, Worker, str], Awaitable[Case | Recorded]]
+
+READ_MODEL: ContextVar[async_sessionmaker[AsyncSession]] = ContextVar("read_model")
+"""The read model of the recording under way (`record`), for a scenario that writes to
+it as the API does (issue 13: contacts)."""
 
 
 async def reporting_cycle(env: WorkflowEnvironment, worker: Worker, case_id: str) -> Case:
@@ -351,6 +359,47 @@ async def coworking_reviews(env: WorkflowEnvironment, worker: Worker, arrangemen
     return Recorded(handle)
 
 
+async def lean_periods(env: WorkflowEnvironment, worker: Worker, case_id: str) -> Case:
+    """Issue 13's `lean-periods` path: K1 contacts recorded in the read model, read when
+    the fortnightly check falls due; a gap raised, and the next contact sent as a message
+    (the case's row asks for it); periods decided before they end, so no timer waits for
+    their ends and the case continues-as-new at the first wake after (period 1's report,
+    its search attributes passed with continue-as-new; a late report after R2)."""
+    start = local_today(await env.get_current_time())
+    terms = make_terms(case_id, start, periods=4, contact_frequency_days=14)
+    case = await start_case(env.client, worker, terms, endorse_on=start)
+    periods = (await case.status()).state.periods
+    update = case.handle.execute_update
+    sessions = READ_MODEL.get()
+
+    async def contact(contact_id: str, day: int) -> None:
+        await sleep_until(env, datetime.combine(start + timedelta(days=day), time(1), UTC))
+        message = RecordContact(contact_id, start + timedelta(days=day), "direct", "agency")
+        async with sessions() as session:
+            row = await session.get(CaseRow, case_id)
+            assert row is not None
+            answer = await contacts.record_contact(session, row, message,
+                                                   await env.get_current_time())
+            await session.commit()
+        if answer is None:  # a gap is raised: the case takes it as a message
+            await update(CaseContractWorkflow.record_contact, message)
+
+    await contact("k-5", 5)
+    await contact("k-12", 12)
+    await contact("k-40", 40)  # after the gap raised at the end of day 26
+    await sleep_until(env, periods[0].follow_up_at + timedelta(hours=1))
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-0", 0))
+    await update(CaseContractWorkflow.assess_report, AssessReport("r-0", "adequate", "prac"))
+    await sleep_until(env, periods[0].ends_at + timedelta(hours=1))
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-1", 1))
+    await update(CaseContractWorkflow.assess_report, AssessReport("r-1", "adequate", "prac"))
+    await sleep_until(env, periods[2].overdue_at + timedelta(days=2))
+    await update(CaseContractWorkflow.submit_report, SubmitReport("r-2", 2))
+    await update(CaseContractWorkflow.assess_report, AssessReport("r-2", "adequate", "prac"))
+    await sleep_until(env, periods[2].ends_at + timedelta(days=1))
+    return case
+
+
 def _shifted(case: Case, days: int) -> list[date]:
     return [d + timedelta(days=days) for d in case.terms.schedule.due_dates]
 
@@ -375,6 +424,10 @@ SCENARIOS: dict[str, Scenario] = {
     # patch (recordings as local activities, one patch marker in the first run, none in
     # continued runs), so a later change to that path is caught too.
     "lean-history": reporting_cycle,
+    # Issue 13, second round: the `lean-periods` patch (contacts read from the read
+    # model, no timer for a decided period's end, search attributes with
+    # continue-as-new), so a later change to that path is caught too.
+    "lean-periods": lean_periods,
 }
 
 DISTRICT_WORKFLOW_IDS: dict[str, Callable[[str], str]] = {
@@ -409,6 +462,7 @@ async def record(name: str, scenario: Scenario, database_url: str) -> list[Path]
             async with build_worker(env.client, f"record-{uuid.uuid4().hex[:6]}",
                                     make_session_factory(engine), strict_sandbox=True,
                                     caller_keys=TEST_CALLER_KEYS) as w:
+                READ_MODEL.set(make_session_factory(engine))
                 case = await scenario(env, w, f"replay-{name}")
                 await asyncio.sleep(1)  # let the last activity finish its record
                 for number, run_id in enumerate(await run_ids(env.client, case.handle.id), 1):
@@ -423,10 +477,11 @@ async def record(name: str, scenario: Scenario, database_url: str) -> list[Path]
 
 
 FROZEN = frozenset({"awaiting-endorsement", "reporting-cycle", "reviews-contacts-closure",
-                    "continue-as-new", "four-weekly-renewal"})
+                    "continue-as-new", "four-weekly-renewal", "lean-history"})
 """Histories recorded by older code on purpose (see the scenario; the four before issue
-13's `lean-history` patch are what cases that ran before it have): recorded again only
-when named, since a new recording would prove nothing about cases that ran before."""
+13's `lean-history` patch are what cases that ran before it have, `lean-history` what
+cases that ran before `lean-periods` have): recorded again only when named, since a new
+recording would prove nothing about cases that ran before."""
 
 
 async def main(only: list[str]) -> None:

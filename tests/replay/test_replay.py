@@ -4,6 +4,7 @@ in production. Histories come from tests/replay/record_histories.py."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ def test_histories_are_checked_in() -> None:
     names = {path.name.rsplit("-run", 1)[0] for path in HISTORIES}
     assert names == {"reporting-cycle", "reviews-contacts-closure", "continue-as-new",
                      "four-weekly-renewal", "awaiting-endorsement", "lean-history",
+                     "lean-periods",
                      # T1-T4 (issue 14): one workflow of each district request kind.
                      "transfer-request", "service-request", "dispute-ladder",
                      "coworking-reviews"}
@@ -85,3 +87,41 @@ def test_the_lean_history_recording_takes_the_issue_13_path() -> None:
                        == "record_case_effects" for e in history.events), path.name
         expected = 1 if number == 1 else 0
         assert names.count("core_patch") == expected, path.name
+
+
+def _markers(path: Path) -> list[str]:
+    """Each marker of the recording: the id of a patch, else the local activity it
+    records."""
+    history = WorkflowHistory.from_json("any", _TEXTS[path])
+    found = []
+    for event in history.events:
+        if not event.HasField("marker_recorded_event_attributes"):
+            continue
+        marker = event.marker_recorded_event_attributes
+        raw = marker.SerializeToString()
+        if marker.marker_name == "core_patch":
+            found.append(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
+        else:
+            found.append("read_contacts" if b"read_contacts" in raw else "record")
+    return found
+
+
+def test_the_lean_periods_recording_takes_the_issue_13_second_path() -> None:
+    """`lean-periods` must stay a recording by the code of the `lean-periods` patch (issue
+    13): the first run asks it (with the two patches it does not imply), reads recorded
+    K1 contacts with a local activity and takes the contact after a raised gap as an
+    update; no continued run asks a patch -- or its replay proves nothing about that
+    path."""
+    runs = sorted((p for p in HISTORIES if p.name.startswith("lean-periods-run")),
+                  key=lambda p: int(p.stem.rsplit("-run", 1)[1]))
+    assert len(runs) >= 3
+    first = _markers(runs[0])
+    assert first[:3] == ["lean-history", "refuse-temporal-cancel", "lean-periods"]
+    assert first.count("read_contacts") >= 2
+    history = WorkflowHistory.from_json("any", _TEXTS[runs[0]])
+    assert "record_contact" in [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    for path in runs[1:]:
+        assert set(_markers(path)) <= {"record", "read_contacts"}, path.name

@@ -26,6 +26,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.schemas.views import PeriodView
 from casework.caller_envelope import CallerEnvelopeInterceptor, CallerIdentity
 from casework.processes import venv_binary
 from casework.temporal_client import ensure_search_attributes, make_data_converter
@@ -183,6 +184,20 @@ async def start_case(client: Client, worker: Worker, terms: ContractTerms, *,
         await handle.execute_update(CaseContractWorkflow.endorse,
                                     EndorseContract(endorsement_for(terms, endorse_on)))
     return case
+
+
+async def every_period(case: Case, sessions: async_sessionmaker[AsyncSession]
+                       ) -> list[PeriodView]:
+    """Every period of the case as `GET /cases/{id}` shows it (api/case_views.py): the
+    status query's open periods, and those closed before the current run (issue 13:
+    the state keeps only their outline) from the read model."""
+    from api.case_views import view_from_status, with_recorded_periods
+
+    status = await case.status()
+    async with sessions() as session:
+        view = await with_recorded_periods(session, view_from_status(status),
+                                           status.state.closed.count)
+    return view.periods
 
 
 async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.messages import AssessReport, CarryOver, CloseCase, SubmitReport
-from tests.workflows.conftest import begin_on, make_terms, run_ids, sleep_until, start_case
+from tests.workflows.conftest import (
+    begin_on,
+    every_period,
+    make_terms,
+    run_ids,
+    sleep_until,
+    start_case,
+)
 from workflows.case_contract import CaseContractWorkflow
 
 HISTORY_EVENTS_PER_RUN_BOUND = 150
@@ -21,7 +29,8 @@ the messages of that period, continue-as-new. 150 leaves room; 50k is Temporal's
 
 
 async def test_five_years_continue_as_new_with_state_intact(
-    env: WorkflowEnvironment, worker: Worker, unique_id: str,
+    env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession],
+    unique_id: str,
 ) -> None:
     start = await begin_on(env)
     terms = make_terms(f"c-{unique_id}", start, periods=20)
@@ -38,9 +47,13 @@ async def test_five_years_continue_as_new_with_state_intact(
     status = await case.status()
     assert status.status == "closing"
     assert status.state.runs >= 20  # one run per period boundary at least
-    assert [p.outcome for p in status.state.periods] == ["success"] * 20
-    assert [p.reports[0].report_id for p in status.state.periods] == [
-        f"r-{unique_id}-{i}" for i in range(20)]
+    # The periods closed before this run are in the read model only (issue 13), as
+    # GET /cases/{id} shows them; the state keeps their outline.
+    every = await every_period(case, sessions)
+    assert [p.outcome for p in every] == ["success"] * 20
+    assert [p.reports[0].report_id for p in every] == [f"r-{unique_id}-{i}" for i in range(20)]
+    assert status.state.closed.outcomes == "s" * status.state.closed.count
+    assert status.state.closed.count + len(status.state.periods) == 20
     assert status.state.consecutive_failures == 0
     runs = await run_ids(env.client, case.handle.id)
     assert len(runs) >= 10
