@@ -189,3 +189,31 @@ async def test_the_first_delivery_stops_at_its_time_budget(
         # Attempts start at 0 s and about 1 s; the third would start after the budget.
         sent = await deliver_undelivered(session, deliverer, keys, budget_seconds=1.5)
     assert sent == 2 and deliverer.delivered == keys[:2]
+
+
+async def test_issue13_a_later_recording_keeps_the_rows_basis_of_each_instant_it_omits(
+    sessions: async_sessionmaker[AsyncSession], unique_id: str,
+) -> None:
+    """R1-R3, issue 13: a period travels into later runs without its basis; a recording
+    of it names only the instants this run replanned (a calendar change) -- none at all,
+    or some -- and the row keeps the basis it had of the others."""
+    case_id = f"c-{unique_id}"
+    activities = ReadModelActivities(sessions, CountingDeliverer())
+    planned = {kind: {"rule": rule, "explanation": f"{kind} as planned"}
+               for kind, rule in (("follow_up", "R1"), ("overdue", "R2"), ("escalation", "R3"))}
+    effects = _effects(case_id)
+    effects.periods[0].state["basis"] = planned
+    await _record(activities, effects)
+
+    async def basis() -> dict[str, object]:
+        async with sessions() as session:
+            row = await session.get(PeriodRow, (case_id, 0), populate_existing=True)
+            assert row is not None
+            return dict(row.state["basis"])
+
+    moved = {"rule": "R2", "explanation": "overdue after the closure"}
+    for sent, expected in (({}, planned), ({"overdue": moved}, {**planned, "overdue": moved}),
+                           ({}, {**planned, "overdue": moved})):
+        effects.periods[0].state["basis"] = sent
+        await _record(activities, effects)
+        assert await basis() == expected
