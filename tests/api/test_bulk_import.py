@@ -26,6 +26,7 @@ from casework.config import Settings
 from casework.tokens import Role
 from tests.api.conftest import ApiClient, endorsement, registration, today, token_for, wait_idle
 from tests.api.dates import registration_body
+from tests.polling import eventually
 
 ROWS = 1_000
 CONCURRENCY = 16
@@ -98,8 +99,15 @@ async def test_import_registers_rows_rerun_skips_and_rejects_name_rule_and_field
     assert by_line[52]["rule"] == "R5" and by_line[52]["field"] == "prior_outcomes"
 
     # Registered exactly as by hand: readable through the API, with its schedule.
-    case = (await api.get(f"/cases/{rows[-1]['case_id']}")).json()
-    assert case["agency_id"] == "agency-import" and case["status"] == "awaiting_endorsement"
+    async def readable() -> None:
+        # A thousand new cases keep the worker busy: its status query may need a moment.
+        answer = await api.get(f"/cases/{rows[-1]['case_id']}")
+        assert answer.status_code == 200, answer.text
+        case = answer.json()
+        assert case["agency_id"] == "agency-import"
+        assert case["status"] == "awaiting_endorsement"
+
+    await eventually(readable)
 
     # Part-way through: the two past periods settled as the file says, the rest to come;
     # once endorsed, nothing chases the past periods' reports (R1-R3).
