@@ -201,19 +201,14 @@ async def import_file(settings: Settings, path: Path, token: str, rejects: Path,
     progress bar (tqdm, on stderr) shows the count, the rate and the time left."""
     from tqdm import tqdm
 
-    from api.app import create_app
+    from api.in_process import in_process_client
 
     rows = read_rows(path)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://casework.import",
-                                     timeout=60,
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
-            with tqdm(total=len(rows), unit="row", desc="import",
-                      disable=not show_progress) as progress:
-                summary = await import_rows(
-                    client, rows, concurrency=concurrency, progress=progress,
-                    journal=Journal(journal or journal_path(path)))
+    async with in_process_client(settings, token, "import") as client:
+        with tqdm(total=len(rows), unit="row", desc="import",
+                  disable=not show_progress) as progress:
+            summary = await import_rows(
+                client, rows, concurrency=concurrency, progress=progress,
+                journal=Journal(journal or journal_path(path)))
     write_rejects(rejects, summary.rejected)
     return summary

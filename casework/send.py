@@ -66,13 +66,8 @@ async def send(settings: Settings, case_id: str, message: str, body_json: str, t
                ) -> httpx.Response:
     """Send through the in-process API; the answer is the endpoint's (problem+json on a
     refusal)."""
-    from api.app import create_app
+    from api.in_process import in_process_client
 
     path, body = request_for(case_id, message, body_json)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://casework.send",
-                                     timeout=60,
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
-            return await client.post(path, json=body)
+    async with in_process_client(settings, token, "send") as client:
+        return await client.post(path, json=body)
